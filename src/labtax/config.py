@@ -1,0 +1,71 @@
+"""labtax.yaml: find it, validate it against schemas/config.schema.json, fill defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from labtax.errors import ConfigError
+from labtax.schemas import apply_defaults, load_schema, validator
+
+CONFIG_NAME = "labtax.yaml"
+SCHEMA = "config.schema.json"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated project configuration; `data` has every default filled in."""
+
+    root: Path  # repository root (the folder holding labtax.yaml, or the git top level)
+    data: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None  # the labtax.yaml read, if any
+
+    @property
+    def taxonomy_root(self) -> Path:
+        return self.root / self.data["taxonomy_root"]
+
+    def section(self, name: str) -> dict[str, Any]:
+        """One section ("lint", "generate", "mix") with its defaults filled."""
+        return self.data[name]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding labtax.yaml or .git; else `start`."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_config(root: Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read labtax.yaml under `root` (found upwards from the cwd when None).
+
+    `overrides` (e.g. from CLI flags) are merged per section before validation.
+    Raises ConfigError with a located message when the file is not valid.
+    """
+    root = find_root(root)
+    path = root / CONFIG_NAME
+    raw: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        except (YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of settings")
+        raw = loaded or {}
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict):
+            raw[key] = {**raw.get(key, {}), **value}
+        else:
+            raw[key] = value
+    errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{path}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+        raise ConfigError("invalid configuration\n" + "\n".join(lines))
+    return Config(root=root, data=apply_defaults(load_schema(SCHEMA), raw), path=path if path.is_file() else None)

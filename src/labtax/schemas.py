@@ -1,0 +1,59 @@
+"""Load the JSON Schemas in schemas/ (the single source of truth for every format).
+
+Every schema has an `$id` of the form https://labtax.dev/schemas/<file name>;
+`$ref`s between them resolve through one registry, offline.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from labtax.resources import data_dir
+
+ID_PREFIX = "https://labtax.dev/schemas/"
+
+
+@cache
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(data_dir("schemas").rglob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """Return the schema whose file name is `name` (e.g. "config.schema.json")."""
+    return _registry().contents(ID_PREFIX + name)
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A cached validator for schema `name`, with `$ref`s resolved through the registry."""
+    return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Fill missing keys from the schema's `default`s, recursively for nested objects.
+
+    Defaults live in the schema only, so code and docs cannot disagree about them.
+    """
+    out = dict(data)
+    for key, sub in schema.get("properties", {}).items():
+        for candidate in (sub, _resolve(sub)):  # a `$ref` holder may carry its own default
+            if key not in out and "default" in candidate:
+                out[key] = json.loads(json.dumps(candidate["default"]))
+        target = _resolve(sub)
+        if target.get("type") == "object" and "properties" in target and isinstance(out.get(key), dict):
+            out[key] = apply_defaults(target, out[key])
+    return out
+
+
+def _resolve(sub: dict[str, Any]) -> dict[str, Any]:
+    ref = sub.get("$ref")
+    return _registry().contents(ref) if ref else sub

@@ -1,0 +1,39 @@
+"""Walking the taxonomy: what a leaf is and which branch it belongs to. No git here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+BRANCHES = ("knowledge", "foundational_skills", "compositional_skills")
+LEAF_FILE = "qna.yaml"
+
+
+def branch_of(leaf_path: str | PurePosixPath, taxonomy_root: str = "taxonomy") -> str | None:
+    """The branch of a path under the taxonomy root ("knowledge", ...), or None outside it.
+
+    `leaf_path` is relative to the repository root, e.g. taxonomy/knowledge/physics/qna.yaml.
+    """
+    parts = PurePosixPath(leaf_path).parts
+    root = PurePosixPath(taxonomy_root).parts
+    if parts[: len(root)] != root or len(parts) <= len(root):
+        return None
+    branch = parts[len(root)]
+    return branch if branch in BRANCHES else None
+
+
+def find_leaves(taxonomy_root: Path) -> list[Path]:
+    """Every qna.yaml under the three branches of `taxonomy_root`, sorted.
+
+    Symlinked folders are not followed (a link may point outside the taxonomy).
+    """
+    found: list[Path] = []
+    for branch in BRANCHES:
+        top = taxonomy_root / branch
+        if not top.is_dir():
+            continue
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            if LEAF_FILE in files:
+                found.append(Path(folder) / LEAF_FILE)
+    return sorted(found)
