@@ -1,0 +1,167 @@
+"""The call layer between the stages and a teacher: render -> cache -> teacher -> stats.
+
+Stage functions ask for a completion or a choice by stage name and template fields; this
+layer renders the stage's template, looks the call up in the cache, calls the teacher on a
+miss, stores the reply at once, and counts calls, cache hits and tokens per leaf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol
+
+from labtax.generate.cache import CallCache, call_key
+from labtax.generate.teacher import Choice, Completion, Teacher
+from labtax.generate.templates import Templates
+
+CONTENT_FREE = "N/A"  # the judged field's value in a calibration call
+
+
+@dataclass
+class StageStats:
+    """How many items a stage produced, kept, and dropped by reason."""
+
+    generated: int = 0
+    kept: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def drop(self, reason: str) -> None:
+        self.dropped[reason] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
+
+
+@dataclass
+class LeafStats:
+    """Per-leaf counters for the manifest and the summary table."""
+
+    stages: dict[str, StageStats] = field(default_factory=dict)
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    current: str | None = None  # the stage running now, for error messages
+
+    def stage(self, name: str) -> StageStats:
+        self.current = name
+        return self.stages.setdefault(name, StageStats())
+
+
+class Progress(Protocol):
+    """What the call layer reports to a progress display (rich, or nothing)."""
+
+    def planned(self, stage: str, count: int) -> None: ...
+
+    def done(self, stage: str) -> None: ...
+
+
+class NoProgress:
+    def planned(self, stage: str, count: int) -> None:
+        pass
+
+    def done(self, stage: str) -> None:
+        pass
+
+
+@dataclass
+class Caller:
+    """Cached teacher calls for the stages. `sampling` holds temperature and top_p; `seed` the run's seed."""
+
+    teacher: Teacher
+    cache: CallCache
+    templates: Templates
+    sampling: dict[str, Any]
+    seed: int
+    progress: Progress = field(default_factory=NoProgress)
+    calibrate: bool = True
+    _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats) -> str:
+        """The teacher's reply to `stage` rendered with `fields`, starting with the stage's reply prefix."""
+        rendered = self.templates.render(stage, **fields)
+        messages = [{"role": "user", "content": rendered.text}]
+        params = {**self.sampling, "max_tokens": max_tokens}
+        # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
+        params["seed"] = _mix_seed(self.seed, rendered.text, sample)
+        key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample)
+
+        async def fetch() -> dict[str, Any]:
+            reply: Completion = await self.teacher.complete(messages, rendered.prefix, params)
+            return {"text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+
+        value = await self._cached(stage, key, fetch, stats)
+        text = str(value["text"])
+        return rendered.prefix + text if self.teacher.forces_prefix else text.strip()
+
+    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: str | None = None) -> str | None:
+        """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
+
+        With calibration on and log-probabilities available, the pick is contextually calibrated
+        (Zhao et al. 2021): each option's log-probability minus its log-probability when the
+        judged `content` field reads "N/A". A small model's fixed lean (always "no", always "1")
+        cancels out; the content-free call is the same for every item of a stage, so it is cached.
+        """
+        value = await self._choice(stage, fields, options, stats)
+        scores = value.get("logprobs")
+        if not (self.calibrate and content and scores):
+            return value["label"]
+        baseline = (await self._choice(stage, {**fields, content: CONTENT_FREE}, options, stats)).get("logprobs")
+        if not baseline:
+            return value["label"]
+        return max(options, key=lambda o: scores[o] - baseline[o])
+
+    async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: LeafStats) -> dict[str, Any]:
+        rendered = self.templates.render(stage, **fields)
+        messages = [{"role": "user", "content": rendered.text}]
+        key = call_key(teacher=self.teacher.name, kind="choose", messages=messages, prefix=rendered.prefix, options=options)
+
+        async def fetch() -> dict[str, Any]:
+            reply: Choice = await self.teacher.choose(messages, rendered.prefix, options)
+            return {"label": reply.label, "logprobs": reply.logprobs, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+
+        return await self._cached(stage, key, fetch, stats)
+
+    async def _cached(self, stage: str, key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], stats: LeafStats) -> dict[str, Any]:
+        """The cached value of `key`, else fetch it once (concurrent askers of one key share the call)
+        and store it before anyone uses it."""
+        self.progress.planned(stage, 1)
+        value = self.cache.get(key)
+        if value is not None:
+            stats.cache_hits += 1
+        elif key in self._inflight:
+            value = await asyncio.shield(self._inflight[key])
+            stats.cache_hits += 1
+        else:
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._inflight[key] = future
+            try:
+                value = await fetch()
+                self.cache.put(key, value)
+                future.set_result(value)
+            except BaseException as exc:
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: the sharers (if any) re-raise it
+                raise
+            finally:
+                del self._inflight[key]
+        self._count(stats, value)
+        self.progress.done(stage)
+        return value
+
+    def template_hash(self, stage: str) -> str:
+        return self.templates.hash(stage)
+
+    @staticmethod
+    def _count(stats: LeafStats, value: dict[str, Any]) -> None:
+        stats.calls += 1
+        stats.prompt_tokens += int(value.get("prompt_tokens") or 0)
+        stats.completion_tokens += int(value.get("completion_tokens") or 0)
+
+
+def _mix_seed(seed: int, text: str, sample: int) -> int:
+    digest = hashlib.sha256(f"{seed}\0{sample}\0{text}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

@@ -1,0 +1,68 @@
+"""What the stages pass along: generated items, and parsing of the teacher's replies.
+
+A reply that does not parse (missing tag, empty part) gives None, never an exception:
+the stage drops it and counts it as "unparseable".
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from labtax.taxonomy import Leaf, SeedExample
+
+# Reasons an item is dropped (keys of the manifest's "dropped" counts).
+UNPARSEABLE = "unparseable"
+NEAR_DUPLICATE = "near_duplicate"
+REJECTED = "rejected"
+BELOW_THRESHOLD = "below_threshold"
+
+_TAGS = ("Context", "Instruction", "Question", "Answer")
+
+
+@dataclass
+class Item:
+    """One synthetic example on its way through the stages."""
+
+    sample: int
+    question: str
+    answer: str = ""
+    context: str | None = None
+    source: str | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:
+    """Split "Tag: value" sections; every tag of `tags` must be present once, non-empty, in order.
+
+    Text after the last wanted section is cut at the next known tag (the model started a second item).
+    """
+    pattern = re.compile(rf"^\s*\**({'|'.join(_TAGS)})\**\s*:", re.IGNORECASE | re.MULTILINE)
+    marks = [(m.group(1).capitalize(), m.start(), m.end()) for m in pattern.finditer(text)]
+    found: dict[str, str] = {}
+    position = 0
+    for tag in tags:
+        index = next((i for i in range(position, len(marks)) if marks[i][0] == tag), None)
+        if index is None or index != position:
+            return None
+        end = marks[index + 1][1] if index + 1 < len(marks) else len(text)
+        value = text[marks[index][2] : end].strip()
+        if not value:
+            return None
+        found[tag.lower()] = value
+        position = index + 1
+    return found
+
+
+def pick_seeds(leaf: Leaf, count: int, seed: int, sample: int) -> list[SeedExample]:
+    """The seed examples shown in one prompt: a per-sample draw from this leaf only (taxonomy-driven sampling)."""
+    rng = random.Random(f"{seed}\0{leaf.path}\0{sample}")
+    seeds = list(leaf.seed_examples)
+    return rng.sample(seeds, k=min(count, len(seeds)))
+
+
+def seed_fields(seeds: list[SeedExample]) -> list[dict[str, str | None]]:
+    """Seed examples as template data (plain values, never template code)."""
+    return [{"question": s.question, "answer": s.answer, "context": s.context} for s in seeds]

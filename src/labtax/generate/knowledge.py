@@ -1,0 +1,86 @@
+"""Knowledge-SDG: grounded question/answer pairs from a leaf's documents, then two judges.
+
+1. generate_qa: sample i writes one question and answer grounded in chunk i mod n (so the
+   work is spread over the document), with the leaf's seed Q&A as examples; near-duplicate
+   questions are dropped.
+2. evaluate_faithfulness: is every fact of the answer in the chunk? (yes/no)
+3. evaluate_relevance: is the question about the chunk's subject, answered by it? (yes/no)
+Records keep the chunk they were grounded in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from labtax.generate.calls import Caller, LeafStats
+from labtax.generate.dedup import NearDuplicates
+from labtax.generate.documents import Chunk
+from labtax.generate.items import NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
+from labtax.taxonomy import Leaf
+
+STAGES = ("generate_qa", "evaluate_faithfulness", "evaluate_relevance")
+
+
+async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    stage = stats.stage(STAGES[0])
+    count = int(settings["num_instructions"]) if chunks else 0
+
+    async def one(sample: int) -> str:
+        chunk = chunks[sample % len(chunks)]
+        seeds = pick_seeds(leaf, int(settings["seeds_per_prompt"]), caller.seed, sample)
+        fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": chunk.text, "seeds": seed_fields(seeds)}
+        return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["qa"]), stats=stats)
+
+    replies = await asyncio.gather(*(one(i) for i in range(count)))
+    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    kept = []
+    for sample, reply in enumerate(replies):
+        stage.generated += 1
+        parsed = parse_tagged(reply, ("Question", "Answer"))
+        if parsed is None:
+            stage.drop(UNPARSEABLE)
+        elif dedup.seen(parsed["question"]):
+            stage.drop(NEAR_DUPLICATE)
+        else:
+            dedup.add(parsed["question"])
+            chunk = chunks[sample % len(chunks)]
+            kept.append(Item(sample, parsed["question"], parsed["answer"], context=chunk.text, source=chunk.source))
+    stage.kept = len(kept)
+    return kept
+
+
+async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Caller, stats: LeafStats, score: str, content: str) -> list[Item]:
+    """Keep the items the teacher answers "yes" for; "no" is rejected, no answer is unparseable."""
+    stage = stats.stage(stage_name)
+    labels = await asyncio.gather(*(caller.choose(stage_name, fields_of(item), ["yes", "no"], stats=stats, content=content) for item in items))
+    kept = []
+    for item, label in zip(items, labels):
+        stage.generated += 1
+        if label is None:
+            stage.drop(UNPARSEABLE)
+        elif label != "yes":
+            stage.drop(REJECTED)
+        else:
+            item.scores[score] = True
+            kept.append(item)
+    stage.kept = len(kept)
+    return kept
+
+
+async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
+    return await _judge(STAGES[1], items, lambda i: {"chunk": i.context, "question": i.question, "answer": i.answer}, caller, stats, "faithfulness", "answer")
+
+
+async def evaluate_relevance(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
+    def fields(item: Item) -> dict[str, Any]:
+        return {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": item.context, "question": item.question}
+
+    return await _judge(STAGES[2], items, fields, caller, stats, "relevance", "question")
+
+
+async def run_knowledge(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    """The knowledge stages for one leaf; returns the surviving items in sample order."""
+    items = await generate_qa(leaf, chunks, caller, settings, stats)
+    items = await evaluate_faithfulness(items, caller, stats)
+    return await evaluate_relevance(leaf, items, caller, stats)

@@ -1,0 +1,105 @@
+"""The output set: one JSONL per leaf plus manifest.json, written atomically.
+
+`generated/<leaf folder under the taxonomy root>.jsonl` holds one record per line (schema:
+schemas/record.schema.json). The manifest is merged across runs: leaves generated now
+replace their entries, deleted leaves lose theirs together with their JSONL file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from labtax.generate.items import Item
+from labtax.taxonomy import Leaf
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
+    """generated/<leaf folder relative to the taxonomy root>.jsonl for a qna.yaml path."""
+    folder = PurePosixPath(leaf_path).parent
+    relative = folder.relative_to(PurePosixPath(taxonomy_root)) if folder.is_relative_to(taxonomy_root) else folder
+    return output / f"{relative.as_posix()}.jsonl"
+
+
+def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]:
+    """One JSONL record. Grounded skills carry their context in the user turn (the answer needs it);
+    knowledge questions stand alone (the student must learn the facts), the chunk stays in `context`."""
+    user = item.question if leaf.is_knowledge or not item.context else f"{item.context}\n\n{item.question}"
+    identity = json.dumps([leaf.path, leaf.content_hash, item.sample, item.question, item.answer], ensure_ascii=False)
+    return {
+        "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
+        "leaf": leaf.path,
+        "branch": leaf.branch,
+        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": item.answer}],
+        "context": item.context,
+        "source": item.source,
+        "scores": dict(item.scores),
+        "provenance": provenance,
+    }
+
+
+def write_records(path: Path, records: list[dict[str, Any]]) -> None:
+    atomic_write(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+
+
+def read_manifest(output: Path) -> dict[str, Any]:
+    """The manifest of earlier runs, or an empty one (a damaged manifest is rebuilt, not fatal)."""
+    try:
+        data = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"version": MANIFEST_VERSION, "leaves": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("leaves"), dict):
+        return {"version": MANIFEST_VERSION, "leaves": {}}
+    return data
+
+
+def remove_outputs(output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]) -> list[str]:
+    """Delete the JSONL files and manifest entries of leaves that no longer exist; return the files removed."""
+    removed = []
+    for leaf_path in leaf_paths:
+        path = output_path(output, leaf_path, taxonomy_root)
+        if path.is_file():
+            path.unlink()
+            removed.append(path.relative_to(output).as_posix())
+            _prune_empty_dirs(path.parent, output)
+        manifest["leaves"].pop(leaf_path, None)
+    return removed
+
+
+def _prune_empty_dirs(folder: Path, stop: Path) -> None:
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def write_manifest(output: Path, manifest: dict[str, Any]) -> None:
+    manifest["version"] = MANIFEST_VERSION
+    manifest["leaves"] = dict(sorted(manifest["leaves"].items()))
+    leaves = manifest["leaves"].values()
+    manifest["totals"] = {
+        "leaves": len(manifest["leaves"]),
+        "records": sum(int(entry.get("records", 0)) for entry in leaves),
+    }
+    atomic_write(output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

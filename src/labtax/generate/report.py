@@ -1,0 +1,106 @@
+"""Showing a run: the live progress display per stage, the summary table, the dry-run plan.
+
+Formatting happens here only; the pipeline returns values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """Calls per second (cache hits included)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "-/s", style="progress.data.speed")
+
+
+class StageProgress:
+    """One progress bar per stage; totals grow as the stages plan their calls."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> StageProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def planned(self, stage: str, count: int) -> None:
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(stage, total=0)
+        task = self._tasks[stage]
+        self._progress.update(task, total=(self._progress.tasks[task].total or 0) + count)
+
+    def done(self, stage: str) -> None:
+        self._progress.advance(self._tasks[stage])
+
+
+def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
+    """Leaves x stages: generated, kept, dropped by reason."""
+    table = Table(title="labtax generate", show_lines=False)
+    for column in ("leaf", "stage", "generated", "kept", "dropped"):
+        table.add_column(column, justify="right" if column in ("generated", "kept") else "left")
+    for path in leaf_paths:
+        entry = manifest_leaves.get(path)
+        if entry is None:
+            continue
+        for index, (stage, counts) in enumerate(entry["stages"].items()):
+            dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
+            table.add_row(path if index == 0 else "", stage, str(counts["generated"]), str(counts["kept"]), dropped)
+        table.add_row("", "[bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", end_section=True)
+    return table
+
+
+def plan_table(plan: list[dict[str, Any]]) -> Table:
+    """The teacher calls a run would make, per leaf and stage (upper bounds after the first stage)."""
+    table = Table(title="labtax generate --dry-run: planned teacher calls")
+    for column in ("leaf", "stage", "calls", "note"):
+        table.add_column(column, justify="right" if column == "calls" else "left")
+    total = 0
+    for entry in plan:
+        for index, (stage, calls) in enumerate(entry["stages"].items()):
+            note = entry.get("note", "") if index == 0 else ("at most" if index else "")
+            table.add_row(entry["leaf"] if index == 0 else "", stage, str(calls), note)
+            total += calls
+    table.add_row("[bold]total[/bold]", "", f"[bold]at most {total}[/bold]", "", end_section=True)
+    return table
+
+
+def print_result(result: Any, console: Console | None = None) -> None:
+    """What `labtax generate` prints after a run (or a dry run): tables to stdout, notes to stderr."""
+    out = console or Console()
+    err = Console(stderr=True)
+    if result.plan:
+        out.print(plan_table(result.plan))
+        return
+    if not result.selection.generate and not result.selection.remove:
+        what = "no changed leaves" if result.selection.how == "changed" else "no leaves"
+        err.print(f"{what}: nothing to generate. Use `labtax generate --all` to generate for every leaf.")
+        return
+    if result.manifest:
+        out.print(summary_table(result.manifest.get("leaves", {}), result.selection.generate))
+    for path in result.removed:
+        err.print(f"removed {path} (its leaf was deleted)")
+    for leaf, reason in result.failed.items():
+        err.print(f"[red]failed[/red] {leaf}: {reason}")
+    records = sum(int(result.manifest.get("leaves", {}).get(p, {}).get("records", 0)) for p in result.selection.generate)
+    err.print(f"{records} records for {len(result.selection.generate) - len(result.failed)} leaves in {result.output} ({result.wall_s:.1f} s)")

@@ -1,0 +1,227 @@
+"""`labtax generate`: select leaves, run their stages against one teacher, write the output set.
+
+Leaves run concurrently (the teacher bounds the calls in flight); within a leaf the stages
+run in order. A leaf that fails keeps its previous output and is reported with its stage;
+the others are written. Every teacher call goes through the on-disk cache first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from labtax.config import Config, load_config
+from labtax.errors import ConfigError, LabtaxError
+from labtax.generate import knowledge, skills
+from labtax.generate.cache import CallCache
+from labtax.generate.calls import Caller, LeafStats
+from labtax.generate.documents import leaf_chunks
+from labtax.generate.output import output_path, read_manifest, record, remove_outputs, write_manifest, write_records
+from labtax.generate.report import StageProgress
+from labtax.generate.select import Selection, select_leaves
+from labtax.generate.teacher import make_teacher
+from labtax.generate.templates import Templates
+from labtax.taxonomy import Leaf, load_leaf
+
+log = logging.getLogger("labtax.generate")
+LOG_NAME = "generate.log"
+CACHE_NAME = ".cache/calls.sqlite"
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Command-line choices; None means "take labtax.yaml's value (or its default)"."""
+
+    root: Path | None = None
+    leaves: tuple[str, ...] = ()
+    all_leaves: bool = False
+    base: str | None = None
+    teacher: str | None = None
+    model: str | None = None
+    num_instructions: int | None = None
+    output: str | None = None
+    concurrency: int | None = None
+    seed: int | None = None
+    dry_run: bool = False
+    show_progress: bool = True
+
+
+@dataclass
+class GenerateResult:
+    selection: Selection
+    output: Path
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # leaf path -> "stage: reason"
+    manifest: dict[str, Any] = field(default_factory=dict)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def generate(options: GenerateOptions, console: Console | None = None) -> GenerateResult:
+    """Run (or with dry_run, plan) generation; see the module docstring."""
+    console = console or Console(stderr=True)
+    config = _config(options)
+    section = config.section("generate")
+    output = (config.root / section["output"]).resolve()
+    manifest = read_manifest(output)
+    selection = select_leaves(
+        config.root, config.data["taxonomy_root"], leaves=options.leaves, all_leaves=options.all_leaves, base=options.base, known=list(manifest["leaves"])
+    )
+    result = GenerateResult(selection, output)
+    leaves = [load_leaf(config.root, path, config.data["taxonomy_root"]) for path in selection.generate]
+    chunks = {leaf.path: leaf_chunks(config.root, leaf, int(section["chunk_tokens"]), int(section["chunk_overlap"])) for leaf in leaves if leaf.is_knowledge}
+    if options.dry_run:
+        result.plan = [_plan(leaf, section, chunks.get(leaf.path)) for leaf in leaves]
+        return result
+    if not leaves and not selection.remove:
+        return result
+    started = time.monotonic()
+    with _log_file(output):
+        log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(selection.remove), section["teacher"])
+        if leaves:
+            outcomes = asyncio.run(_generate_all(config, section, leaves, chunks, output, console, options.show_progress))
+            _store(config, section, leaves, outcomes, output, manifest, result)
+        result.removed = remove_outputs(output, selection.remove, config.data["taxonomy_root"], manifest)
+        result.wall_s = round(time.monotonic() - started, 3)
+        manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": selection.remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
+        write_manifest(output, manifest)
+        log.info("done in %.1f s; failed: %s", result.wall_s, result.failed or "none")
+    result.manifest = manifest
+    return result
+
+
+def _config(options: GenerateOptions) -> Config:
+    flags = {
+        "teacher": options.teacher,
+        "model": options.model,
+        "num_instructions": options.num_instructions,
+        "output": options.output,
+        "concurrency": options.concurrency,
+        "seed": options.seed,
+    }
+    config = load_config(options.root, overrides={"generate": {k: v for k, v in flags.items() if v is not None}})
+    section = config.section("generate")
+    if section["chunk_overlap"] >= section["chunk_tokens"]:
+        raise ConfigError(f"generate.chunk_overlap ({section['chunk_overlap']}) must be smaller than generate.chunk_tokens ({section['chunk_tokens']})")
+    return config
+
+
+def _plan(leaf: Leaf, section: dict[str, Any], chunks: list[Any] | None) -> dict[str, Any]:
+    n = int(section["num_instructions"])
+    if leaf.is_knowledge:
+        count = len(chunks or [])
+        stages = dict.fromkeys(knowledge.STAGES, n if count else 0)
+        return {"leaf": leaf.path, "branch": leaf.branch, "stages": stages, "note": f"{count} chunks"}
+    return {"leaf": leaf.path, "branch": leaf.branch, "stages": dict.fromkeys(skills.STAGES, n), "note": "grounded" if leaf.has_context else ""}
+
+
+async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
+    """Each leaf's items and stats, or the exception that stopped it."""
+    teacher = make_teacher(section)
+    await teacher.start()
+    cache = CallCache(output / CACHE_NAME)
+    try:
+        with StageProgress(console, show) as progress:
+            sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
+            templates = Templates(_prompts_dir(config, section))
+            caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
+            return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section) for leaf in leaves), return_exceptions=True)
+    finally:
+        cache.close()
+        await teacher.close()
+
+
+async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any]) -> tuple[list[Any], LeafStats, Caller, float]:
+    stats = LeafStats()
+    started = time.monotonic()
+    try:
+        if leaf.is_knowledge:
+            items = await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
+        else:
+            items = await skills.run_skills(leaf, caller, section, stats)
+    except LabtaxError as exc:
+        raise LabtaxError(f"{leaf.path}: stage {stats.current or 'setup'}: {exc.message}", exit_code=exc.exit_code) from None
+    return items, stats, caller, time.monotonic() - started
+
+
+def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
+    commit = _taxonomy_commit(config.root)
+    for leaf, outcome in zip(leaves, outcomes):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, LabtaxError):
+                raise outcome
+            result.failed[leaf.path] = outcome.message
+            log.error("%s", outcome.message)
+            continue
+        items, stats, caller, wall = outcome
+        stages = knowledge.STAGES if leaf.is_knowledge else skills.STAGES
+        provenance = {
+            "taxonomy_commit": commit,
+            "leaf_hash": leaf.content_hash,
+            "teacher": caller.teacher.name,
+            "templates": {stage: caller.template_hash(stage) for stage in stages},
+            "sampling": {**caller.sampling, "max_tokens": section["max_tokens"]},
+            "seed": caller.seed,
+        }
+        path = output_path(output, leaf.path, config.data["taxonomy_root"])
+        write_records(path, [record(leaf, item, provenance) for item in items])
+        manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
+        log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
+
+
+def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
+    return {
+        "output": relative,
+        "branch": leaf.branch,
+        "records": records,
+        "stages": {name: s.as_dict() for name, s in stats.stages.items()},
+        "leaf_hash": leaf.content_hash,
+        "taxonomy_commit": provenance["taxonomy_commit"],
+        "teacher": provenance["teacher"],
+        "templates": provenance["templates"],
+        "calls": stats.calls,
+        "teacher_calls": stats.calls - stats.cache_hits,
+        "cache_hits": stats.cache_hits,
+        "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
+        "wall_s": round(wall, 3),
+    }
+
+
+def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:
+    folder = section.get("prompts_dir")
+    return (config.root / folder).resolve() if folder else None
+
+
+def _taxonomy_commit(root: Path) -> str | None:
+    try:
+        from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+
+        return Repo(root, search_parent_directories=True).head.commit.hexsha
+    except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
+        return None
+
+
+class _log_file:
+    """Attach `<output>/generate.log` to the labtax.generate logger for the duration of a run."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.handler: logging.Handler | None = None
+
+    def __enter__(self) -> None:
+        self.output.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.FileHandler(self.output / LOG_NAME, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(self.handler)
+        log.setLevel(logging.INFO)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handler is not None:
+            log.removeHandler(self.handler)
+            self.handler.close()

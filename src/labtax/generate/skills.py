@@ -1,0 +1,140 @@
+"""Skills-SDG: the four LAB stages for foundational and compositional leaves.
+
+1. generate_instructions: one call per new instruction (the weak embedded model repeats its
+   examples when asked for several at once); near-duplicates of the seeds or of earlier
+   instructions are dropped (ROUGE-L).
+2. evaluate_instructions: keep the instructions the teacher judges relevant, harmless, answerable.
+3. generate_responses: answer each kept instruction in the style of the leaf's examples.
+4. evaluate_pairs: a 3-point rating; pairs below `pair_threshold` are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from labtax.generate.calls import Caller, LeafStats
+from labtax.generate.dedup import NearDuplicates
+from labtax.generate.items import BELOW_THRESHOLD, NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
+from labtax.taxonomy import Leaf
+
+STAGES = ("generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs")
+SCORES = ["1", "2", "3"]
+
+
+async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    grounded = leaf.has_context
+    stage = stats.stage(STAGES[0])
+    count = int(settings["num_instructions"])
+
+    async def one(sample: int) -> str:
+        seeds = pick_seeds(leaf, int(settings["seeds_per_prompt"]), caller.seed, sample)
+        fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "grounded": grounded}
+        return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["instruction"]), stats=stats)
+
+    replies = await asyncio.gather(*(one(i) for i in range(count)))
+    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    kept: list[Item] = []
+    for sample, reply in enumerate(replies):  # in sample order, so the filter is deterministic
+        stage.generated += 1
+        parsed = parse_tagged(reply, ("Context", "Instruction") if grounded else ("Instruction",))
+        if parsed is None:
+            stage.drop(UNPARSEABLE)
+        elif dedup.seen(_first_paragraph(parsed["instruction"])):
+            stage.drop(NEAR_DUPLICATE)
+        else:
+            instruction = _first_paragraph(parsed["instruction"])
+            dedup.add(instruction)
+            kept.append(Item(sample, instruction, context=parsed.get("context")))
+    stage.kept = len(kept)
+    return kept
+
+
+async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
+    stage = stats.stage(STAGES[1])
+
+    async def one(item: Item) -> str | None:
+        fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context}
+        return await caller.choose(STAGES[1], fields, ["yes", "no"], stats=stats, content="instruction")
+
+    labels = await asyncio.gather(*(one(item) for item in items))
+    kept = []
+    for item, label in zip(items, labels):
+        stage.generated += 1
+        if label is None:
+            stage.drop(UNPARSEABLE)
+        elif label != "yes":
+            stage.drop(REJECTED)
+        else:
+            item.scores["instruction"] = True
+            kept.append(item)
+    stage.kept = len(kept)
+    return kept
+
+
+async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    stage = stats.stage(STAGES[2])
+
+    async def one(item: Item) -> str:
+        seeds = pick_seeds(leaf, int(settings["seeds_per_prompt"]), caller.seed, item.sample)
+        fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "instruction": item.question, "context": item.context}
+        return await caller.complete(STAGES[2], fields, sample=item.sample, max_tokens=int(settings["max_tokens"]["response"]), stats=stats)
+
+    replies = await asyncio.gather(*(one(item) for item in items))
+    kept = []
+    for item, reply in zip(items, replies):
+        stage.generated += 1
+        answer = _strip_answer_tag(reply)
+        if not answer:
+            stage.drop(UNPARSEABLE)
+            continue
+        item.answer = answer
+        kept.append(item)
+    stage.kept = len(kept)
+    return kept
+
+
+async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    stage = stats.stage(STAGES[3])
+    threshold = int(settings["pair_threshold"])
+
+    async def one(item: Item) -> str | None:
+        fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context, "response": item.answer}
+        return await caller.choose(STAGES[3], fields, SCORES, stats=stats, content="response")
+
+    labels = await asyncio.gather(*(one(item) for item in items))
+    kept = []
+    for item, label in zip(items, labels):
+        stage.generated += 1
+        if label is None:
+            stage.drop(UNPARSEABLE)
+        elif int(label) < threshold:
+            stage.drop(BELOW_THRESHOLD)
+        else:
+            item.scores["pair"] = int(label)
+            kept.append(item)
+    stage.kept = len(kept)
+    return kept
+
+
+async def run_skills(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+    """All four stages for one skills leaf; returns the surviving items in sample order."""
+    items = await generate_instructions(leaf, caller, settings, stats)
+    items = await evaluate_instructions(leaf, items, caller, stats)
+    items = await generate_responses(leaf, items, caller, settings, stats)
+    return await evaluate_pairs(leaf, items, caller, settings, stats)
+
+
+def _strip_answer_tag(reply: str) -> str:
+    """A response without a leading "Answer:" tag, cut where the model starts a new instruction."""
+    text = reply.strip()
+    parsed = parse_tagged(text, ("Answer",))
+    if parsed is not None:
+        return parsed["answer"]
+    cut = parse_tagged("Answer: " + text, ("Answer",))
+    return cut["answer"] if cut else ""
+
+
+def _first_paragraph(text: str) -> str:
+    """An instruction ends at the first blank line (what follows is the model talking on)."""
+    return text.strip().split("\n\n", 1)[0].strip()

@@ -1,0 +1,55 @@
+"""`labtax lint`: located, explained findings for taxonomy leaves.
+
+    problems = lint_paths([Path("taxonomy/knowledge/physics/kinematics/qna.yaml")], config)
+    problems = lint_tree(config)
+
+Rules live in labtax.lint.rules (one module each), the leaf formats in schemas/leaf-*.schema.json,
+formatting in labtax.lint.output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from labtax.config import Config
+from labtax.errors import LabtaxError
+from labtax.lint.engine import collect_files, lint_file, lint_files
+from labtax.lint.problem import Problem
+from labtax.lint.rules import RULES, Rule, rules_for
+
+__all__ = ["RULES", "Problem", "Rule", "collect_files", "failed", "lint_file", "lint_paths", "lint_tree", "rules_for", "select_paths"]
+
+
+def lint_paths(paths: Sequence[Path], config: Config) -> list[Problem]:
+    """Lint the given leaf files (folders are searched for leaves); sorted by path, line, column, rule."""
+    return lint_files(collect_files(paths), config)
+
+
+def lint_tree(config: Config) -> list[Problem]:
+    """Lint every leaf (and every misnamed leaf file) under the configured taxonomy root."""
+    if not config.taxonomy_root.is_dir():
+        raise LabtaxError(f"the taxonomy root {config.taxonomy_root} does not exist (taxonomy_root in labtax.yaml)")
+    return lint_paths([config.taxonomy_root], config)
+
+
+def failed(problems: Sequence[Problem], strict: bool = False) -> bool:
+    """True when the run fails: an error, or with `strict` any problem at all."""
+    return any(p.is_error or strict for p in problems)
+
+
+def select_paths(config: Config, paths: Sequence[Path] = (), changed: bool = False, base: str | None = None) -> list[Path]:
+    """What `labtax lint` checks: the given paths, the leaves `labtax diff` reports, or the whole taxonomy."""
+    if changed:
+        if paths:
+            raise LabtaxError("give either PATH arguments or --changed, not both")
+        from labtax.diff import changed_leaves
+
+        changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
+        return [config.root / change.path for change in changes if change.status != "deleted"]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise LabtaxError(f"no such file or folder: {', '.join(missing)}")
+    if not paths and not config.taxonomy_root.is_dir():
+        raise LabtaxError(f"the taxonomy root {config.taxonomy_root} does not exist (taxonomy_root in labtax.yaml)")
+    return list(paths) or [config.taxonomy_root]

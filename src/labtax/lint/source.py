@@ -1,0 +1,205 @@
+"""Reading one leaf file into a LeafSource: bytes -> text -> YAML data, recording what went wrong.
+
+Loading is the hot path of `labtax lint` (10,000 leaves in a few seconds), so it uses the
+libyaml-based C parser of ruamel.yaml and never computes positions here: rules report JSON
+paths and labtax.lint.locate maps them to line:column only for files that have findings.
+The load stops at the first fact that makes the rest meaningless (too big, binary, bad
+syntax...); rule modules turn each recorded fact into a finding.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from labtax.taxonomy.tree import BRANCHES, LEAF_FILE
+
+# A file named like a leaf but spelled differently (qna.yml, QNA.yaml): reported, never ignored.
+LEAF_LIKE = re.compile(r"qna\.ya?ml", re.IGNORECASE)
+# Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)
+_DUP_KEY = re.compile(r'found duplicate key "(.*?)" with value', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a load-time fact was found (1-based) and what it was."""
+
+    line: int
+    column: int
+    detail: str = ""
+
+
+@dataclass
+class LeafSource:
+    """One candidate leaf file and everything the rules need to know about it."""
+
+    path: Path  # absolute, symlinks not resolved
+    rel: str  # display path, relative to the repository root when inside it (posix)
+    tax_rel: str | None  # relative to the taxonomy root (posix), None outside it
+    taxonomy_root: Path
+    profile: str
+    settings: dict[str, Any]  # the `lint` config section, defaults filled
+    size: int = 0
+    text: str | None = None
+    data: Any = None
+    parsed: bool = False  # data holds the YAML document
+    facts: dict[str, Mark] = field(default_factory=dict)  # e.g. "syntax" -> Mark(3, 5, "...")
+
+    @property
+    def branch(self) -> str | None:
+        if self.tax_rel is None:
+            return None
+        parts = PurePosixPath(self.tax_rel).parts
+        return parts[0] if parts[0] in BRANCHES and len(parts) >= 3 else None  # branch/<folder>/qna.yaml
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def is_mapping(self) -> bool:
+        return self.parsed and isinstance(self.data, dict)
+
+    @property
+    def version(self) -> int:
+        """The schema version as InstructLab reads it: the `version` key, an int, else int(value), else 1."""
+        raw = self.data.get("version", 1) if self.is_mapping else 1
+        if isinstance(raw, bool):
+            return int(raw)
+        try:
+            return raw if isinstance(raw, int) else int(raw)
+        except (TypeError, ValueError):
+            return 1
+
+    @property
+    def hygiene_applies(self) -> bool:
+        """InstructLab runs its yamllint hygiene only on non-empty version 2+ files; labtax always."""
+        return self.profile != "instructlab" or (self.is_mapping and bool(self.data) and self.version > 1)
+
+    @cached_property
+    def schema_findings(self) -> list:
+        from labtax.lint.schema import schema_findings
+
+        return schema_findings(self)
+
+    @cached_property
+    def flagged_paths(self) -> frozenset[tuple[str | int, ...]]:
+        """JSON paths that already have a schema finding: semantic rules leave them alone."""
+        return frozenset(f.at for f in self.schema_findings if f.at is not None)
+
+    def has_schema_finding(self, at: tuple[str | int, ...]) -> bool:
+        return any(at[: len(p)] == p for p in self.flagged_paths if p)
+
+
+_yaml: YAML | None = None
+_yaml_dups: YAML | None = None
+
+
+def _loader(allow_duplicates: bool = False) -> YAML:
+    """One C-backed safe loader per process (building a YAML() each time costs more than a small leaf)."""
+    global _yaml, _yaml_dups
+    if allow_duplicates:
+        if _yaml_dups is None:
+            _yaml_dups = YAML(typ="safe", pure=False)
+            _yaml_dups.allow_duplicate_keys = True
+        return _yaml_dups
+    if _yaml is None:
+        _yaml = YAML(typ="safe", pure=False)
+    return _yaml
+
+
+def _mark(error: MarkedYAMLError, detail: str) -> Mark:
+    mark = error.problem_mark or error.context_mark
+    return Mark(mark.line + 1, mark.column + 1, detail) if mark else Mark(1, 1, detail)
+
+
+def _first_anchor(text: str) -> Mark | None:
+    """The first anchor (&name) in the document, found from parser events; None when there is none."""
+    if not _MAYBE_ANCHOR.search(text):
+        return None
+    for event in _loader().parse(text):
+        anchor = getattr(event, "anchor", None)
+        if anchor:
+            mark = event.start_mark
+            return Mark(mark.line + 1, mark.column + 1, str(anchor))
+    return None
+
+
+def read_source(source: LeafSource) -> LeafSource:
+    """Fill `source` from disk. Never raises for bad content: every problem becomes a fact."""
+    facts = source.facts
+    if source.path.name != LEAF_FILE:
+        facts["file_name"] = Mark(1, 1, source.path.name)
+        return source
+    if not _inside_taxonomy(source):
+        facts["symlink"] = Mark(1, 1, os.path.realpath(source.path))
+        return source
+    try:
+        source.size = source.path.stat().st_size
+        if source.size > source.settings["max_file_bytes"]:
+            facts["too_big"] = Mark(1, 1, str(source.size))
+            return source
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        facts["unreadable"] = Mark(1, 1, exc.strerror or str(exc))
+        return source
+    if not _decode(source, raw):
+        return source
+    _parse(source)
+    return source
+
+
+def _inside_taxonomy(source: LeafSource) -> bool:
+    """A symlinked file must point inside the taxonomy (a link could expose any file on the machine)."""
+    if not os.path.islink(source.path):
+        return True
+    real = Path(os.path.realpath(source.path))
+    return real.is_relative_to(os.path.realpath(source.taxonomy_root))
+
+
+def _decode(source: LeafSource, raw: bytes) -> bool:
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        source.facts["binary"] = Mark(line, 1, "contains NUL bytes")
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        source.facts["binary"] = Mark(line, column, f"byte 0x{raw[exc.start]:02x} is not valid UTF-8")
+        return False
+    if text.startswith("\ufeff"):
+        source.facts["bom"] = Mark(1, 1)
+        text = text[1:]
+    source.text = text
+    return True
+
+
+def _parse(source: LeafSource) -> None:
+    text = source.text or ""
+    try:
+        anchor = _first_anchor(text)
+        if anchor:  # never construct: an alias bomb expands exponentially in whatever walks the data
+            source.facts["anchor"] = anchor
+            return
+        try:
+            source.data = _loader().load(text)
+        except DuplicateKeyError as exc:
+            match = _DUP_KEY.search(str(exc.problem))
+            source.facts["duplicate_key"] = _mark(exc, match.group(1) if match else "")
+            source.data = _loader(allow_duplicates=True).load(text)
+        source.parsed = True
+    except MarkedYAMLError as exc:
+        source.facts["syntax"] = _mark(exc, (exc.problem or str(exc)).strip())
+    except (YAMLError, ValueError, RecursionError) as exc:  # e.g. unresolvable tags, absurd nesting
+        source.facts["syntax"] = Mark(1, 1, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -1,0 +1,250 @@
+"""`labtax mix`: the LAB phase datasets, KT/1 -> KT/2 -> ST, with replay buffers.
+
+| phase | own samples                                        | replayed              |
+| kt1   | knowledge, short responses                         | none                  |
+| kt2   | knowledge, long responses; foundational skills     | a share of KT/1       |
+| st    | compositional skills                               | shares of KT/1, KT/2  |
+
+Own samples are the generated records plus the leaves' seed examples. Each phase holds out a
+validation split of its own samples; replay draws only from earlier phases' training splits, so
+no validation sample is ever trained on. Everything is sorted before a seeded shuffle, so the
+output depends on the seed and the inputs, never on file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labtax.config import Config
+from labtax.embedded import embedded_model_dir
+from labtax.errors import LabtaxError
+from labtax.train.files import atomic_write_text, file_sha256, git_head
+from labtax.schemas import validator
+from labtax.taxonomy import find_leaves, load_leaf
+
+PHASES = ("kt1", "kt2", "st")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One chat sample in a phase file."""
+
+    id: str
+    leaf: str
+    branch: str
+    messages: list[dict[str, str]]
+    source: str  # "seed" or "generated"
+    response_tokens: int
+    tokens: int  # the whole conversation through the chat template
+    phase: str = ""  # the phase whose own data this is
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "leaf": self.leaf,
+            "branch": self.branch,
+            "messages": self.messages,
+            "source": self.source,
+            "phase": self.phase,
+            "replayed": self.replayed,
+            "response_tokens": self.response_tokens,
+            "tokens": self.tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[Sample]
+    validation: list[Sample]
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+
+def read_generated(input_dir: Path) -> list[dict[str, Any]]:
+    """Every record under `input_dir` (one JSONL per leaf), validated against record.schema.json."""
+    if not input_dir.is_dir():
+        raise LabtaxError(f"{input_dir}: no generated data here; run `labtax generate` first or pass --input")
+    check = validator("record.schema.json")
+    records = []
+    for path in sorted(input_dir.rglob("*.jsonl")):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
+            error = next(iter(check.iter_errors(record)), None)
+            if error is not None:
+                where = ".".join(map(str, error.absolute_path)) or "(record)"
+                raise LabtaxError(f"{path}:{lineno}:1: error[record] {where}: {error.message}")
+            records.append(record)
+    return records
+
+
+def seed_records(config: Config) -> list[dict[str, Any]]:
+    """The leaves' own seed examples as chat records. Knowledge seeds are asked without their
+    passage (the student must learn the fact); grounded skills keep the context in the prompt."""
+    out = []
+    root = config.root
+    for qna in find_leaves(config.taxonomy_root):
+        leaf = load_leaf(root, qna.relative_to(root).as_posix(), config.data["taxonomy_root"])
+        for i, seed in enumerate(leaf.seed_examples):
+            question = seed.question
+            if seed.context and not leaf.is_knowledge:
+                question = f"{seed.context}\n\n{seed.question}"
+            digest = hashlib.sha256(f"{leaf.path}\0{i}\0{seed.question}".encode()).hexdigest()[:32]
+            messages = [{"role": "user", "content": question}, {"role": "assistant", "content": seed.answer}]
+            out.append({"id": digest, "leaf": leaf.path, "branch": leaf.branch, "messages": messages, "seed": True})
+    return out
+
+
+def to_samples(records: list[dict[str, Any]], tokenizer: Any) -> list[Sample]:
+    from labtax.train.chat import response_tokens
+
+    samples = []
+    for r in records:
+        answer = next(m["content"] for m in reversed(r["messages"]) if m["role"] == "assistant")
+        text = tokenizer.apply_chat_template(r["messages"], tokenize=False)
+        total = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        source = "seed" if r.get("seed") else "generated"
+        samples.append(Sample(r["id"], r["leaf"], r["branch"], r["messages"], source, response_tokens(tokenizer, answer), total))
+    return samples
+
+
+# ---- the three phases ----------------------------------------------------------------------------
+
+
+def kt1_samples(samples: list[Sample], short_max: int) -> list[Sample]:
+    """KT/1: knowledge with short responses."""
+    return [s for s in samples if s.branch == "knowledge" and s.response_tokens <= short_max]
+
+
+def kt2_samples(samples: list[Sample], short_max: int) -> list[Sample]:
+    """KT/2: knowledge with long responses, and foundational skills."""
+    return [
+        s
+        for s in samples
+        if (s.branch == "knowledge" and s.response_tokens > short_max) or s.branch == "foundational_skills"
+    ]
+
+
+def st_samples(samples: list[Sample]) -> list[Sample]:
+    """ST: compositional skills."""
+    return [s for s in samples if s.branch == "compositional_skills"]
+
+
+def split(own: list[Sample], phase: str, fraction: float, seed: int) -> Split:
+    """Hold out `fraction` of a phase's own samples (at least one when it has two or more)."""
+    own = sorted((_tag(s, phase) for s in own), key=lambda s: s.id)
+    random.Random(f"{seed}:{phase}:split").shuffle(own)
+    n_val = min(len(own) - 1, max(1, round(fraction * len(own)))) if len(own) >= 2 and fraction > 0 else 0
+    return Split(train=own[n_val:], validation=own[:n_val])
+
+
+def replay(source: list[Sample], fraction: float, seed: int, phase: str, origin: str) -> list[Sample]:
+    """A seeded draw of round(fraction * n) training samples of an earlier phase, marked replayed."""
+    count = round(fraction * len(source))
+    drawn = random.Random(f"{seed}:{phase}:replay:{origin}").sample(sorted(source, key=lambda s: s.id), count)
+    return [Sample(**{**s.__dict__, "replayed": True}) for s in drawn]
+
+
+def _tag(sample: Sample, phase: str) -> Sample:
+    return Sample(**{**sample.__dict__, "phase": phase})
+
+
+def build_phases(samples: list[Sample], settings: dict[str, Any], seed: int) -> dict[str, Split]:
+    """The three phases' training (own + replayed, shuffled) and validation samples."""
+    short_max, fraction, rates = settings["short_max_tokens"], settings["validation_fraction"], settings["replay"]
+    own = {
+        "kt1": split(kt1_samples(samples, short_max), "kt1", fraction, seed),
+        "kt2": split(kt2_samples(samples, short_max), "kt2", fraction, seed),
+        "st": split(st_samples(samples), "st", fraction, seed),
+    }
+    out = {}
+    for phase in PHASES:
+        extra = [
+            s
+            for origin, rate in sorted(rates.get(phase, {}).items())
+            for s in replay(own[origin].train, rate, seed, phase, origin)
+        ]
+        train = own[phase].train + extra
+        random.Random(f"{seed}:{phase}:order").shuffle(train)
+        out[phase] = Split(train=train, validation=own[phase].validation)
+    return out
+
+
+# ---- stats and files -------------------------------------------------------------------------------
+
+
+def phase_stats(split_: Split) -> dict[str, Any]:
+    train, val = split_.train, split_.validation
+    replayed = Counter(s.phase for s in train if s.replayed)
+    return {
+        "train": len(train),
+        "validation": len(val),
+        "replayed": dict(sorted(replayed.items())),
+        "by_branch": dict(sorted(Counter(s.branch for s in train).items())),
+        "by_leaf": dict(sorted(Counter(s.leaf for s in train).items())),
+        "by_source": dict(sorted(Counter(s.source for s in train).items())),
+        "tokens": {"train": sum(s.tokens for s in train), "validation": sum(s.tokens for s in val)},
+        "response_tokens": {"train": sum(s.response_tokens for s in train)},
+    }
+
+
+def _jsonl(samples: list[Sample]) -> str:
+    return "".join(json.dumps(s.to_json(), ensure_ascii=False) + "\n" for s in samples)
+
+
+def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
+    """kt1.jsonl + kt1.val.jsonl, ... written atomically; returns each file's sha256."""
+    output.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for phase, data in phases.items():
+        for name, rows in ((f"{phase}.jsonl", data.train), (f"{phase}.val.jsonl", data.validation)):
+            atomic_write_text(output / name, _jsonl(rows))
+            hashes[name] = file_sha256(output / name)
+    return hashes
+
+
+def mix(
+    config: Config,
+    input_dir: Path | None = None,
+    output_dir: Path | None = None,
+    seed: int | None = None,
+    tokenizer_path: str | None = None,
+) -> dict[str, Any]:
+    """Build the phase datasets and mix.json; returns the mix.json content."""
+    from labtax.train.chat import load_tokenizer
+
+    settings = config.section("mix")
+    seed = settings["seed"] if seed is None else seed
+    input_dir = input_dir or config.root / settings["input"]
+    output_dir = output_dir or config.root / settings["output"]
+    if tokenizer_path is None and settings["tokenizer"]:  # labtax.yaml paths are relative to its folder
+        tokenizer_path = str(config.root / settings["tokenizer"])
+    tokenizer_path = tokenizer_path or str(embedded_model_dir())
+    tokenizer = load_tokenizer(tokenizer_path)
+    records = read_generated(input_dir)
+    seeds = seed_records(config) if settings["include_seeds"] else []
+    phases = build_phases(to_samples(records + seeds, tokenizer), settings, seed)
+    hashes = write_phases(phases, output_dir)
+    stats = {
+        "seed": seed,
+        "tokenizer": tokenizer_path,
+        "taxonomy_commit": git_head(config.root),
+        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir)},
+        "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
+        "phases": {phase: phase_stats(data) for phase, data in phases.items()},
+        "files": hashes,
+    }
+    atomic_write_text(output_dir / "mix.json", json.dumps(stats, indent=2) + "\n")
+    return stats

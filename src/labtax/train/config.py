@@ -1,0 +1,152 @@
+"""Every training option, defined once: schemas/train.schema.json holds names, types and defaults;
+this module turns a YAML file plus command-line overrides into frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from labtax.errors import ConfigError
+from labtax.schemas import apply_defaults, load_schema, validator
+
+SCHEMA = "train.schema.json"
+PATH_KEYS = ("data_dir", "output_dir", "hostfile")
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    """Settings of one phase (`defaults` merged with `phases.<name>`)."""
+
+    name: str
+    lr: float
+    epochs: int
+    warmup_steps: int
+    scheduler: str
+    effective_batch_size: int
+    max_seq_len: int
+    micro_batch_tokens: int | None
+    zero_stage: int
+    offload: str
+    weight_decay: float
+    max_grad_norm: float
+
+    @property
+    def budget(self) -> int:
+        """Token budget of one packed micro-batch."""
+        return self.micro_batch_tokens or self.max_seq_len
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A resolved training configuration; paths are absolute."""
+
+    model: str
+    data_dir: str
+    output_dir: str
+    schedule: list[str]
+    seed: int
+    precision: str
+    attn_implementation: str
+    gradient_checkpointing: bool
+    pad_to_multiple_of: int
+    nproc: int
+    hostfile: str | None
+    launcher: str
+    master_port: int | None
+    selector: str
+    keep_optimizer_states: int
+    eval_at_start: bool
+    log_every: int
+    phases: dict[str, PhaseConfig]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        phases = {name: PhaseConfig(**p) for name, p in data["phases"].items()}
+        return cls(**{**data, "phases": phases})
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b.c=VALUE` -> (["a", "b", "c"], VALUE parsed as a YAML scalar or flow value)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. --set phases.kt1.lr=1e-5")
+    try:
+        parsed = YAML(typ="safe").load(value)
+    except YAMLError:
+        parsed = value
+    return key.split("."), parsed
+
+
+def _merge(raw: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = raw
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {'.'.join(keys)}: {key} is not a section")
+    node[keys[-1]] = value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the training config ({exc.strerror})") from None
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    return data or {}
+
+
+def load_train_config(
+    path: Path | None, overrides: list[str] = (), base: Path | None = None, **options: Any
+) -> TrainConfig:
+    """Read `path` (None: all defaults), apply `--set` overrides then explicit `options`
+    (e.g. nproc=2 from the CLI), validate against the schema and resolve paths against `base`."""
+    raw = _read_yaml(path) if path is not None else {}
+    for item in overrides:
+        _merge(raw, *parse_override(item))
+    raw.update({k: v for k, v in options.items() if v is not None})
+    errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = path or "train config"
+        lines = [f"{where}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+        raise ConfigError("invalid training configuration\n" + "\n".join(lines))
+    data = apply_defaults(load_schema(SCHEMA), raw)
+    base = (base or Path.cwd()).resolve()
+    for key in PATH_KEYS:
+        if data[key] is not None:
+            data[key] = str((base / data[key]).resolve())
+    if data["model"] != "embedded":
+        data["model"] = str((base / data["model"]).resolve())
+    phases = {name: _phase(name, data) for name in ("kt1", "kt2", "st")}
+    return _build(data, phases)
+
+
+def _build(data: dict[str, Any], phases: dict[str, PhaseConfig]) -> TrainConfig:
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in data.items() if k in fields and k != "phases"}, phases=phases)
+
+
+def _phase(name: str, data: dict[str, Any]) -> PhaseConfig:
+    merged = {**data["defaults"], **data["phases"].get(name, {})}
+    phase = PhaseConfig(name=name, **merged)
+    if phase.budget < phase.max_seq_len:
+        raise ConfigError(
+            f"phases.{name}.micro_batch_tokens ({phase.budget}) must be at least max_seq_len ({phase.max_seq_len}): "
+            "a micro-batch has to hold the longest sample"
+        )
+    return phase
+
+
+def dump(config: TrainConfig) -> str:
+    return json.dumps(config.to_json(), indent=2)

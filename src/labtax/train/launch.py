@@ -1,0 +1,130 @@
+"""`labtax train`: the launcher. Config -> plan -> one launch running the remaining phases.
+
+Every process runs `python -m labtax.train.worker RUN_DIR PHASE...` under torchrun (one machine)
+or the deepspeed launcher (a hostfile, or `launcher: deepspeed`). Between phases rank 0 picks the
+phase's checkpoint with the selector and records it in the journal; the next phase starts from it
+(labtax.train.schedule).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from labtax.embedded import embedded_model_dir
+from labtax.errors import EXIT_FINDINGS, LabtaxError
+from labtax.train import journal
+from labtax.train.config import TrainConfig
+from labtax.train.files import atomic_write_text, file_sha256
+from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
+from labtax.train.schedule import starting_point
+
+WORKER = "labtax.train.worker"
+
+
+def model_dir(config: TrainConfig) -> str:
+    if config.model == "embedded":
+        return str(embedded_model_dir())
+    if not (Path(config.model) / "config.json").is_file():
+        raise LabtaxError(f"{config.model}: not a Hugging Face model folder (no config.json)")
+    return config.model
+
+
+def command(config: TrainConfig, run_dir: Path, phases: list[str]) -> list[str]:
+    """The launcher command line for `phases`; the same worker module in every case."""
+    worker = [WORKER, str(run_dir), *phases]
+    if config.hostfile or config.launcher == "deepspeed":
+        cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]
+        if config.hostfile:
+            cmd += ["--hostfile", config.hostfile]
+        else:
+            cmd += ["--num_nodes", "1", "--num_gpus", str(config.nproc)]
+        if config.master_port:
+            cmd += ["--master_port", str(config.master_port)]
+        return [*cmd, "--module", *worker]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(config.nproc)]
+    if config.master_port:
+        cmd += ["--master-addr", "127.0.0.1", "--master-port", str(config.master_port)]
+    else:
+        cmd += ["--standalone"]  # a free port, chosen by torchrun
+    return [*cmd, "-m", *worker]
+
+
+def data_hashes(config: TrainConfig) -> dict[str, str]:
+    data = Path(config.data_dir)
+    names = [n for p in config.schedule for n in (f"{p}.jsonl", f"{p}.val.jsonl")]
+    return {n: file_sha256(data / n) for n in names if (data / n).is_file()}
+
+
+def _taxonomy_commit(config: TrainConfig) -> str | None:
+    stats = Path(config.data_dir) / "mix.json"
+    return json.loads(stats.read_text(encoding="utf-8")).get("taxonomy_commit") if stats.is_file() else None
+
+
+def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[PhasePlan], resume: bool) -> dict[str, Any]:
+    """A new journal, or the existing one checked against the data it was started with."""
+    hashes = data_hashes(config)
+    if journal.path(run_dir).is_file():
+        data = journal.read(run_dir)
+        started = [p for p in config.schedule if data["phases"].get(p, {}).get("status", "pending") != "pending"]
+        if not resume and started:
+            raise LabtaxError(f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume or another output_dir")
+        changed = sorted(n for n, h in hashes.items() if data["data"].get(n, h) != h)
+        if changed:
+            raise LabtaxError(f"{', '.join(changed)} changed since this run started; start a new run (another output_dir)")
+    elif resume:
+        raise LabtaxError(f"{run_dir}: nothing to resume (no {journal.NAME})")
+    else:
+        data = {"model": student, "taxonomy_commit": _taxonomy_commit(config), "data": {}, "phases": {}}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / journal.CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
+    data.update(config=config.to_json(), schedule=config.schedule, world_size=world_size(config))
+    data["data"].update(hashes)
+    for plan in plans:
+        data["phases"].setdefault(plan.phase, {"status": "pending", "epochs": []})["plan"] = plan_json([plan])[0]
+    journal.write(run_dir, data)
+    return data
+
+
+def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print) -> dict[str, Any]:
+    """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan)."""
+    student = model_dir(config)
+    run_dir = Path(config.output_dir)
+    if resume and (run_dir / journal.CONFIG).is_file():  # the run continues with the settings it started with
+        stored = TrainConfig.from_json(journal.read_config(run_dir))
+        config = TrainConfig.from_json({**stored.to_json(), "schedule": config.schedule})
+    plans = make_plan(config, student)
+    if dry_run:
+        return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
+    data = start_journal(config, run_dir, student, plans, resume)
+    todo = [p for p in config.schedule if data["phases"][p]["status"] not in ("done", "skipped")]
+    if todo:
+        launch(config, run_dir, todo, echo)
+    return finish(config, run_dir, student)
+
+
+def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> None:
+    """One launch runs the remaining phases back to back (process start-up is paid once)."""
+    cmd = command(config, run_dir, phases)
+    echo(f"launching {' -> '.join(phases)}: {' '.join(cmd)}")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    code = subprocess.run(cmd, env=env, check=False).returncode
+    if code != 0:
+        failed = [p for p in phases if journal.read(run_dir)["phases"][p]["status"] not in ("done", "skipped")]
+        where = f"phase {failed[0]}" if failed else "training"
+        raise LabtaxError(f"{where} failed (exit {code}); fix the cause and run again with --resume", EXIT_FINDINGS)
+
+
+def finish(config: TrainConfig, run_dir: Path, student: str) -> dict[str, Any]:
+    from labtax.train.plot import plot_losses
+
+    data = journal.read(run_dir)
+    data["final_checkpoint"] = starting_point(data, None, student)
+    plot = plot_losses(run_dir, config.schedule)
+    data["plot"] = str(plot) if plot else None
+    journal.write(run_dir, data)
+    return data

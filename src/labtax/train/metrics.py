@@ -1,0 +1,65 @@
+"""metrics.jsonl (one line per optimizer step and per epoch) and the progress lines on rank 0."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from labtax.train.files import atomic_write_text
+from labtax.train.packing import packing_efficiency
+
+NAME = "metrics.jsonl"
+
+
+def read(run_dir: Path) -> list[dict[str, Any]]:
+    file = run_dir / NAME
+    if not file.is_file():
+        return []
+    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class MetricsLog:
+    """Appends metrics on rank 0. On resume, lines of the interrupted epoch are dropped first, so
+    the file matches the journal (the epoch is trained again from its saved start)."""
+
+    def __init__(self, run_dir: Path, phase: str, rank: int, resume_after: int) -> None:
+        self.file, self.phase, self.active = run_dir / NAME, phase, rank == 0
+        self.began = time.perf_counter()
+        self.first_step: int | None = None
+        if self.active:
+            kept = [m for m in read(run_dir) if m["phase"] != phase or m["epoch"] <= resume_after]
+            atomic_write_text(self.file, "".join(json.dumps(m) + "\n" for m in kept))
+
+    def _append(self, record: dict[str, Any]) -> None:
+        with self.file.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def step(self, epoch: int, step: int, total: int, loss: float, lr: float, s: Any, ctx: Any, seconds: float) -> None:
+        if not self.active:
+            return
+        lengths = [len(x) for x in ctx.train]
+        bins = [m for rank in s.per_rank for m in rank]
+        tokens = sum(lengths[i] for b in bins for i in b)
+        efficiency = packing_efficiency(lengths, bins, ctx.config.pad_to_multiple_of)
+        self._append({
+            "kind": "step", "phase": self.phase, "epoch": epoch, "step": step, "loss": loss, "lr": lr,
+            "tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9), "packing_efficiency": efficiency,
+            "accumulation": s.accumulation, "samples": s.samples, "time": time.time(),
+        })
+        self.first_step = step if self.first_step is None else self.first_step
+        if step % ctx.config.log_every == 0 or step == total:
+            done = step - self.first_step + 1
+            eta = (time.perf_counter() - self.began) / done * (total - step)
+            print(
+                f"[{self.phase}] epoch {epoch} step {step}/{total} loss {loss:.4f} lr {lr:.2e} "
+                f"{tokens / max(seconds, 1e-9):,.0f} tok/s packing {efficiency:.1%} eta {eta:,.0f}s",
+                flush=True,
+            )
+
+    def epoch(self, epoch: int, step: int, val_loss: float | None) -> None:
+        if self.active:
+            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, "val_loss": val_loss, "time": time.time()})
+            shown = "n/a" if val_loss is None else f"{val_loss:.4f}"
+            print(f"[{self.phase}] epoch {epoch} done: validation loss {shown}", flush=True)

@@ -1,0 +1,270 @@
+"""One training phase in one process: setup, the loop, evaluation, checkpoints.
+
+Every process of a launch runs this same code (torchrun, the deepspeed launcher, or a
+hostfile). All processes build the same packed steps from the same seed; rank r runs its share
+of micro-batches, and every rank runs the same number of forward/backward passes.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import deepspeed
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from labtax.train import journal, schedule
+from labtax.train.chat import IGNORE, Encoded, load_tokenizer
+from labtax.train.config import PhaseConfig, TrainConfig
+from labtax.train.data import encode_file
+from labtax.train.metrics import MetricsLog
+from labtax.train.packing import Step, collate, epoch_steps, eval_batches
+
+
+@dataclass
+class Context:
+    """What every function of the recipe needs; built once by `setup`."""
+
+    config: TrainConfig
+    phase: PhaseConfig
+    run_dir: Path
+    rank: int
+    world: int
+    device: torch.device
+    dtype: torch.dtype
+    tokenizer: Any
+    train: list[Encoded]
+    val: list[Encoded]
+
+
+# ---- setup -----------------------------------------------------------------------------------------
+
+
+def precision(name: str) -> torch.dtype:
+    """auto -> bf16 on CUDA, fp32 on CPU (CPU bf16 kernels are slow and not what we test)."""
+    if name == "auto":
+        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    return {"bf16": torch.bfloat16, "fp32": torch.float32}[name]
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    cuda = torch.cuda.is_available()
+    deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo")
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if cuda:
+        torch.cuda.set_device(local)
+    return dist.get_rank(), dist.get_world_size(), torch.device("cuda", local) if cuda else torch.device("cpu")
+
+
+def ds_config(ctx: Context) -> dict[str, Any]:
+    """The DeepSpeed config. Gradient accumulation is driven by the loop (steps hold a variable
+    number of packed micro-batches), so DeepSpeed sees micro-batch 1 and marks boundaries itself."""
+    p = ctx.phase
+    zero: dict[str, Any] = {"stage": p.zero_stage, "stage3_gather_16bit_weights_on_model_save": True}
+    if p.offload in ("optimizer", "optimizer_and_params"):
+        zero["offload_optimizer"] = {"device": "cpu"}
+    if p.offload == "optimizer_and_params":
+        zero["offload_param"] = {"device": "cpu"}
+    return {
+        "train_micro_batch_size_per_gpu": 1,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": ctx.world,
+        "gradient_clipping": p.max_grad_norm,
+        "bf16": {"enabled": ctx.dtype == torch.bfloat16},
+        "zero_optimization": zero,
+        # torch's AdamW is the optimizer: no JIT-compiled DeepSpeed op is needed on CPU.
+        "zero_force_ds_cpu_optimizer": False,
+        "zero_allow_untested_optimizer": True,
+        "steps_per_print": 2**31,
+    }
+
+
+def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.nn.Module:
+    from transformers import AutoModelForCausalLM
+
+    keep = None
+    if ctx.phase.zero_stage == 3:
+        # Alive during from_pretrained, this makes transformers load straight into ZeRO-3 partitions.
+        from transformers.integrations import HfDeepSpeedConfig
+
+        keep = HfDeepSpeedConfig(config)
+    model = AutoModelForCausalLM.from_pretrained(
+        init_from, dtype=ctx.dtype, attn_implementation=ctx.config.attn_implementation, local_files_only=True
+    )
+    model.config.use_cache = False
+    if ctx.config.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    model._labtax_keep_ds_config = keep  # noqa: SLF001 - lifetime of the HfDeepSpeedConfig
+    return model
+
+
+def setup_engine(ctx: Context, model: torch.nn.Module, config: dict[str, Any], total_steps: int) -> Any:
+    from transformers import get_scheduler
+
+    p = ctx.phase
+    optimizer = torch.optim.AdamW(
+        [q for q in model.parameters() if q.requires_grad], lr=p.lr, weight_decay=p.weight_decay
+    )
+    scheduler = get_scheduler(p.scheduler, optimizer, num_warmup_steps=p.warmup_steps, num_training_steps=total_steps)
+    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config)
+    return engine
+
+
+def setup(run_dir: Path, phase: str, config: TrainConfig, init_from: str, dist_info: tuple[int, int, torch.device]) -> Context:
+    rank, world, device = dist_info
+    p = config.phases[phase]
+    tokenizer = load_tokenizer(init_from)
+    data = Path(config.data_dir)
+    train = encode_file(data / f"{phase}.jsonl", tokenizer, p.max_seq_len)
+    val = encode_file(data / f"{phase}.val.jsonl", tokenizer, p.max_seq_len)
+    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val)
+
+
+# ---- forward, train step, evaluation --------------------------------------------------------------
+
+
+def loss_sum(ctx: Context, engine: Any, samples: list[Encoded]) -> torch.Tensor:
+    """Summed cross-entropy over the label tokens of one packed micro-batch."""
+    pad = ctx.tokenizer.pad_token_id if ctx.tokenizer.pad_token_id is not None else 0
+    batch = {k: torch.tensor(v, device=ctx.device) for k, v in collate(samples, ctx.config.pad_to_multiple_of, pad).items()}
+    logits = engine(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+    # Position t predicts token t+1; the shift never crosses a sample since each starts with a prompt token.
+    return F.cross_entropy(
+        logits[0, :-1].float(), batch["labels"][0, 1:], ignore_index=IGNORE, reduction="sum"
+    )
+
+
+def train_step(ctx: Context, engine: Any, step: Step) -> float:
+    """One optimizer step over this rank's micro-batches; returns the step's mean token loss (all ranks)."""
+    local = torch.zeros(1, dtype=torch.float64)
+    mine = step.per_rank[ctx.rank]
+    for k, micro in enumerate(mine):
+        engine.set_gradient_accumulation_boundary(k == len(mine) - 1)
+        total = loss_sum(ctx, engine, [ctx.train[i] for i in micro])
+        # Normalise by the whole step's label tokens; DeepSpeed averages gradients over ranks, hence * world.
+        engine.backward(total * ctx.world / max(step.targets, 1), scale_wrt_gas=False)
+        engine.step()
+        local += total.detach().double().cpu()
+    dist.all_reduce(local)
+    return local.item() / max(step.targets, 1)
+
+
+@torch.no_grad()
+def evaluate(ctx: Context, engine: Any) -> float | None:
+    """Mean token loss on the validation split (None when the phase has none)."""
+    if not ctx.val:
+        return None
+    engine.eval()
+    totals = torch.zeros(2, dtype=torch.float64)
+    for micro in eval_batches(ctx.val, ctx.phase.budget, ctx.world)[ctx.rank]:
+        samples = [ctx.val[i] for i in micro]
+        totals[0] += loss_sum(ctx, engine, samples).double().cpu()
+        totals[1] += sum(s.n_targets for s in samples)
+    dist.all_reduce(totals)
+    engine.train()
+    return (totals[0] / totals[1].clamp(min=1)).item()
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------
+
+
+def save_epoch(ctx: Context, engine: Any, epoch: int, step: int) -> tuple[str, str]:
+    """HF checkpoint (consolidated weights + tokenizer) and the full DeepSpeed state for --resume."""
+    phase_dir = ctx.run_dir / ctx.phase.name
+    target = phase_dir / f"epoch-{epoch}"
+    if ctx.phase.zero_stage == 3:
+        state = engine._zero3_consolidated_16bit_state_dict()  # noqa: SLF001 - collective; gathers layer by layer
+    else:
+        state = engine.module.state_dict()
+    if ctx.rank == 0:
+        tmp = phase_dir / f".epoch-{epoch}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        engine.module.save_pretrained(tmp, state_dict=state)
+        ctx.tokenizer.save_pretrained(tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    tag = f"epoch-{epoch}"
+    engine.save_checkpoint(str(phase_dir / "state"), tag=tag, client_state={"epoch": epoch, "step": step})
+    dist.barrier()
+    return str(target), tag
+
+
+def prune_states(phase_dir: Path, keep: list[str]) -> None:
+    """Delete full optimizer states except the tags in `keep` (they are large; HF checkpoints stay)."""
+    state = phase_dir / "state"
+    if not state.is_dir():
+        return
+    for child in state.iterdir():
+        if child.is_dir() and child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+# ---- the phase ------------------------------------------------------------------------------------------
+
+
+def run_phases(run_dir: Path, phases: list[str]) -> None:
+    """The remaining phases back to back in one process group; rank 0 chains them in the journal."""
+    config = TrainConfig.from_json(journal.read_config(run_dir))
+    dist_info = setup_distributed()
+    for phase in phases:
+        if dist_info[0] == 0:
+            entry = schedule.begin_phase(run_dir, phase)
+            if entry["plan"]["samples"] == 0:
+                schedule.skip_phase(run_dir, phase)
+        dist.barrier()
+        if journal.read(run_dir)["phases"][phase]["status"] == "running":
+            run_phase(run_dir, phase, config, dist_info)
+            if dist_info[0] == 0:
+                chosen = schedule.end_phase(run_dir, phase, config.selector)["chosen"]
+                print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} (validation loss {chosen['val_loss']})", flush=True)
+        dist.barrier()
+        gc.collect()  # the previous phase's engine, model and optimizer go before the next loads
+
+
+def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[int, int, torch.device]) -> None:
+    """Train one phase from the journal's `init_from`, resuming after its last saved epoch."""
+    entry = journal.read(run_dir)["phases"][phase]
+    ctx = setup(run_dir, phase, config, entry["init_from"], dist_info)
+    p, seed = ctx.phase, config.seed
+    steps_per_epoch = len(epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, seed))
+    ds = ds_config(ctx)
+    engine = setup_engine(ctx, setup_model(ctx, entry["init_from"], ds), ds, steps_per_epoch * p.epochs)
+    done = entry.get("epochs", [])
+    start, step = 1, 0
+    if done:  # resume: weights, optimizer and scheduler exactly as saved after the last finished epoch
+        engine.load_checkpoint(str(run_dir / phase / "state"), tag=done[-1]["state"])
+        start, step = done[-1]["epoch"] + 1, done[-1]["step"]
+    log = MetricsLog(run_dir, phase, ctx.rank, resume_after=(start - 1))
+    if start == 1 and config.eval_at_start:
+        start_loss = evaluate(ctx, engine)
+        if ctx.rank == 0:
+            journal.update_phase(run_dir, phase, start_val_loss=start_loss)
+    for epoch in range(start, p.epochs + 1):
+        steps = epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, hash_seed(seed, phase, epoch))
+        for s in steps:
+            began = time.perf_counter()
+            loss = train_step(ctx, engine, s)
+            step += 1
+            log.step(epoch, step, steps_per_epoch * p.epochs, loss, engine.get_lr()[0], s, ctx, time.perf_counter() - began)
+        val = evaluate(ctx, engine)
+        checkpoint, tag = save_epoch(ctx, engine, epoch, step)
+        if ctx.rank == 0:
+            kept = [e["state"] for e in done][-(config.keep_optimizer_states - 1) :] if config.keep_optimizer_states > 1 else []
+            prune_states(run_dir / phase, [*kept, tag])
+            record = {"epoch": epoch, "step": step, "train_loss": loss, "val_loss": val, "checkpoint": checkpoint, "state": tag}
+            done = journal.add_epoch(run_dir, phase, record)
+            log.epoch(epoch, step, val)
+        dist.barrier()
+    dist.barrier()
+
+
+def hash_seed(seed: int, phase: str, epoch: int) -> int:
+    """A stable per-(phase, epoch) shuffle seed (Python's hash() of str is salted per process)."""
+    return seed * 1_000_003 + sum(ord(c) * 31**i for i, c in enumerate(phase)) * 1009 + epoch

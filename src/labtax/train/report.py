@@ -1,0 +1,62 @@
+"""Text summaries of mix and train results for the CLI: formatting happens here only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
+
+
+def mix_summary(stats: dict[str, Any]) -> str:
+    lines = [f"mixed {stats['inputs']['generated']} generated records and {stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"]
+    for phase, s in stats["phases"].items():
+        replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
+        lines.append(
+            f"  {PHASE_NAMES[phase]:5} train {s['train']:6}  validation {s['validation']:5}  "
+            f"tokens {s['tokens']['train']:9,}  replayed: {replay}"
+        )
+    return "\n".join(lines)
+
+
+PLAN_COLUMNS = (
+    ("samples", "samples"), ("validation", "val"), ("tokens", "tokens"), ("epochs", "epochs"),
+    ("optimizer_steps", "opt steps"), ("effective_batch_size", "batch"), ("micro_batch_tokens", "micro tok"),
+    ("gradient_accumulation", "grad acc"), ("warmup_steps", "warm-up"), ("lr", "lr"), ("zero_stage", "ZeRO"),
+    ("packing_efficiency", "packing"),
+)
+
+
+def plan_table(plan: list[dict[str, Any]], world: int) -> str:
+    header = ["phase", *(title for _, title in PLAN_COLUMNS), "replayed"]
+    rows = []
+    for p in plan:
+        replay = ", ".join(f"{n} {PHASE_NAMES.get(o, o)}" for o, n in p["replayed"].items()) or "-"
+        rows.append([PHASE_NAMES[p["phase"]], *(_cell(key, p[key]) for key, _ in PLAN_COLUMNS), replay])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = [f"plan for {world} process(es):"]
+    out += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+    truncated = [f"{PHASE_NAMES[p['phase']]} {p['truncated']}" for p in plan if p["truncated"]]
+    if truncated:
+        out.append("  truncated to max_seq_len: " + ", ".join(truncated))
+    return "\n".join(out)
+
+
+def _cell(key: str, value: Any) -> str:
+    if key == "packing_efficiency":
+        return f"{value:.1%}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def train_summary(result: dict[str, Any]) -> str:
+    if "plan" in result:
+        return plan_table(result["plan"], result["world_size"]) + "\ncommand:\n  " + " ".join(result["command"])
+    lines = ["training finished:"]
+    for phase in result["schedule"]:
+        entry = result["phases"][phase]
+        chosen = entry.get("chosen")
+        what = f"epoch {chosen['epoch']} (validation loss {chosen['val_loss']})" if chosen else entry["status"]
+        lines.append(f"  {PHASE_NAMES[phase]:5} {what}")
+    lines.append(f"final checkpoint: {result['final_checkpoint']}")
+    if result.get("plot"):
+        lines.append(f"loss plot: {result['plot']}")
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""The worker entry point run in every process: `python -m labtax.train.worker RUN_DIR PHASE...`.
+
+torchrun, the deepspeed launcher and hostfile launches all start this same module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labtax.train.worker")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("phases", nargs="+", choices=["kt1", "kt2", "st"])
+    parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
+    args = parser.parse_args(argv)
+    from labtax.errors import LabtaxError
+    from labtax.train.recipe import run_phases
+
+    try:
+        run_phases(args.run_dir.resolve(), args.phases)
+    except LabtaxError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""A local OpenAI-compatible HTTP server with scripted replies: the only test double for a teacher.
+
+`script(body, attempt)` decides each reply: `attempt` counts earlier requests with the same
+body, so a script can fail a request once and answer its retry. The server counts what it
+received and what it answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+WORDS = (
+    "atom orbit photon vector tensor energy field wave lattice prism quark neuron enzyme glacier delta "
+    "plasma vortex magnet rotor piston circuit signal matrix graph prime integral limit series proof "
+    "theorem lemma axiom ratio angle chord radius sphere cone helix spiral fractal entropy kelvin joule "
+    "volt ampere ohm farad tesla newton pascal lumen candela mole carbon oxygen helium neon argon iron "
+    "copper zinc silver gold cobalt nickel sodium calcium sulfur iodine boron silicon quartz basalt granite"
+).split()
+
+
+@dataclass
+class Reply:
+    """What the server does with one request."""
+
+    text: str = ""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (longer than the client timeout: a timeout)
+    drop: bool = False  # close the connection without an answer
+    logprobs: list[dict[str, Any]] | None = None  # OpenAI logprobs.content, when scripted
+
+
+def words_for(text: str, count: int = 8) -> str:
+    """Deterministic, distinct-looking words derived from `text`."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return " ".join(WORDS[b % len(WORDS)] for b in digest[:count])
+
+
+def stage_of(body: dict[str, Any]) -> str:
+    """The stage a request belongs to, from the first line of the bundled templates ("Task: ...")."""
+    text = body["messages"][0]["content"]
+    first = text.split("\n", 1)[0]
+    table = {
+        "write one new instruction": "generate_instructions",
+        "judge whether an instruction": "evaluate_instructions",
+        "answer an instruction": "generate_responses",
+        "rate an answer": "evaluate_pairs",
+        "write one question and its answer": "generate_qa",
+        "check whether an answer is supported": "evaluate_faithfulness",
+        "check whether a question is relevant": "evaluate_relevance",
+    }
+    return next((stage for marker, stage in table.items() if marker in first), "unknown")
+
+
+def field_of(body: dict[str, Any], name: str) -> str:
+    """The value of a "Name: value" line of the prompt (the judged item)."""
+    match = re.search(rf"^{re.escape(name)}: (.*)$", body["messages"][0]["content"], re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
+    """A teacher that always answers well-formed, accepting replies, deterministic in the request."""
+    stage = stage_of(body)
+    key = json.dumps(body, sort_keys=True)
+    if stage == "generate_instructions":
+        grounded = "Context:" in body["messages"][0]["content"].split("Examples of instructions", 1)[-1].split("Write one new")[0]
+        context = f"Context: {words_for('ctx' + key, 12)}\n" if grounded else ""
+        return Reply(f"{context}Instruction: {words_for(key)}?")
+    if stage == "generate_responses":
+        return Reply(f"{words_for('answer' + key, 10)}.")
+    if stage == "generate_qa":
+        return Reply(f"Question: {words_for(key)}?\nAnswer: {words_for('a' + key, 6)}.")
+    if stage == "evaluate_pairs":
+        return Reply("3")
+    return Reply("yes")
+
+
+class TeacherServer:
+    """Start with `with TeacherServer(script) as server:`; `server.url` ends in /v1."""
+
+    def __init__(self, script: Callable[[dict[str, Any], int], Reply] = good_teacher, freeze_after: int | None = None) -> None:
+        self.script = script
+        self.freeze_after = freeze_after  # after this many answers, hold every request unanswered
+        self.received: list[dict[str, Any]] = []
+        self.answered: list[dict[str, Any]] = []
+        self._attempts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> TeacherServer:
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def stages(self, bodies: list[dict[str, Any]] | None = None) -> Counter[str]:
+        return Counter(stage_of(b) for b in (self.answered if bodies is None else bodies))
+
+    def _respond(self, body: dict[str, Any]) -> Reply:
+        key = json.dumps(body, sort_keys=True)
+        with self._lock:
+            self.received.append(body)
+            attempt = self._attempts[key]
+            self._attempts[key] += 1
+            frozen = self.freeze_after is not None and len(self.answered) >= self.freeze_after
+        if frozen:
+            self._stop.wait()
+            return Reply(drop=True)
+        reply = self.script(body, attempt)
+        if reply.status == 200 and not reply.drop and reply.delay == 0:
+            with self._lock:
+                self.answered.append(body)
+        return reply
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "scripted-teacher", "object": "model"}]})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not self.path.endswith("/chat/completions"):
+                    self._send(404, {"error": "not found"})
+                    return
+                reply = server._respond(body)
+                if reply.drop:
+                    self.close_connection = True
+                    return
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
+                    return
+                choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
+                if reply.logprobs is not None:
+                    choice["logprobs"] = {"content": reply.logprobs}
+                usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(reply.text.split()) + 1}
+                self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"), "choices": [choice], "usage": usage}, reply.headers)
+
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                blob = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(blob)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(blob)
+
+        return Handler

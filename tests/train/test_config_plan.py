@@ -1,0 +1,103 @@
+"""Training config (schema defaults, overrides), selectors, launcher commands and --dry-run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from labtax.cli import cli
+from labtax.errors import ConfigError, LabtaxError
+from labtax.schemas import validator
+from labtax.train.config import load_train_config
+from labtax.train.launch import command
+from labtax.train.select import Candidate, get_selector
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_come_from_the_schema_and_overrides_apply(tmp_path: Path) -> None:
+    config = load_train_config(None, ["phases.kt1.lr=1e-6", "defaults.epochs=3"], base=tmp_path, nproc=4)
+    assert config.nproc == 4 and config.schedule == ["kt1", "kt2", "st"]
+    assert config.phases["kt1"].lr == 1e-6 and config.phases["kt2"].lr == 2e-5
+    assert {p.epochs for p in config.phases.values()} == {3}
+    assert config.phases["st"].scheduler == "constant_with_warmup"
+    assert config.output_dir == str(tmp_path / "runs" / "default")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["defaults.zero_stage=4"], "zero_stage"),
+        (["phases.kt9.lr=1"], "kt9"),
+        (["defaults.micro_batch_tokens=64", "defaults.max_seq_len=128"], "must be at least max_seq_len"),
+        (["lr"], "expected KEY=VALUE"),
+    ],
+)
+def test_bad_settings_are_config_errors(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_train_config(None, overrides)
+
+
+@pytest.mark.parametrize("name", ["train.yaml", "merlinite-7b.yaml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_train_config(REPO / "configs" / name)
+    if name == "merlinite-7b.yaml":
+        kt1, kt2, st = (config.phases[p] for p in ("kt1", "kt2", "st"))
+        assert (kt1.lr, kt1.effective_batch_size, kt1.max_seq_len, kt1.epochs, kt1.warmup_steps) == (1e-6, 3840, 2048, 4, 800)
+        assert kt2.epochs == 4 and (st.max_seq_len, st.epochs) == (4096, 7)
+
+
+def test_selector_lowest_validation_loss_and_plugins() -> None:
+    cands = [Candidate(1, "a", 2.0), Candidate(2, "b", 1.5), Candidate(3, "c", 1.5)]
+    assert get_selector("val_loss")("kt1", cands).checkpoint == "b"
+    assert get_selector("last")("kt1", cands).checkpoint == "c"
+    assert get_selector("labtax.train.select:last_epoch")("kt1", cands).epoch == 3
+    assert get_selector("val_loss")("st", [Candidate(1, "a", None), Candidate(2, "b", None)]).checkpoint == "b"
+    with pytest.raises(ConfigError):
+        get_selector("nonsense")
+
+
+def test_launch_commands(tmp_path: Path) -> None:
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("node1 slots=8\nnode2 slots=8\n")
+    local = command(load_train_config(None, nproc=2), tmp_path, ["kt2", "st"])
+    assert local[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node" in local
+    assert local[-4:] == ["labtax.train.worker", str(tmp_path), "kt2", "st"]
+    multi = command(load_train_config(None, hostfile=str(hostfile)), tmp_path, ["kt1"])
+    assert multi[1:3] == ["-m", "deepspeed.launcher.runner"] and multi[multi.index("--hostfile") + 1] == str(hostfile)
+    assert multi[-4:] == ["--module", "labtax.train.worker", str(tmp_path), "kt1"]
+
+
+def test_dry_run_plans_without_model_weights(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    student = tmp_path / "student"
+    shutil.copytree(project / "model", student)
+    (student / "model.safetensors").unlink()  # the plan needs the tokenizer only
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("localhost slots=2\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--dry-run", "--hostfile", str(hostfile), "--set", f"model={student}", "--set", f"data_dir={project / 'data'}",
+            "--set", "defaults.effective_batch_size=4", "--set", "defaults.max_seq_len=96", "--set", "defaults.warmup_steps=3"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "plan for 2 process(es)" in result.output
+    lines = {line.split()[0]: line.split() for line in result.output.splitlines() if line.strip().startswith(("KT/", "ST "))}
+    assert set(lines) == {"KT/1", "KT/2", "ST"}
+    assert lines["KT/1"][1] == str(sum(1 for _ in (project / "data" / "kt1.jsonl").open()))
+    assert "deepspeed.launcher.runner" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_resume_without_a_run_is_a_clear_error(project: Path, tmp_path: Path) -> None:
+    from labtax.train.launch import train
+
+    config = load_train_config(None, [f"model={project / 'model'}", f"data_dir={project / 'data'}", f"output_dir={tmp_path / 'run'}"])
+    with pytest.raises(LabtaxError, match="nothing to resume"):
+        train(config, resume=True)
+
+
+def test_train_schema_documents_every_option() -> None:
+    schema = validator("train.schema.json").schema
+    assert all("default" in v for k, v in schema["properties"].items() if k != "phases")
