@@ -142,7 +142,7 @@ def parse_label(text: str, options: list[str]) -> str | None:
     """The first option that appears as a whole word in `text` (case-insensitive), else None."""
     best: tuple[int, str] | None = None
     for option in options:
-        match = re.search(rf"(?<![\w.]){re.escape(option)}(?![\w])", text, re.IGNORECASE)
+        match = re.search(rf"(?<![\w.]){re.escape(option)}(?!\w|[.,]\d)", text, re.IGNORECASE)
         if match and (best is None or match.start() < best[0]):
             best = (match.start(), option)
     return best[1] if best else None

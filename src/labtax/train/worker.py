@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -16,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("phases", nargs="+", choices=["kt1", "kt2", "st"])
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
+    # torch.distributed's deprecation notices repeat on every collective DeepSpeed makes; they are not ours to fix.
+    warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.distributed\.")
     from labtax.errors import LabtaxError
     from labtax.train.recipe import run_phases
 

@@ -1,0 +1,109 @@
+"""The OpenAI-compatible client: retries on 429, 5xx, timeouts and dropped connections; no retry
+on other 4xx; a clear error when the server is unreachable; logprob and text choices."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labtax.errors import LabtaxError
+from labtax.generate.openai import parse_label, retry_after
+from tests.generate.helpers import outputs, run, write_config
+from tests.generate.teacher_server import Reply, TeacherServer, good_teacher
+
+LEAF = ("taxonomy/compositional_skills/writing/haiku",)
+
+
+def failing_once(kind: str):
+    def script(body: dict[str, Any], attempt: int) -> Reply:
+        if attempt == 0:
+            return {
+                "429": Reply(status=429, headers={"Retry-After": "0"}),
+                "500": Reply(status=500),
+                "503": Reply(status=503, headers={"Retry-After": "0.05"}),
+                "timeout": Reply(delay=1.5),
+                "drop": Reply(drop=True),
+            }[kind]
+        return good_teacher(body)
+
+    return script
+
+
+@pytest.fixture(scope="module")
+def clean_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from tests.generate.helpers import make_repo
+
+    repo = make_repo(tmp_path_factory.mktemp("clean") / "repo")
+    with TeacherServer() as server:
+        write_config(repo, server.url, num_instructions=3)
+        run(repo, leaves=LEAF)
+    return outputs(repo)
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503", "timeout", "drop"])
+def test_transient_failures_are_retried(repo: Path, kind: str, clean_output: dict[str, str]) -> None:
+    with TeacherServer(failing_once(kind)) as server:
+        write_config(repo, server.url, num_instructions=3, request_timeout_s=0.5)
+        result = run(repo, leaves=LEAF)
+        distinct = len({str(sorted(b.items())) for b in server.received})
+        assert len(server.received) == 2 * distinct  # every request failed once, then succeeded
+    assert not result.failed
+    assert outputs(repo) == clean_output  # the retries changed nothing in the output
+
+
+def test_client_error_is_not_retried_and_names_leaf_and_stage(repo: Path) -> None:
+    with TeacherServer(lambda body, attempt: Reply(status=400)) as server:
+        write_config(repo, server.url, num_instructions=2)
+        result = run(repo, leaves=LEAF)
+        assert len(server.received) == 2  # one per call, no retry
+    (reason,) = result.failed.values()
+    assert "taxonomy/compositional_skills/writing/haiku/qna.yaml: stage generate_instructions:" in reason
+    assert "HTTP 400" in reason and server.url in reason
+    assert not (repo / "generated/compositional_skills/writing/haiku.jsonl").exists()
+
+
+def test_gives_up_after_max_retries(repo: Path) -> None:
+    with TeacherServer(lambda body, attempt: Reply(status=500)) as server:
+        write_config(repo, server.url, num_instructions=1, max_retries=2)
+        result = run(repo, leaves=LEAF)
+        assert len(server.received) == 3
+    assert "failed after 3 attempts (HTTP 500)" in next(iter(result.failed.values()))
+
+
+def test_unreachable_server_is_named(repo: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    write_config(repo, f"http://127.0.0.1:{port}/v1")
+    with pytest.raises(LabtaxError, match=rf"teacher server at http://127.0.0.1:{port}/v1 is unreachable"):
+        run(repo, leaves=LEAF)
+
+
+def test_api_key_is_sent(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    monkeypatch.setenv("LABTAX_API_KEY", "sekret")
+    with TeacherServer() as server:
+        handler = server._httpd.RequestHandlerClass
+        original = handler.do_POST
+
+        def spy(self: Any) -> None:
+            seen.append(self.headers.get("Authorization"))
+            original(self)
+
+        handler.do_POST = spy  # type: ignore[method-assign]
+        write_config(repo, server.url, num_instructions=1)
+        run(repo, leaves=LEAF)
+    assert seen and set(seen) == {"Bearer sekret"}
+
+
+def test_retry_after_and_label_parsing() -> None:
+    assert retry_after("2") == 2.0 and retry_after(None) is None and retry_after("soon") is None
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: no wait
+    assert parse_label("Score: 2 out of 3", ["1", "2", "3"]) == "2"
+    assert parse_label("Yes, it is.", ["yes", "no"]) == "yes"
+    assert parse_label("I think 2.5", ["1", "2", "3"]) is None
+    assert parse_label("nothing", ["yes", "no"]) is None
