@@ -81,7 +81,7 @@ def cpu_steps_per_second(data: Path, work: Path, steps: int, nproc: int) -> dict
     from labtax.train.launch import train
 
     config = load_train_config(REPO / "configs" / "train.yaml", [
-        f"data_dir={data}", f"output_dir={work / 'run'}", "schedule=[kt1]", "defaults.epochs=1",
+        f"data_dir={data}", f"output_dir={work / 'run'}", "schedule=[kt1]", "phases.kt1.epochs=1",
         "defaults.effective_batch_size=4", "defaults.max_seq_len=512", "defaults.micro_batch_tokens=1024",
         "defaults.zero_stage=2", "eval_at_start=false", f"nproc={nproc}",
     ])

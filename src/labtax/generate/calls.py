@@ -11,12 +11,13 @@ import asyncio
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from labtax.generate.cache import CallCache, call_key
 from labtax.generate.teacher import Choice, Completion, Teacher
 from labtax.generate.templates import Templates
 
+T = TypeVar("T")
 CONTENT_FREE = "N/A"  # the judged field's value in a calibration call
 
 
@@ -142,6 +143,9 @@ class Caller:
                 value = await fetch()
                 self.cache.put(key, value)
                 future.set_result(value)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
             except BaseException as exc:
                 future.set_exception(exc)
                 future.exception()  # mark retrieved: the sharers (if any) re-raise it
@@ -165,3 +169,18 @@ class Caller:
 def _mix_seed(seed: int, text: str, sample: int) -> int:
     digest = hashlib.sha256(f"{seed}\0{sample}\0{text}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+async def gather(coros: Iterable[Awaitable[T]]) -> list[T]:
+    """Run `coros` concurrently; results in order. On the first failure the others are cancelled
+    (a failed leaf stops asking the teacher) and that failure is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_as_coroutine(c)) for c in coros]
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable

@@ -10,10 +10,9 @@ Records keep the chunk they were grounded in.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats
+from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
 from labtax.generate.items import NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
@@ -32,7 +31,7 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
         fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": chunk.text, "seeds": seed_fields(seeds)}
         return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["qa"]), stats=stats)
 
-    replies = await asyncio.gather(*(one(i) for i in range(count)))
+    replies = await gather(one(i) for i in range(count))
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
     kept = []
     for sample, reply in enumerate(replies):
@@ -53,7 +52,7 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
 async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Caller, stats: LeafStats, score: str, content: str) -> list[Item]:
     """Keep the items the teacher answers "yes" for; "no" is rejected, no answer is unparseable."""
     stage = stats.stage(stage_name)
-    labels = await asyncio.gather(*(caller.choose(stage_name, fields_of(item), ["yes", "no"], stats=stats, content=content) for item in items))
+    labels = await gather(caller.choose(stage_name, fields_of(item), ["yes", "no"], stats=stats, content=content) for item in items)
     kept = []
     for item, label in zip(items, labels):
         stage.generated += 1

@@ -88,7 +88,7 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
 def print_result(result: Any, console: Console | None = None) -> None:
     """What `labtax generate` prints after a run (or a dry run): tables to stdout, notes to stderr."""
     out = console or Console()
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     if result.plan:
         out.print(plan_table(result.plan))
         return
@@ -100,7 +100,8 @@ def print_result(result: Any, console: Console | None = None) -> None:
         out.print(summary_table(result.manifest.get("leaves", {}), result.selection.generate))
     for path in result.removed:
         err.print(f"removed {path} (its leaf was deleted)")
-    for leaf, reason in result.failed.items():
-        err.print(f"[red]failed[/red] {leaf}: {reason}")
-    records = sum(int(result.manifest.get("leaves", {}).get(p, {}).get("records", 0)) for p in result.selection.generate)
-    err.print(f"{records} records for {len(result.selection.generate) - len(result.failed)} leaves in {result.output} ({result.wall_s:.1f} s)")
+    for reason in result.failed.values():
+        err.print(f"failed: {reason}")
+    records = sum(int(result.manifest.get("leaves", {}).get(p, {}).get("records", 0)) for p in result.selection.generate if p not in result.failed)
+    done = len(result.selection.generate) - len(result.failed)
+    err.print(f"{records} records for {done} leaves in {result.output} ({result.wall_s:.1f} s)")

@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats
+from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.items import BELOW_THRESHOLD, NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
 from labtax.taxonomy import Leaf
@@ -32,7 +31,7 @@ async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, 
         fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "grounded": grounded}
         return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["instruction"]), stats=stats)
 
-    replies = await asyncio.gather(*(one(i) for i in range(count)))
+    replies = await gather(one(i) for i in range(count))
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
     kept: list[Item] = []
     for sample, reply in enumerate(replies):  # in sample order, so the filter is deterministic
@@ -57,7 +56,7 @@ async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, s
         fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context}
         return await caller.choose(STAGES[1], fields, ["yes", "no"], stats=stats, content="instruction")
 
-    labels = await asyncio.gather(*(one(item) for item in items))
+    labels = await gather(one(item) for item in items)
     kept = []
     for item, label in zip(items, labels):
         stage.generated += 1
@@ -80,7 +79,7 @@ async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, sett
         fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "instruction": item.question, "context": item.context}
         return await caller.complete(STAGES[2], fields, sample=item.sample, max_tokens=int(settings["max_tokens"]["response"]), stats=stats)
 
-    replies = await asyncio.gather(*(one(item) for item in items))
+    replies = await gather(one(item) for item in items)
     kept = []
     for item, reply in zip(items, replies):
         stage.generated += 1
@@ -102,7 +101,7 @@ async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings
         fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context, "response": item.answer}
         return await caller.choose(STAGES[3], fields, SCORES, stats=stats, content="response")
 
-    labels = await asyncio.gather(*(one(item) for item in items))
+    labels = await gather(one(item) for item in items)
     kept = []
     for item, label in zip(items, labels):
         stage.generated += 1

@@ -8,6 +8,7 @@ phase's checkpoint with the selector and records it in the journal; the next pha
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.embedded import embedded_model_dir
-from labtax.errors import EXIT_FINDINGS, LabtaxError
+from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
 from labtax.train import journal
 from labtax.train.config import TrainConfig
 from labtax.train.files import atomic_write_text, file_sha256
@@ -92,6 +93,8 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
 
 def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print) -> dict[str, Any]:
     """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan)."""
+    if not dry_run and importlib.util.find_spec("deepspeed") is None:
+        raise MissingExtraError("train", "labtax train")
     student = model_dir(config)
     run_dir = Path(config.output_dir)
     if resume and (run_dir / journal.CONFIG).is_file():  # the run continues with the settings it started with

@@ -57,3 +57,26 @@ def texts(data: Any) -> Iterator[tuple[Path, str, str]]:
 def normalise(text: str) -> str:
     """Lower case, punctuation and spacing removed: what a duplicate looks like to a reader."""
     return " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A pair with its normalised texts, computed once per file for LT301 and LT302."""
+
+    pair: Pair
+    question: str
+    answer: str
+    context: str
+    words: frozenset[str]
+
+
+def prepared(source: Any) -> list[Prepared]:
+    """Normalised pairs of `source` (a LeafSource), cached on it: two rules use them."""
+    cached = source.__dict__.get("_prepared")
+    if cached is None:
+        cached = []
+        for pair in pairs(source.data):
+            question, answer = normalise(pair.question), normalise(pair.answer)
+            cached.append(Prepared(pair, question, answer, normalise(pair.context), frozenset(f"{question} {answer}".split())))
+        source.__dict__["_prepared"] = cached
+    return cached

@@ -12,7 +12,7 @@ Fails::
 """
 
 from labtax.lint.problem import Finding, json_path
-from labtax.lint.rules._seeds import normalise, pairs
+from labtax.lint.rules._seeds import prepared
 
 ID = "LT301"
 NAME = "duplicate-seeds"
@@ -22,9 +22,10 @@ PROFILES = ("labtax",)
 
 def check(source):
     seen = {}
-    for pair in pairs(source.data):
-        context = normalise(pair.context) if len(pair.at) == 2 else ""  # a skill seed's context is part of it
-        key = (normalise(pair.question), normalise(pair.answer), context)
+    for item in prepared(source):
+        pair = item.pair
+        context = item.context if len(pair.at) == 2 else ""  # a skill seed's context is part of it
+        key = (item.question, item.answer, context)
         first = seen.setdefault(key, pair)
         if first is pair or not key[0]:
             continue

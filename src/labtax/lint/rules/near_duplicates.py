@@ -12,7 +12,7 @@ Fails::
 """
 
 from labtax.lint.problem import Finding, json_path
-from labtax.lint.rules._seeds import normalise, pairs
+from labtax.lint.rules._seeds import prepared
 from labtax.taxonomy.scaffold import PLACEHOLDER
 
 ID = "LT302"
@@ -24,7 +24,7 @@ PROFILES = ("labtax",)
 def check(source):
     threshold = source.settings["near_duplicate_threshold"]
     # Unfilled scaffold text is reported by LT304; comparing it would only repeat that.
-    items = [(pair, set(normalise(f"{pair.question} {pair.answer}").split())) for pair in pairs(source.data) if not PLACEHOLDER.search(pair.question + pair.answer)]
+    items = [(p.pair, p.words) for p in prepared(source) if not PLACEHOLDER.search(p.pair.question + p.pair.answer)]
     for j, (pair, words) in enumerate(items):
         for earlier, other in items[:j]:
             if not words or not other or words == other:

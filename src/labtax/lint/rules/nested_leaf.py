@@ -11,6 +11,8 @@ Fails::
     taxonomy/knowledge/physics/kinematics/qna.yaml
 """
 
+import os
+
 from labtax.lint.problem import Finding
 
 ID = "LT202"
@@ -23,9 +25,9 @@ def check(source):
     if not source.branch:
         return
     parts = source.tax_rel.split("/")[:-1]
+    root = str(source.taxonomy_root)
     for depth in range(1, len(parts)):  # the branch folder itself up to the leaf's parent
-        ancestor = source.taxonomy_root.joinpath(*parts[:depth])
-        if (ancestor / "qna.yaml").exists():
+        if os.path.exists(os.path.join(root, *parts[:depth], "qna.yaml")):
             outer = "/".join(parts[:depth])
             yield Finding(ID, f"is inside the leaf folder '{outer}/' (which holds a qna.yaml); a leaf may not contain another leaf: move one of them", line=1, column=1)
             return

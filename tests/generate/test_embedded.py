@@ -1,0 +1,35 @@
+"""End to end with the real embedded teacher (SmolLM2-135M-Instruct) on one tiny leaf."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labtax.schemas import validator
+from tests.generate.helpers import outputs, run
+
+pytest.importorskip("transformers", reason="the embedded teacher needs labtax[embedded]")
+
+
+@pytest.mark.slow
+def test_embedded_teacher_end_to_end(repo: Path) -> None:
+    settings = {"teacher": "embedded", "num_instructions": 2, "max_tokens": {"instruction": 40, "response": 48, "qa": 48}}
+    (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))
+    leaf = "taxonomy/compositional_skills/writing/haiku/qna.yaml"
+    result = run(repo, leaves=(leaf,))
+    assert not result.failed
+    entry = result.manifest["leaves"][leaf]
+    assert list(entry["stages"]) == ["generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs"]
+    first = entry["stages"]["generate_instructions"]
+    assert first["generated"] == 2 and first["kept"] + sum(first["dropped"].values()) == 2
+    assert entry["teacher"] == "embedded:SmolLM2-135M-Instruct" and entry["tokens"]["completion"] > 0
+    lines = (repo / "generated/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
+    assert len(lines) == entry["records"]
+    for line in lines:
+        assert not list(validator("record.schema.json").iter_errors(json.loads(line)))
+    before = outputs(repo)
+    again = run(repo, leaves=(leaf,))  # everything is cached now: no model call, same bytes
+    assert again.manifest["leaves"][leaf]["teacher_calls"] == 0
+    assert outputs(repo) == before
