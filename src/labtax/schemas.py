@@ -11,6 +11,11 @@ from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
+
+try:  # a Rust validator: ~50x faster on the common case (a valid document); optional
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - the pure-Python validator still gives every verdict
+    jsonschema_rs = None
 from referencing import Registry, Resource
 
 from labtax.resources import data_dir
@@ -36,6 +41,20 @@ def load_schema(name: str) -> dict[str, Any]:
 def validator(name: str) -> Draft202012Validator:
     """A cached validator for schema `name`, with `$ref`s resolved through the registry."""
     return Draft202012Validator(load_schema(name), registry=_registry())
+
+
+@cache
+def _fast_validator(name: str) -> Any:
+    if jsonschema_rs is None:
+        return validator(name)
+    resources = [(uri, _registry().contents(uri)) for uri in _registry()]
+    return jsonschema_rs.validator_for(load_schema(name), registry=jsonschema_rs.Registry(resources))
+
+
+def is_valid(name: str, data: Any) -> bool:
+    """A quick yes/no against schema `name`. Callers that need the errors (with messages and
+    paths) ask `validator(name).iter_errors` only when this says no."""
+    return _fast_validator(name).is_valid(data)
 
 
 def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

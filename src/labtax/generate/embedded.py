@@ -30,26 +30,42 @@ class EmbeddedTeacher:
         self._tokenizer: Any = None
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._load)
+        """Check the extra and convert the model if needed; loading waits for the first real call,
+        so a rerun answered wholly from the cache never loads the model."""
+        await asyncio.to_thread(self._folder)
 
     async def close(self) -> None:
         self._model = None
 
-    def _load(self) -> None:
+    def _folder(self) -> Any:
         try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            import torch  # noqa: F401
+            import transformers  # noqa: F401
         except ImportError:
             raise MissingExtraError("embedded", "the embedded teacher") from None
-        folder = embedded_model_dir()
+        return embedded_model_dir()
+
+    def _ensure_loaded(self) -> None:
+        """Load the model once (callers hold the lock)."""
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder = self._folder()
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
 
     async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
-        return await asyncio.to_thread(self._complete, messages, prefix, params)
+        return await asyncio.to_thread(self._locked, self._complete, messages, prefix, params)
 
     async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
-        return await asyncio.to_thread(self._choose, messages, prefix, options)
+        return await asyncio.to_thread(self._locked, self._choose, messages, prefix, options)
+
+    def _locked(self, call: Any, *args: Any) -> Any:
+        with self._lock:
+            self._ensure_loaded()
+            return call(*args)
 
     def _prompt_ids(self, messages: Messages, prefix: str) -> Any:
         text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -61,7 +77,7 @@ class EmbeddedTeacher:
         ids = self._prompt_ids(messages, prefix)
         temperature = float(params.get("temperature", 0.0))
         sampling = {"do_sample": True, "temperature": temperature, "top_p": float(params.get("top_p", 1.0))} if temperature > 0 else {"do_sample": False}
-        with self._lock, torch.no_grad():
+        with torch.no_grad():
             torch.manual_seed(int(params.get("seed", 0)))
             out = self._model.generate(
                 input_ids=ids,
@@ -84,7 +100,7 @@ class EmbeddedTeacher:
         stem = prefix.rstrip()
         ids = self._prompt_ids(messages, stem)
         variants = [[self._continuation(messages, stem, prefix[len(stem) :] + v) for v in sorted({o, o.capitalize()})] for o in options]
-        with self._lock, torch.no_grad():
+        with torch.no_grad():
             if all(len(c) == 1 for group in variants for c in group):  # the usual case: one forward pass decides
                 logprobs = torch.log_softmax(self._model(input_ids=ids).logits[0, -1].float(), dim=-1)
                 scores = [float(torch.logsumexp(torch.stack([logprobs[c[0]] for c in group]), 0)) for group in variants]

@@ -17,7 +17,7 @@ from jsonschema import ValidationError
 
 from labtax.lint.problem import Finding
 from labtax.resources import data_dir
-from labtax.schemas import validator
+from labtax.schemas import is_valid, validator
 
 # Which rule reports which JSON Schema keyword (the rule modules LT101..LT107 document them).
 KEYWORD_RULES = {
@@ -64,6 +64,8 @@ def schema_findings(source: Any) -> list[Finding]:
     if not (data_dir("schemas") / name).is_file():
         supported = "1, 2 or 3" if source.profile == "instructlab" else "3"
         return [Finding("LT104", f"version {_short(source.data.get('version', 1))} is not supported; use version {supported}", at=("version",))]
+    if is_valid(name, source.data):  # the common case, decided fast; errors are worded only when needed
+        return []
     errors = validator(name).iter_errors(source.data)
     return [finding for error in errors for finding in _findings(error)]
 
