@@ -20,26 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(REPO / ".torch_extensions"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-TRAIN_YAML = """\
-model: {model}
-data_dir: {data}
-output_dir: {out}
-nproc: 2
-pad_to_multiple_of: 1
-defaults:
-  lr: 3.0e-3
-  epochs: 2
-  warmup_steps: 1
-  effective_batch_size: 4
-  max_seq_len: 96
-  micro_batch_tokens: 128
-  zero_stage: {stage}
-phases:
-  kt2:
-    epochs: 3
-"""
-
-
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a tiny student (model/), a taxonomy, generated records and `labtax mix` output (data/)."""
@@ -55,19 +35,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def write_config(project: Path, name: str, stage: int) -> Path:
-    path = project / f"{name}.yaml"
-    path.write_text(TRAIN_YAML.format(model=project / "model", data=project / "data", out=project / "runs" / name, stage=stage))
-    return path
-
-
 @pytest.fixture(scope="session")
 def zero2_run(project: Path) -> Path:
     """The full KT/1 -> KT/2 -> ST schedule at ZeRO-2, uninterrupted."""
     from labtax.train.config import load_train_config
     from labtax.train.launch import train
 
-    train(load_train_config(write_config(project, "zero2", 2)), echo=lambda _: None)
+    train(load_train_config(tiny.write_config(project, "zero2", 2)), echo=lambda _: None)
     return project / "runs" / "zero2"
 
 
@@ -93,13 +67,14 @@ def wait_for_metric(run_dir: Path, proc: subprocess.Popen, phase: str, epoch: in
 @pytest.fixture(scope="session")
 def zero3_resumed(project: Path) -> dict:
     """ZeRO-3: killed (SIGKILL to the whole process group) during KT/2's second epoch, then resumed."""
-    config = write_config(project, "zero3", 3)
+    config = tiny.write_config(project, "zero3", 3)
     run_dir = project / "runs" / "zero3"
     proc = labtax("train", "--config", str(config), cwd=project, start_new_session=True)
     wait_for_metric(run_dir, proc, "kt2", 2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     killed = json.loads((run_dir / "journal.json").read_text())
+    killed["_states"] = sorted(p.name for p in (run_dir / "kt2" / "state").iterdir() if p.is_dir())
     resumed = labtax("train", "--config", str(config), "--resume", cwd=project)
     output = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, output

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import tiny
 import torch
 
 from labtax.train.chat import load_tokenizer
@@ -21,9 +22,12 @@ def journal(run_dir: Path) -> dict:
     return json.loads((run_dir / "journal.json").read_text())
 
 
+def rows_of(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
 def steps(run_dir: Path, phase: str) -> list[dict]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [r for r in rows if r["kind"] == "step" and r["phase"] == phase]
+    return [r for r in rows_of(run_dir) if r["kind"] == "step" and r["phase"] == phase]
 
 
 def val_loss(checkpoint: str, data: Path, phase: str) -> float:
@@ -48,6 +52,8 @@ def test_loss_decreases_within_each_phase(zero2_run: Path) -> None:
         first = [r["loss"] for r in rows if r["epoch"] == 1]
         last = [r["loss"] for r in rows if r["epoch"] == max(x["epoch"] for x in rows)]
         assert sum(last) / len(last) < sum(first) / len(first), phase
+        epochs = [r for r in rows_of(zero2_run) if r["kind"] == "epoch" and r["phase"] == phase]
+        assert [e["epoch"] for e in epochs] == list(range(len(epochs)))  # epoch 0: the starting checkpoint
     assert all(0 < r["packing_efficiency"] <= 1 and r["tokens_per_s"] > 0 for r in steps(zero2_run, "kt1"))
 
 
@@ -86,6 +92,8 @@ def test_zero3_killed_mid_phase_resumes_to_the_end(zero3_resumed: dict, zero2_ru
     assert killed["phases"]["kt1"]["status"] == "done"
     assert killed["phases"]["kt2"]["status"] == "running"
     assert [e["epoch"] for e in killed["phases"]["kt2"]["epochs"]] == [1]
+    assert killed["_states"] == ["epoch-1"], "the state of the last finished epoch is kept, older ones pruned"
+    assert not (run_dir / "kt1" / "state").exists()
     data = journal(run_dir)
     assert [data["phases"][p]["status"] for p in PHASES] == ["done"] * 3
     assert [e["epoch"] for e in data["phases"]["kt2"]["epochs"]] == [1, 2, 3]
@@ -100,3 +108,16 @@ def test_zero3_killed_mid_phase_resumes_to_the_end(zero3_resumed: dict, zero2_ru
         got = [e["val_loss"] for e in data["phases"][phase]["epochs"]]
         want = [e["val_loss"] for e in reference["phases"][phase]["epochs"]]
         assert got == pytest.approx(want, rel=1e-3), phase
+
+
+def test_deepspeed_launcher_zero1_runs_the_same_worker(project: Path, zero2_run: Path) -> None:
+    """The deepspeed launcher (as hostfiles use) at ZeRO-1, one phase: same losses as torchrun at ZeRO-2."""
+    from labtax.train.config import load_train_config
+    from labtax.train.launch import train
+
+    path = tiny.write_config(project, "zero1", 1)
+    result = train(load_train_config(path, ["launcher=deepspeed", "phases.kt1.epochs=1"], schedule=["kt1"]), echo=lambda _: None)
+    assert list(result["phases"]) == ["kt1"] and result["phases"]["kt1"]["status"] == "done"
+    assert result["final_checkpoint"] == result["phases"]["kt1"]["chosen"]["checkpoint"]
+    want = journal(zero2_run)["phases"]["kt1"]["epochs"][0]["val_loss"]
+    assert result["phases"]["kt1"]["epochs"][0]["val_loss"] == pytest.approx(want, rel=1e-3)

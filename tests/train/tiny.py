@@ -127,3 +127,29 @@ def write_taxonomy(root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         (path.parent / "attribution.txt").write_text("Written for the tests.\n")
+
+
+TRAIN_YAML = """\
+model: {model}
+data_dir: {data}
+output_dir: {out}
+nproc: 2
+pad_to_multiple_of: 1
+defaults:
+  lr: 3.0e-3
+  epochs: 2
+  warmup_steps: 1
+  effective_batch_size: 4
+  max_seq_len: 96
+  micro_batch_tokens: 128
+  zero_stage: {stage}
+phases:
+  kt2:
+    epochs: 3
+"""
+
+
+def write_config(project: Path, name: str, stage: int) -> Path:
+    path = project / f"{name}.yaml"
+    path.write_text(TRAIN_YAML.format(model=project / "model", data=project / "data", out=project / "runs" / name, stage=stage))
+    return path

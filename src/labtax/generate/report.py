@@ -54,18 +54,22 @@ class StageProgress:
         self._progress.advance(self._tasks[stage])
 
 
+def _folder(leaf_path: str) -> str:
+    return leaf_path.removesuffix("/qna.yaml")
+
+
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
     """Leaves x stages: generated, kept, dropped by reason."""
     table = Table(title="labtax generate", show_lines=False)
     for column in ("leaf", "stage", "generated", "kept", "dropped"):
-        table.add_column(column, justify="right" if column in ("generated", "kept") else "left")
+        table.add_column(column, justify="right" if column in ("generated", "kept") else "left", overflow="fold")
     for path in leaf_paths:
         entry = manifest_leaves.get(path)
         if entry is None:
             continue
         for index, (stage, counts) in enumerate(entry["stages"].items()):
             dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
-            table.add_row(path if index == 0 else "", stage, str(counts["generated"]), str(counts["kept"]), dropped)
+            table.add_row(_folder(path) if index == 0 else "", stage, str(counts["generated"]), str(counts["kept"]), dropped)
         table.add_row("", "[bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", end_section=True)
     return table
 
@@ -74,12 +78,12 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
     """The teacher calls a run would make, per leaf and stage (upper bounds after the first stage)."""
     table = Table(title="labtax generate --dry-run: planned teacher calls")
     for column in ("leaf", "stage", "calls", "note"):
-        table.add_column(column, justify="right" if column == "calls" else "left")
+        table.add_column(column, justify="right" if column == "calls" else "left", overflow="fold")
     total = 0
     for entry in plan:
         for index, (stage, calls) in enumerate(entry["stages"].items()):
             note = entry.get("note", "") if index == 0 else ("at most" if index else "")
-            table.add_row(entry["leaf"] if index == 0 else "", stage, str(calls), note)
+            table.add_row(_folder(entry["leaf"]) if index == 0 else "", stage, str(calls), note)
             total += calls
     table.add_row("[bold]total[/bold]", "", f"[bold]at most {total}[/bold]", "", end_section=True)
     return table

@@ -62,4 +62,5 @@ class MetricsLog:
         if self.active:
             self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, "val_loss": val_loss, "time": time.time()})
             shown = "n/a" if val_loss is None else f"{val_loss:.4f}"
-            print(f"[{self.phase}] epoch {epoch} done: validation loss {shown}", flush=True)
+            what = "starting checkpoint" if epoch == 0 else f"epoch {epoch} done"
+            print(f"[{self.phase}] {what}: validation loss {shown}", flush=True)

@@ -23,6 +23,7 @@ def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
     offset = 0
     for i, phase in enumerate(schedule):
         steps = [r for r in rows if r["phase"] == phase and r["kind"] == "step"]
+        # Epoch 0 is the starting checkpoint's validation loss (eval_at_start).
         epochs = [r for r in rows if r["phase"] == phase and r["kind"] == "epoch" and r["val_loss"] is not None]
         if not steps:
             continue

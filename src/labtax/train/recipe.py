@@ -246,23 +246,24 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
         start_loss = evaluate(ctx, engine)
         if ctx.rank == 0:
             journal.update_phase(run_dir, phase, start_val_loss=start_loss)
+            log.epoch(0, 0, start_loss)
     for epoch in range(start, p.epochs + 1):
-        steps = epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, hash_seed(seed, phase, epoch))
-        for s in steps:
+        losses = []
+        for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, hash_seed(seed, phase, epoch)):
             began = time.perf_counter()
-            loss = train_step(ctx, engine, s)
+            losses.append(train_step(ctx, engine, s))
             step += 1
-            log.step(epoch, step, steps_per_epoch * p.epochs, loss, engine.get_lr()[0], s, ctx, time.perf_counter() - began)
+            log.step(epoch, step, steps_per_epoch * p.epochs, losses[-1], engine.get_lr()[0], s, ctx, time.perf_counter() - began)
         val = evaluate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:
-            kept = [e["state"] for e in done][-(config.keep_optimizer_states - 1) :] if config.keep_optimizer_states > 1 else []
-            prune_states(run_dir / phase, [*kept, tag])
-            record = {"epoch": epoch, "step": step, "train_loss": loss, "val_loss": val, "checkpoint": checkpoint, "state": tag}
+            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), "val_loss": val,
+                      "checkpoint": checkpoint, "state": tag}
+            # Journal first, prune second: a crash in between leaves an extra state, never a missing one.
             done = journal.add_epoch(run_dir, phase, record)
+            prune_states(run_dir / phase, [e["state"] for e in done][-config.keep_optimizer_states :])
             log.epoch(epoch, step, val)
         dist.barrier()
-    dist.barrier()
 
 
 def hash_seed(seed: int, phase: str, epoch: int) -> int:
