@@ -64,15 +64,16 @@ def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, An
     """
     out = dict(data)
     for key, sub in schema.get("properties", {}).items():
-        for candidate in (sub, _resolve(sub)):  # a `$ref` holder may carry its own default
+        for candidate in (sub, resolve_ref(sub)):  # a `$ref` holder may carry its own default
             if key not in out and "default" in candidate:
                 out[key] = json.loads(json.dumps(candidate["default"]))
-        target = _resolve(sub)
+        target = resolve_ref(sub)
         if target.get("type") == "object" and "properties" in target and isinstance(out.get(key), dict):
             out[key] = apply_defaults(target, out[key])
     return out
 
 
-def _resolve(sub: dict[str, Any]) -> dict[str, Any]:
+def resolve_ref(sub: dict[str, Any]) -> dict[str, Any]:
+    """The schema a `{"$ref": <another file's $id>}` points at; `sub` itself when it has no `$ref`."""
     ref = sub.get("$ref")
     return _registry().contents(ref) if ref else sub

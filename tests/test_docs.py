@@ -1,0 +1,35 @@
+"""The generated tables in README.md and docs/ match their sources (schemas, rule docstrings)."""
+
+from pathlib import Path
+
+from labtax.docs import config_document, config_table, fill_blocks
+from labtax.lint.docs import rules_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_readme_tables_are_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert fill_blocks(readme) == readme, "run: python -m labtax.docs"
+    assert rules_table() in readme and config_table() in readme
+
+
+def test_config_reference_is_current():
+    assert (ROOT / "docs" / "config.md").read_text(encoding="utf-8") == config_document(), "run: python -m labtax.docs"
+
+
+def test_config_table_lists_every_default_from_the_schemas():
+    from labtax.schemas import apply_defaults, load_schema
+
+    defaults = apply_defaults(load_schema("config.schema.json"), {})
+    table = config_table()
+    assert f"| `lint.max_file_bytes` | `{defaults['lint']['max_file_bytes']}` |" in table
+    assert f"| `generate.num_instructions` | `{defaults['generate']['num_instructions']}` |" in table
+    assert '| `taxonomy_root` | `"taxonomy"` |' in table
+
+
+def test_readme_and_ci_share_the_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "bash scripts/test.sh" in readme and "bash scripts/test.sh" in ci
+    assert "bash scripts/run.sh" in readme
