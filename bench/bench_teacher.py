@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     rate = asyncio.run(measure(0.0, 64, args.requests))
     print(f"zero latency, concurrency 64: {rate:,.0f} requests/s over {args.requests} requests")
-    latency, concurrency, requests = 0.1, 32, 32 * 20
+    latency, concurrency, requests = 0.1, 32, 32 * 50
     achieved = asyncio.run(measure(latency, concurrency, requests))
     ideal = concurrency / latency
     print(f"100 ms latency, concurrency 32: {achieved:,.1f} requests/s of an ideal {ideal:.0f} = {achieved / ideal:.3f}")

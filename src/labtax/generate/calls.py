@@ -82,7 +82,8 @@ class Caller:
     _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats) -> str:
-        """The teacher's reply to `stage` rendered with `fields`, starting with the stage's reply prefix."""
+        """The teacher's reply to `stage` rendered with `fields`: the reply prefix and its continuation
+        (teachers that force the prefix), else the reply as written (it must carry the tags itself)."""
         rendered = self.templates.render(stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
         params = {**self.sampling, "max_tokens": max_tokens}
@@ -98,19 +99,21 @@ class Caller:
         text = str(value["text"])
         return rendered.prefix + text if self.teacher.forces_prefix else text.strip()
 
-    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: str | None = None) -> str | None:
+    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: tuple[str, ...] = ()) -> str | None:
         """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
 
         With calibration on and log-probabilities available, the pick is contextually calibrated
-        (Zhao et al. 2021): each option's log-probability minus its log-probability when the
-        judged `content` field reads "N/A". A small model's fixed lean (always "no", always "1")
-        cancels out; the content-free call is the same for every item of a stage, so it is cached.
+        (after Zhao et al. 2021): each option's log-probability minus its log-probability when the
+        judged fields (`content`, e.g. the response of a pair) read "N/A" and the rest of the prompt
+        stays. A small model's fixed lean (always "no", always "1") cancels out, and what is left is
+        how much this very item moves the judgement. Identical baselines are asked once (cache).
         """
         value = await self._choice(stage, fields, options, stats)
         scores = value.get("logprobs")
         if not (self.calibrate and content and scores):
             return value["label"]
-        baseline = (await self._choice(stage, {**fields, content: CONTENT_FREE}, options, stats)).get("logprobs")
+        blank = {**fields, **dict.fromkeys(content, CONTENT_FREE)}
+        baseline = (await self._choice(stage, blank, options, stats)).get("logprobs")
         if not baseline:
             return value["label"]
         return max(options, key=lambda o: scores[o] - baseline[o])

@@ -1,21 +1,36 @@
 """The embedded teacher: SmolLM2-135M-Instruct run in-process with transformers.
 
 The model is tiny, so structure comes from decoding: the reply prefix is written into the
-prompt after the chat template's assistant header (the model continues it), and a choice
-is the option with the highest log-probability as the reply's next tokens. Calls run one
-at a time in a worker thread (torch already uses every core), seeded per call so that the
-same call gives the same text.
+prompt after the chat template's assistant header (the model continues it), and a choice is
+the option with the highest log-probability as the reply's next tokens.
+
+One worker thread owns the model. Completions waiting together are decoded as one left-padded
+batch (about 2.4x the tokens/s of one at a time on 2 CPU cores); each row samples with its own
+generator seeded from the call, so a call's text does not depend on the random state of others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import queue
 import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from labtax.embedded import MODEL_NAME, embedded_model_dir
 from labtax.errors import MissingExtraError
 from labtax.generate.teacher import Choice, Completion, Messages
+
+GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
+
+
+@dataclass
+class _Request:
+    kind: str  # "complete" | "choose"
+    args: tuple[Any, ...]
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
 
 
 class EmbeddedTeacher:
@@ -25,7 +40,9 @@ class EmbeddedTeacher:
     forces_prefix = True
 
     def __init__(self, section: dict[str, Any]) -> None:
-        self._lock = threading.Lock()
+        self.batch_size = int(section["embedded_batch"])
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
         self._model: Any = None
         self._tokenizer: Any = None
 
@@ -35,7 +52,58 @@ class EmbeddedTeacher:
         await asyncio.to_thread(self._folder)
 
     async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
         self._model = None
+
+    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
+        return await self._submit("complete", messages, prefix, params)
+
+    async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
+        return await self._submit("choose", messages, prefix, options)
+
+    async def _submit(self, kind: str, *args: Any) -> Any:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="labtax-embedded", daemon=True)
+            self._thread.start()
+        request = _Request(kind, args)
+        self._queue.put(request)
+        return await asyncio.wrap_future(request.future)
+
+    def _work(self) -> None:
+        """The worker loop: take what is waiting, decode completions together, answer choices one by one."""
+        while (first := self._queue.get()) is not None:
+            batch, stop = [first], False
+            time.sleep(GATHER_S)
+            while len(batch) < self.batch_size and not stop:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                else:
+                    batch.append(item)
+            self._serve(batch)
+            if stop:
+                return
+
+    def _serve(self, batch: list[_Request]) -> None:
+        try:
+            self._ensure_loaded()
+            completes = [r for r in batch if r.kind == "complete"]
+            if completes:
+                for request, result in zip(completes, self._complete_batch([r.args for r in completes]), strict=True):
+                    request.future.set_result(result)
+            for request in batch:
+                if request.kind == "choose":
+                    request.future.set_result(self._choose(*request.args))
+        except BaseException as exc:  # handed to the callers, who report it with leaf and stage
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(exc)
 
     def _folder(self) -> Any:
         try:
@@ -46,80 +114,75 @@ class EmbeddedTeacher:
         return embedded_model_dir()
 
     def _ensure_loaded(self) -> None:
-        """Load the model once (callers hold the lock)."""
         if self._model is not None:
             return
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()
         folder = self._folder()
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
-        return await asyncio.to_thread(self._locked, self._complete, messages, prefix, params)
-
-    async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
-        return await asyncio.to_thread(self._locked, self._choose, messages, prefix, options)
-
-    def _locked(self, call: Any, *args: Any) -> Any:
-        with self._lock:
-            self._ensure_loaded()
-            return call(*args)
+    def _prompt_text(self, messages: Messages, prefix: str) -> str:
+        return str(self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)) + prefix
 
     def _prompt_ids(self, messages: Messages, prefix: str) -> Any:
-        text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return self._tokenizer(text + prefix, return_tensors="pt", add_special_tokens=False).input_ids
+        return self._tokenizer(self._prompt_text(messages, prefix), return_tensors="pt", add_special_tokens=False).input_ids
 
-    def _complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
-        import torch
+    def _complete_batch(self, calls: list[tuple[Messages, str, dict[str, Any]]]) -> list[Completion]:
+        from labtax.generate.decode import sample_batch
 
-        ids = self._prompt_ids(messages, prefix)
-        temperature = float(params.get("temperature", 0.0))
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": float(params.get("top_p", 1.0))} if temperature > 0 else {"do_sample": False}
-        with torch.no_grad():
-            torch.manual_seed(int(params.get("seed", 0)))
-            out = self._model.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                max_new_tokens=int(params["max_tokens"]),
-                pad_token_id=self._tokenizer.eos_token_id,
-                **sampling,
-            )
-        new = out[0, ids.shape[1] :]
-        return Completion(self._tokenizer.decode(new, skip_special_tokens=True), int(ids.shape[1]), int(new.shape[0]))
+        texts = [self._prompt_text(messages, prefix) for messages, prefix, _ in calls]
+        params = [p for _, _, p in calls]
+        rows, prompt_lengths = sample_batch(self._model, self._tokenizer, texts, params)
+        return [Completion(self._tokenizer.decode(row, skip_special_tokens=True), n, len(row)) for row, n in zip(rows, prompt_lengths, strict=True)]
 
     def _choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
         """Score each option by the log-probability of its tokens right after the prompt.
 
         The prefix's trailing space is tokenized together with the option (BPE writes "Answer: yes"
-        as "Answer", ":", " yes"), and "yes" and "Yes" count as one option.
+        as "Answer", ":", " yes"), and "yes" and "Yes" count as one option. Tokens all options
+        share (the space before a digit) are fed with the prompt, so one forward pass decides.
         """
         import torch
 
         stem = prefix.rstrip()
         ids = self._prompt_ids(messages, stem)
-        variants = [[self._continuation(messages, stem, prefix[len(stem) :] + v) for v in sorted({o, o.capitalize()})] for o in options]
+        variants = [[self._continuation(ids, messages, stem, prefix[len(stem) :] + v) for v in sorted({o, o.capitalize()})] for o in options]
+        flat = [c for group in variants for c in group]
+        shared = _common_prefix(flat)
         with torch.no_grad():
-            if all(len(c) == 1 for group in variants for c in group):  # the usual case: one forward pass decides
-                logprobs = torch.log_softmax(self._model(input_ids=ids).logits[0, -1].float(), dim=-1)
-                scores = [float(torch.logsumexp(torch.stack([logprobs[c[0]] for c in group]), 0)) for group in variants]
+            if all(len(c) == len(shared) + 1 for c in flat):
+                full = torch.cat([ids, torch.tensor([shared], dtype=ids.dtype)], dim=1) if shared else ids
+                logprobs = torch.log_softmax(self._model(input_ids=full).logits[0, -1].float(), dim=-1)
+                scores = [float(torch.logsumexp(torch.stack([logprobs[c[-1]] for c in group]), 0)) for group in variants]
             else:
                 scores = [max(self._sequence_logprob(ids, c) for c in group) for group in variants]
-        return Choice.best(dict(zip(options, scores)), int(ids.shape[1]), 1)
+        return Choice.best(dict(zip(options, scores, strict=True)), int(ids.shape[1]), 1)
 
-    def _continuation(self, messages: Messages, stem: str, text: str) -> list[int]:
+    def _continuation(self, base_ids: Any, messages: Messages, stem: str, text: str) -> list[int]:
         """The token ids `text` gets when it follows the prompt (falls back to tokenizing it alone)."""
-        base = self._prompt_ids(messages, stem)[0].tolist()
+        base = base_ids[0].tolist()
         full = self._prompt_ids(messages, stem + text)[0].tolist()
         if full[: len(base)] == base and len(full) > len(base):
             return full[len(base) :]
-        return self._tokenizer(text, add_special_tokens=False).input_ids
+        return list(self._tokenizer(text, add_special_tokens=False).input_ids)
 
     def _sequence_logprob(self, ids: Any, continuation: list[int]) -> float:
         import torch
 
-        full = torch.cat([ids, torch.tensor([continuation])], dim=1)
+        full = torch.cat([ids, torch.tensor([continuation], dtype=ids.dtype)], dim=1)
         logprobs = torch.log_softmax(self._model(input_ids=full).logits[0].float(), dim=-1)
         start = ids.shape[1]
         return float(sum(logprobs[start - 1 + i, token] for i, token in enumerate(continuation)))
+
+
+def _common_prefix(sequences: list[list[int]]) -> list[int]:
+    shared: list[int] = []
+    for tokens in zip(*sequences, strict=False):
+        if len(set(tokens)) != 1:
+            break
+        shared.append(tokens[0])
+    return shared

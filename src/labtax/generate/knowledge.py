@@ -49,12 +49,12 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
     return kept
 
 
-async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Caller, stats: LeafStats, score: str, content: str) -> list[Item]:
+async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Caller, stats: LeafStats, score: str, content: tuple[str, ...]) -> list[Item]:
     """Keep the items the teacher answers "yes" for; "no" is rejected, no answer is unparseable."""
     stage = stats.stage(stage_name)
     labels = await gather(caller.choose(stage_name, fields_of(item), ["yes", "no"], stats=stats, content=content) for item in items)
     kept = []
-    for item, label in zip(items, labels):
+    for item, label in zip(items, labels, strict=True):
         stage.generated += 1
         if label is None:
             stage.drop(UNPARSEABLE)
@@ -68,14 +68,14 @@ async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Cal
 
 
 async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
-    return await _judge(STAGES[1], items, lambda i: {"chunk": i.context, "question": i.question, "answer": i.answer}, caller, stats, "faithfulness", "answer")
+    return await _judge(STAGES[1], items, lambda i: {"chunk": i.context, "question": i.question, "answer": i.answer}, caller, stats, "faithfulness", ("answer",))
 
 
 async def evaluate_relevance(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
     def fields(item: Item) -> dict[str, Any]:
         return {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": item.context, "question": item.question}
 
-    return await _judge(STAGES[2], items, fields, caller, stats, "relevance", "question")
+    return await _judge(STAGES[2], items, fields, caller, stats, "relevance", ("question",))
 
 
 async def run_knowledge(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:

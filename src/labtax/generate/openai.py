@@ -1,7 +1,8 @@
 """A teacher behind any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, TGI).
 
-One httpx.AsyncClient with a connection pool as wide as the concurrency; a semaphore bounds
-the calls in flight. Connection errors, timeouts, dropped connections, 429 and 5xx are
+Calls in flight are bounded by `concurrency` slots spread over a few httpx.AsyncClients of at
+most POOL_SIZE connections each: httpcore scans its whole pool on every request, so small
+pools keep the client's own cost per request low at high concurrency. Connection errors, timeouts, dropped connections, 429 and 5xx are
 retried with exponential backoff and full jitter (a server's Retry-After wins); any other
 4xx is a mistake in the request and fails at once.
 """
@@ -23,6 +24,7 @@ from labtax.generate.teacher import Choice, Completion, Messages, TeacherError
 
 API_KEY_ENV = "LABTAX_API_KEY"
 MAX_BACKOFF_S = 30.0
+POOL_SIZE = 8  # connections per httpx client
 LOGPROB_FLOOR = -100.0  # an option absent from the top log-probabilities
 
 
@@ -40,17 +42,22 @@ class OpenAITeacher:
         self.choice_mode = str(section["choice"])
         self.prefill = bool(section["assistant_prefill"])
         self.forces_prefix = self.prefill
-        self._semaphore = asyncio.Semaphore(self.concurrency)
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         self._rng = random.Random()
 
     async def start(self) -> None:
         headers = {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"} if os.environ.get(API_KEY_ENV) else {}
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        self._client = httpx.AsyncClient(headers=headers, timeout=self.timeout_s, limits=limits)
+        for first in range(0, self.concurrency, POOL_SIZE):
+            size = min(POOL_SIZE, self.concurrency - first)
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            client = httpx.AsyncClient(headers=headers, timeout=self.timeout_s, limits=limits)
+            self._clients.append(client)
+            for _ in range(size):
+                self._slots.put_nowait(client)
         url = f"{self.base_url}/models"
         try:
-            response = await self._client.get(url)
+            response = await self._clients[0].get(url)
         except httpx.HTTPError as exc:
             await self.close()
             raise LabtaxError(f"the teacher server at {self.base_url} is unreachable ({type(exc).__name__}: {exc}); is it running?") from None
@@ -65,9 +72,9 @@ class OpenAITeacher:
         self.name = f"openai:{self.model}"
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in self._clients:
+            await client.aclose()
+        self._clients = []
 
     async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
         body = {"model": self.model, "messages": self._messages(messages, prefix), **params}
@@ -96,15 +103,16 @@ class OpenAITeacher:
         return messages
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self._client is None:
+        if not self._clients:
             raise TeacherError("the teacher was not started")
         if self.prefill:
             body = {**body, "continue_final_message": True, "add_generation_prompt": False}
         url = f"{self.base_url}/chat/completions"
-        async with self._semaphore:
+        client = await self._slots.get()  # a free slot: bounds the calls in flight
+        try:
             for attempt in range(self.max_retries + 1):
                 try:
-                    response = await self._client.post(url, json=body)
+                    response = await client.post(url, json=body)
                 except httpx.TransportError as exc:  # connect/read errors, timeouts, dropped connections
                     reason, wait = f"{type(exc).__name__}: {exc}", None
                 else:
@@ -116,6 +124,8 @@ class OpenAITeacher:
                 if attempt == self.max_retries:
                     raise TeacherError(f"{url} failed after {self.max_retries + 1} attempts ({reason})")
                 await asyncio.sleep(wait if wait is not None else self._backoff(attempt))
+        finally:
+            self._slots.put_nowait(client)
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:

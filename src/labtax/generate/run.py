@@ -82,7 +82,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     if not leaves and not selection.remove:
         return result
     started = time.monotonic()
-    with _log_file(output):
+    with _LogFile(output):
         log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(selection.remove), section["teacher"])
         if leaves:
             outcomes = asyncio.run(_generate_all(config, section, leaves, chunks, output, console, options.show_progress))
@@ -152,7 +152,7 @@ async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict
 
 def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
     commit = _taxonomy_commit(config.root)
-    for leaf, outcome in zip(leaves, outcomes):
+    for leaf, outcome in zip(leaves, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, LabtaxError):
                 raise outcome
@@ -207,7 +207,7 @@ def _taxonomy_commit(root: Path) -> str | None:
         return None
 
 
-class _log_file:
+class _LogFile:
     """Attach `<output>/generate.log` to the labtax.generate logger for the duration of a run."""
 
     def __init__(self, output: Path) -> None:

@@ -54,11 +54,11 @@ async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, s
 
     async def one(item: Item) -> str | None:
         fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context}
-        return await caller.choose(STAGES[1], fields, ["yes", "no"], stats=stats, content="instruction")
+        return await caller.choose(STAGES[1], fields, ["yes", "no"], stats=stats, content=("instruction",))
 
     labels = await gather(one(item) for item in items)
     kept = []
-    for item, label in zip(items, labels):
+    for item, label in zip(items, labels, strict=True):
         stage.generated += 1
         if label is None:
             stage.drop(UNPARSEABLE)
@@ -81,7 +81,7 @@ async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, sett
 
     replies = await gather(one(item) for item in items)
     kept = []
-    for item, reply in zip(items, replies):
+    for item, reply in zip(items, replies, strict=True):
         stage.generated += 1
         answer = _strip_answer_tag(reply)
         if not answer:
@@ -99,11 +99,11 @@ async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings
 
     async def one(item: Item) -> str | None:
         fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context, "response": item.answer}
-        return await caller.choose(STAGES[3], fields, SCORES, stats=stats, content="response")
+        return await caller.choose(STAGES[3], fields, SCORES, stats=stats, content=("response",))
 
     labels = await gather(one(item) for item in items)
     kept = []
-    for item, label in zip(items, labels):
+    for item, label in zip(items, labels, strict=True):
         stage.generated += 1
         if label is None:
             stage.drop(UNPARSEABLE)
