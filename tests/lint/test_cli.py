@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import git
-from lint_helpers import GOOD_SKILL, write_leaf
+from tests.conftest import git
+from tests.lint.lint_helpers import GOOD_SKILL, write_leaf
 
 LABTAX = str(Path(sys.executable).parent / "labtax")
 BAD = GOOD_SKILL.replace("answer: >-\n      Adding 3 and 21 gives 24, because 3 + 21 = 24.", 'answer: ""')

@@ -1,6 +1,6 @@
 """LT401-LT402: local knowledge documents and the license allowlist."""
 
-from lint_helpers import GOOD_KNOWLEDGE, KNOWLEDGE_LEAF, assert_rule
+from tests.lint.lint_helpers import GOOD_KNOWLEDGE, KNOWLEDGE_LEAF, assert_rule
 
 
 def test_lt401_missing_document(tmp_path):

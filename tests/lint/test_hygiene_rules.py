@@ -1,6 +1,6 @@
 """LT010-LT015: YAML hygiene (InstructLab runs the same checks through yamllint on version 2+)."""
 
-from lint_helpers import GOOD_SKILL, assert_rule
+from tests.lint.lint_helpers import GOOD_SKILL, assert_rule
 
 
 def test_lt010_duplicate_keys(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from labtax.config import load_config
 from labtax.lint import failed, lint_paths
-from lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, write_leaf
+from tests.lint.lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, write_leaf
 
 parser_module = pytest.importorskip("instructlab.schema.taxonomy")
 

@@ -2,7 +2,7 @@
 
 from labtax.config import load_config
 from labtax.lint import lint_tree
-from lint_helpers import GOOD_SKILL, assert_rule, write_leaf
+from tests.lint.lint_helpers import GOOD_SKILL, assert_rule, write_leaf
 
 
 def test_lt201_folder_names(tmp_path):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train"))
-import tiny  # noqa: E402
+from tests.train import tiny
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-import tiny
+from tests.train import tiny
 import torch
 
 from labtax.train.chat import load_tokenizer
