@@ -14,8 +14,9 @@ from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
+from labtax.generate.judge import judge_yes_no
 from labtax.generate.documents import Chunk
-from labtax.generate.items import NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
+from labtax.generate.items import NEAR_DUPLICATE, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_qa", "evaluate_faithfulness", "evaluate_relevance")
@@ -49,33 +50,18 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
     return kept
 
 
-async def _judge(stage_name: str, items: list[Item], fields_of: Any, caller: Caller, stats: LeafStats, score: str, content: tuple[str, ...]) -> list[Item]:
-    """Keep the items the teacher answers "yes" for; "no" is rejected, no answer is unparseable."""
-    stage = stats.stage(stage_name)
-    labels = await gather(caller.choose(stage_name, fields_of(item), ["yes", "no"], stats=stats, content=content) for item in items)
-    kept = []
-    for item, label in zip(items, labels, strict=True):
-        stage.generated += 1
-        if label is None:
-            stage.drop(UNPARSEABLE)
-        elif label != "yes":
-            stage.drop(REJECTED)
-        else:
-            item.scores[score] = True
-            kept.append(item)
-    stage.kept = len(kept)
-    return kept
-
-
 async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
-    return await _judge(STAGES[1], items, lambda i: {"chunk": i.context, "question": i.question, "answer": i.answer}, caller, stats, "faithfulness", ("answer",))
+    def fields(item: Item) -> dict[str, Any]:
+        return {"chunk": item.context, "question": item.question, "answer": item.answer}
+
+    return await judge_yes_no(STAGES[1], items, caller, stats, fields_of=fields, score="faithfulness", content=("answer",))
 
 
 async def evaluate_relevance(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
     def fields(item: Item) -> dict[str, Any]:
         return {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": item.context, "question": item.question}
 
-    return await _judge(STAGES[2], items, fields, caller, stats, "relevance", ("question",))
+    return await judge_yes_no(STAGES[2], items, caller, stats, fields_of=fields, score="relevance", content=("question",))
 
 
 async def run_knowledge(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:

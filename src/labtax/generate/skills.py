@@ -14,7 +14,8 @@ from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
-from labtax.generate.items import BELOW_THRESHOLD, NEAR_DUPLICATE, REJECTED, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
+from labtax.generate.judge import judge, judge_yes_no
+from labtax.generate.items import BELOW_THRESHOLD, NEAR_DUPLICATE, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs")
@@ -50,25 +51,10 @@ async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, 
 
 
 async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
-    stage = stats.stage(STAGES[1])
+    def fields(item: Item) -> dict[str, Any]:
+        return {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context}
 
-    async def one(item: Item) -> str | None:
-        fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context}
-        return await caller.choose(STAGES[1], fields, ["yes", "no"], stats=stats, content=("instruction",))
-
-    labels = await gather(one(item) for item in items)
-    kept = []
-    for item, label in zip(items, labels, strict=True):
-        stage.generated += 1
-        if label is None:
-            stage.drop(UNPARSEABLE)
-        elif label != "yes":
-            stage.drop(REJECTED)
-        else:
-            item.scores["instruction"] = True
-            kept.append(item)
-    stage.kept = len(kept)
-    return kept
+    return await judge_yes_no(STAGES[1], items, caller, stats, fields_of=fields, score="instruction", content=("instruction",))
 
 
 async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
@@ -94,26 +80,13 @@ async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, sett
 
 
 async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
-    stage = stats.stage(STAGES[3])
     threshold = int(settings["pair_threshold"])
 
-    async def one(item: Item) -> str | None:
-        fields = {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context, "response": item.answer}
-        return await caller.choose(STAGES[3], fields, SCORES, stats=stats, content=("response",))
+    def fields(item: Item) -> dict[str, Any]:
+        return {"task_description": leaf.task_description or "", "instruction": item.question, "context": item.context, "response": item.answer}
 
-    labels = await gather(one(item) for item in items)
-    kept = []
-    for item, label in zip(items, labels, strict=True):
-        stage.generated += 1
-        if label is None:
-            stage.drop(UNPARSEABLE)
-        elif int(label) < threshold:
-            stage.drop(BELOW_THRESHOLD)
-        else:
-            item.scores["pair"] = int(label)
-            kept.append(item)
-    stage.kept = len(kept)
-    return kept
+    return await judge(STAGES[3], items, caller, stats, fields_of=fields, options=SCORES, passes=lambda label: int(label) >= threshold,
+                       score="pair", value_of=int, failed_reason=BELOW_THRESHOLD, content=("response",))
 
 
 async def run_skills(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
