@@ -138,7 +138,8 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
     Default selection: the leaves `labtax diff` reports (deleted leaves lose their outputs).
     Writes DIR/<leaf folder>.jsonl per leaf, DIR/manifest.json and DIR/generate.log.
     """
-    from labtax.generate import GenerateOptions, generate as run_generate
+    from labtax.generate import GenerateOptions
+    from labtax.generate import generate as run_generate
     from labtax.generate.report import print_result
 
     if sum(map(bool, (leaves, all_leaves, base is not None))) > 1:

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from labtax.files import write_text_atomic
 from labtax.lint.docs import rules_document, rules_table
 from labtax.schemas import load_schema, resolve_ref
-from labtax.taxonomy.fmt import write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,9 +24,10 @@ from typing import Any
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import LabtaxError
-from labtax.train.files import atomic_write_text, file_sha256, git_head
+from labtax.files import file_sha256, write_text_atomic
 from labtax.schemas import validator
 from labtax.taxonomy import find_leaves, load_leaf
+from labtax.taxonomy.git import head_commit
 
 PHASES = ("kt1", "kt2", "st")
 
@@ -210,7 +211,7 @@ def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
     hashes = {}
     for phase, data in phases.items():
         for name, rows in ((f"{phase}.jsonl", data.train), (f"{phase}.val.jsonl", data.validation)):
-            atomic_write_text(output / name, _jsonl(rows))
+            write_text_atomic(output / name, _jsonl(rows))
             hashes[name] = file_sha256(output / name)
     return hashes
 
@@ -240,11 +241,11 @@ def mix(
     stats = {
         "seed": seed,
         "tokenizer": tokenizer_path,
-        "taxonomy_commit": git_head(config.root),
+        "taxonomy_commit": head_commit(config.root),
         "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir)},
         "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
         "files": hashes,
     }
-    atomic_write_text(output_dir / "mix.json", json.dumps(stats, indent=2) + "\n")
+    write_text_atomic(output_dir / "mix.json", json.dumps(stats, indent=2) + "\n")
     return stats

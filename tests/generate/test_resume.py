@@ -16,7 +16,15 @@ import pytest
 
 from labtax.errors import LabtaxError
 from labtax.resources import data_dir
-from tests.generate.helpers import SKILL, git, make_repo, outputs, run, write_config, write_leaf
+from tests.generate.helpers import (
+    SKILL,
+    git,
+    make_repo,
+    outputs,
+    run,
+    write_config,
+    write_leaf,
+)
 from tests.generate.teacher_server import TeacherServer, stage_of
 
 

@@ -10,9 +10,14 @@ from typing import Any
 
 from labtax.generate.documents import chunk_text
 from labtax.schemas import validator
-
 from tests.generate.helpers import records, run, write_config
-from tests.generate.teacher_server import Reply, TeacherServer, field_of, good_teacher, stage_of
+from tests.generate.teacher_server import (
+    Reply,
+    TeacherServer,
+    field_of,
+    good_teacher,
+    stage_of,
+)
 
 
 class Scripted:

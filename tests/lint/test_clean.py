@@ -1,6 +1,11 @@
 """The reference leaves are clean in both profiles: every other test changes one thing."""
 
-from tests.lint.lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, KNOWLEDGE_LEAF, lint_text
+from tests.lint.lint_helpers import (
+    GOOD_KNOWLEDGE,
+    GOOD_SKILL,
+    KNOWLEDGE_LEAF,
+    lint_text,
+)
 
 
 def test_good_skill_is_clean(tmp_path):

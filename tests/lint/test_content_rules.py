@@ -1,6 +1,11 @@
 """LT301-LT304: duplicate and near-duplicate seeds, word limits, unfilled placeholders."""
 
-from tests.lint.lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, KNOWLEDGE_LEAF, assert_rule
+from tests.lint.lint_helpers import (
+    GOOD_KNOWLEDGE,
+    GOOD_SKILL,
+    KNOWLEDGE_LEAF,
+    assert_rule,
+)
 
 FIRST_Q = "What is 1 plus 7?"
 

@@ -2,7 +2,13 @@
 
 import os
 
-from tests.lint.lint_helpers import GOOD_SKILL, SKILL_LEAF, assert_rule, lint_text, write_leaf
+from tests.lint.lint_helpers import (
+    GOOD_SKILL,
+    SKILL_LEAF,
+    assert_rule,
+    lint_text,
+    write_leaf,
+)
 
 
 def test_lt001_syntax_error_is_located(tmp_path):

@@ -1,6 +1,11 @@
 """LT101-LT107 and LT403: schema findings, worded for a first-time contributor and located."""
 
-from tests.lint.lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, KNOWLEDGE_LEAF, assert_rule
+from tests.lint.lint_helpers import (
+    GOOD_KNOWLEDGE,
+    GOOD_SKILL,
+    KNOWLEDGE_LEAF,
+    assert_rule,
+)
 
 
 def test_lt101_missing_key(tmp_path):

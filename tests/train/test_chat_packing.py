@@ -7,8 +7,21 @@ from pathlib import Path
 import pytest
 import torch
 
-from labtax.train.chat import IGNORE, Encoded, assistant_spans, encode_chat, load_tokenizer
-from labtax.train.packing import collate, epoch_steps, pack, packing_efficiency, padding_efficiency, spread
+from labtax.train.chat import (
+    IGNORE,
+    Encoded,
+    assistant_spans,
+    encode_chat,
+    load_tokenizer,
+)
+from labtax.train.packing import (
+    collate,
+    epoch_steps,
+    pack,
+    packing_efficiency,
+    padding_efficiency,
+    spread,
+)
 
 CONVERSATION = [
     {"role": "system", "content": "Answer briefly."},

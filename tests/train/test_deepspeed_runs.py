@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.train import tiny
 import torch
 
 from labtax.train.chat import load_tokenizer
 from labtax.train.data import encode_file
-from labtax.train.recipe import IGNORE
 from labtax.train.packing import collate
+from labtax.train.recipe import IGNORE
+from tests.train import tiny
 
 pytestmark = pytest.mark.slow
 PHASES = ("kt1", "kt2", "st")

@@ -14,9 +14,16 @@ from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
-from labtax.generate.judge import judge_yes_no
 from labtax.generate.documents import Chunk
-from labtax.generate.items import NEAR_DUPLICATE, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
+from labtax.generate.items import (
+    NEAR_DUPLICATE,
+    UNPARSEABLE,
+    Item,
+    parse_tagged,
+    pick_seeds,
+    seed_fields,
+)
+from labtax.generate.judge import judge_yes_no
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_qa", "evaluate_faithfulness", "evaluate_relevance")

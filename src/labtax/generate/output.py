@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from labtax.files import write_text_atomic
 from labtax.generate.items import Item
 from labtax.taxonomy import Leaf
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
@@ -61,7 +45,7 @@ def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]
 
 
 def write_records(path: Path, records: list[dict[str, Any]]) -> None:
-    atomic_write(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
 
 
 def read_manifest(output: Path) -> dict[str, Any]:
@@ -102,4 +86,4 @@ def write_manifest(output: Path, manifest: dict[str, Any]) -> None:
         "leaves": len(manifest["leaves"]),
         "records": sum(int(entry.get("records", 0)) for entry in leaves),
     }
-    atomic_write(output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    write_text_atomic(output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

@@ -22,12 +22,20 @@ from labtax.generate import knowledge, skills
 from labtax.generate.cache import CallCache
 from labtax.generate.calls import Caller, LeafStats
 from labtax.generate.documents import leaf_chunks
-from labtax.generate.output import output_path, read_manifest, record, remove_outputs, write_manifest, write_records
+from labtax.generate.output import (
+    output_path,
+    read_manifest,
+    record,
+    remove_outputs,
+    write_manifest,
+    write_records,
+)
 from labtax.generate.report import StageProgress
 from labtax.generate.select import Selection, select_leaves
 from labtax.generate.teacher import make_teacher
 from labtax.generate.templates import Templates
 from labtax.taxonomy import Leaf, load_leaf
+from labtax.taxonomy.git import head_commit
 
 log = logging.getLogger("labtax.generate")
 LOG_NAME = "generate.log"
@@ -151,7 +159,7 @@ async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict
 
 
 def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
-    commit = _taxonomy_commit(config.root)
+    commit = head_commit(config.root)
     for leaf, outcome in zip(leaves, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, LabtaxError):
@@ -196,15 +204,6 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
 def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:
     folder = section.get("prompts_dir")
     return (config.root / folder).resolve() if folder else None
-
-
-def _taxonomy_commit(root: Path) -> str | None:
-    try:
-        from git import InvalidGitRepositoryError, NoSuchPathError, Repo
-
-        return Repo(root, search_parent_directories=True).head.commit.hexsha
-    except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
-        return None
 
 
 class _LogFile:

@@ -14,8 +14,16 @@ from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
+from labtax.generate.items import (
+    BELOW_THRESHOLD,
+    NEAR_DUPLICATE,
+    UNPARSEABLE,
+    Item,
+    parse_tagged,
+    pick_seeds,
+    seed_fields,
+)
 from labtax.generate.judge import judge, judge_yes_no
-from labtax.generate.items import BELOW_THRESHOLD, NEAR_DUPLICATE, UNPARSEABLE, Item, parse_tagged, pick_seeds, seed_fields
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs")

@@ -37,7 +37,7 @@ def rules_document() -> str:
 
 
 def main(argv: list[str]) -> int:
-    from labtax.taxonomy.fmt import write_text_atomic
+    from labtax.files import write_text_atomic
 
     target = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "docs" / "rules.md"
     target.parent.mkdir(parents=True, exist_ok=True)

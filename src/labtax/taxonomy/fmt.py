@@ -8,8 +8,6 @@ one final newline. Text is never re-wrapped or re-quoted.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from labtax.config import Config
+from labtax.files import write_text_atomic
 
 KEY_ORDER = (
     "version", "created_by", "domain", "task_description", "document_outline", "seed_examples", "document",
@@ -62,22 +61,6 @@ def format_paths(paths: list[Path], config: Config, check: bool = False) -> FmtR
             if not check:
                 write_text_atomic(source.path, formatted)
     return result
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path` and rename it into place: never a half file."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _yaml() -> YAML:

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git import Repo
-from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
+from git.exc import (
+    GitCommandError,
+    GitCommandNotFound,
+    InvalidGitRepositoryError,
+    NoSuchPathError,
+)
 
 from labtax.errors import GitError
 
@@ -28,6 +33,14 @@ class FileChange:
     path: str
     old_path: str | None = None
     old_blob: str | None = None
+
+
+def head_commit(folder: Path | str) -> str | None:
+    """The commit checked out in `folder` (searching upwards), or None outside a repository or before the first commit."""
+    try:
+        return Repo(folder, search_parent_directories=True).head.commit.hexsha
+    except (InvalidGitRepositoryError, NoSuchPathError, ValueError):
+        return None
 
 
 def open_repo(path: Path | str) -> Repo:

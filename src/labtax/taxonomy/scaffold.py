@@ -8,7 +8,7 @@ from pathlib import Path
 
 from labtax.config import Config
 from labtax.errors import LabtaxError
-from labtax.taxonomy.fmt import write_text_atomic
+from labtax.files import write_text_atomic
 from labtax.taxonomy.tree import LEAF_FILE, branch_of
 
 # Text the templates ask the contributor to replace, e.g. <<your GitHub handle>> (lint rules LT203, LT304).

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.train.files import atomic_write_text
+from labtax.files import write_text_atomic
 
 NAME = "journal.json"
 CONFIG = "config.json"
@@ -31,7 +31,7 @@ def read(run_dir: Path) -> dict[str, Any]:
 
 
 def write(run_dir: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path(run_dir), json.dumps(data, indent=2) + "\n")
+    write_text_atomic(path(run_dir), json.dumps(data, indent=2) + "\n")
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from typing import Any
 
 from labtax.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
+from labtax.files import file_sha256, write_text_atomic
 from labtax.train import journal
 from labtax.train.config import TrainConfig
-from labtax.train.files import atomic_write_text, file_sha256
 from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
 from labtax.train.schedule import starting_point
 
@@ -82,7 +82,7 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
     else:
         data = {"model": student, "taxonomy_commit": _taxonomy_commit(config), "data": {}, "phases": {}}
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / journal.CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
+    write_text_atomic(run_dir / journal.CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
     data.update(config=config.to_json(), schedule=config.schedule, world_size=world_size(config))
     data["data"].update(hashes)
     for plan in plans:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labtax.train.files import atomic_write_text
+from labtax.files import write_text_atomic
 from labtax.train.packing import packing_efficiency
 
 NAME = "metrics.jsonl"
@@ -30,7 +30,7 @@ class MetricsLog:
         self.first_step: int | None = None
         if self.active:
             kept = [m for m in read(run_dir) if m["phase"] != phase or m["epoch"] <= resume_after]
-            atomic_write_text(self.file, "".join(json.dumps(m) + "\n" for m in kept))
+            write_text_atomic(self.file, "".join(json.dumps(m) + "\n" for m in kept))
 
     def _append(self, record: dict[str, Any]) -> None:
         with self.file.open("a", encoding="utf-8") as handle:
