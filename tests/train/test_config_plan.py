@@ -101,3 +101,14 @@ def test_resume_without_a_run_is_a_clear_error(project: Path, tmp_path: Path) ->
 def test_train_schema_documents_every_option() -> None:
     schema = validator("train.schema.json").schema
     assert all("default" in v for k, v in schema["properties"].items() if k != "phases")
+
+
+def test_plan_warns_when_warm_up_covers_the_whole_phase() -> None:
+    from labtax.train.report import plan_table
+
+    row = {"phase": "kt1", "replayed": {}, "truncated": 0, "samples": 27, "validation": 3, "tokens": 3180, "epochs": 2,
+           "optimizer_steps": 4, "effective_batch_size": 16, "micro_batch_tokens": 2048, "gradient_accumulation": 1.0,
+           "warmup_steps": 10, "lr": 2e-5, "zero_stage": 2, "packing_efficiency": 0.99}
+    assert "warning: warm-up covers the whole phase" in plan_table([row], 1)
+    assert "KT/1 (10 warm-up, 4 steps)" in plan_table([row], 1)
+    assert "warning" not in plan_table([{**row, "warmup_steps": 2}], 1)

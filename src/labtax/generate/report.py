@@ -67,6 +67,13 @@ def _folder(leaf_path: str) -> str:
     return leaf_path.removesuffix("/qna.yaml")
 
 
+def table_console(stderr: bool = False) -> Console:
+    """A console for tables: the terminal's width, or 120 columns when piped (rich's 80 would
+    fold every leaf path across several lines of a log)."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=120)
+
+
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
     """Leaves x stages: generated, kept, dropped by reason."""
     table = Table(title="labtax generate", show_lines=False)
@@ -100,7 +107,7 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
 
 def print_result(result: Any, console: Console | None = None) -> None:
     """What `labtax generate` prints after a run (or a dry run): tables to stdout, notes to stderr."""
-    out = console or Console()
+    out = console or table_console()
     err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     if result.plan:
         out.print(plan_table(result.plan))

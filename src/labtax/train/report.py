@@ -38,6 +38,11 @@ def plan_table(plan: list[dict[str, Any]], world: int) -> str:
     truncated = [f"{PHASE_NAMES[p['phase']]} {p['truncated']}" for p in plan if p["truncated"]]
     if truncated:
         out.append("  truncated to max_seq_len: " + ", ".join(truncated))
+    # Warm-up longer than the phase means the phase never trains at its learning rate.
+    short = [f"{PHASE_NAMES[p['phase']]} ({p['warmup_steps']} warm-up, {p['optimizer_steps']} steps)"
+             for p in plan if p["warmup_steps"] >= p["optimizer_steps"] > 0]
+    if short:
+        out.append("  warning: warm-up covers the whole phase, the full lr is never reached: " + ", ".join(short))
     return "\n".join(out)
 
 
