@@ -12,7 +12,7 @@ import pytest
 from labtax.errors import LabtaxError
 from labtax.generate.openai import parse_label, retry_after
 from tests.generate.helpers import outputs, run, write_config
-from tests.generate.teacher_server import Reply, TeacherServer, good_teacher
+from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, stage_of
 
 LEAF = ("taxonomy/compositional_skills/writing/haiku",)
 
@@ -108,3 +108,28 @@ def test_retry_after_and_label_parsing() -> None:
     assert parse_label("Yes, it is.", ["yes", "no"]) == "yes"
     assert parse_label("I think 2.5", ["1", "2", "3"]) is None
     assert parse_label("nothing", ["yes", "no"]) is None
+
+
+@pytest.mark.parametrize(("mode", "field"), [("guided", "guided_choice"), ("grammar", "grammar")])
+def test_constrained_choice_sends_the_allowed_labels(repo: Path, mode: str, field: str) -> None:
+    judges = ("evaluate_instructions", "evaluate_pairs")
+
+    def script(body: dict[str, Any], attempt: int) -> Reply:
+        if stage_of(body) not in judges:
+            return good_teacher(body)
+        if field not in body:  # unconstrained, this teacher rambles and names no label
+            return Reply("Well, that depends on the reader.")
+        return Reply("3" if stage_of(body) == "evaluate_pairs" else "yes")
+
+    with TeacherServer(script) as server:
+        write_config(repo, server.url, num_instructions=2, choice=mode)
+        result = run(repo, leaves=LEAF)
+        judged = [b for b in server.received if stage_of(b) in judges]
+    assert not result.failed and judged and all("logprobs" not in b for b in judged)
+    allowed = {str(b[field]) for b in judged}
+    if mode == "guided":
+        assert allowed == {str(["yes", "no"]), str(["1", "2", "3"])}
+    else:
+        assert allowed == {'root ::= "yes" | "no"', 'root ::= "1" | "2" | "3"'}
+    (text,) = outputs(repo).values()
+    assert len(text.splitlines()) == 2  # both candidates judged through the constraint and kept

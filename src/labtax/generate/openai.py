@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import os
 import random
 import re
@@ -89,6 +90,8 @@ class OpenAITeacher:
             body.update(logprobs=True, top_logprobs=min(20, max(5, len(options))))
         elif self.choice_mode == "guided":  # vLLM's guided decoding: the reply is exactly one option
             body["guided_choice"] = options
+        elif self.choice_mode == "grammar":  # llama.cpp server: a GBNF grammar allowing only the options
+            body["grammar"] = choice_grammar(options)
         data = await self._post(body)
         usage = data.get("usage") or {}
         tokens = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
@@ -201,3 +204,8 @@ def _message_text(data: dict[str, Any]) -> str:
         return str(data["choices"][0]["message"]["content"] or "")
     except (KeyError, IndexError, TypeError):
         return ""
+
+
+def choice_grammar(options: list[str]) -> str:
+    """A GBNF grammar (llama.cpp) whose only sentences are the `options`."""
+    return "root ::= " + " | ".join(json.dumps(option) for option in options)
