@@ -94,4 +94,6 @@ def test_pre_commit_hook() -> None:
     files = re.compile(hook["files"])
     assert files.search("taxonomy/knowledge/physics/kinematics/qna.yaml")
     assert files.search("taxonomy/knowledge/physics/kinematics/attribution.txt")
-    assert not files.search("README.md") and not files.search("taxonomy/x/qna.yaml.bak")
+    assert files.search("taxonomy/knowledge/physics/kinematics/kinematics.md")  # a local document
+    assert files.search("taxonomy/compositional_skills/x/qna.yml") and files.search("taxonomy/x/QNA.yaml")
+    assert not files.search("setup.py") and not files.search("taxonomy/x/qna.yaml.bak")

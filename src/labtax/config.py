@@ -60,10 +60,10 @@ def load_config(root: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ConfigError(f"{path}: the top level must be a mapping of settings")
         raw = loaded or {}
     for key, value in (overrides or {}).items():
-        if isinstance(value, dict):
-            raw[key] = {**raw.get(key, {}), **value}
-        else:
-            raw[key] = value
+        current = raw.get(key)
+        if isinstance(value, dict) and current is not None and not isinstance(current, dict):
+            continue  # the file's value is not a section: validation below reports it
+        raw[key] = {**(current or {}), **value} if isinstance(value, dict) else value
     errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"{path}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]

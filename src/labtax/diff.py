@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,6 +18,7 @@ from ruamel.yaml import YAML
 
 from labtax.config import load_config
 from labtax.errors import GitError
+from labtax.taxonomy.documents import glob_match
 from labtax.taxonomy.git import (
     FileChange,
     blob_ids,
@@ -31,7 +31,7 @@ from labtax.taxonomy.git import (
     resolve_commit,
     untracked,
 )
-from labtax.taxonomy.tree import LEAF_FILE, branch_of
+from labtax.taxonomy.tree import LEAF_FILE, LEAF_LIKE, branch_of
 
 EMPTY_BASE = "empty"  # `--base empty`: compare with nothing, so every leaf is "added"
 DEFAULT_BASES = ("origin/main", "main")  # tried in order when neither --base nor default_base is set
@@ -52,18 +52,38 @@ class LeafChange:
     branch: str  # "knowledge" | "foundational_skills" | "compositional_skills"
 
 
+@dataclass(frozen=True)
+class ChangeSet:
+    """What changed under the taxonomy: the leaves, and the changed files named like a leaf but not
+    exactly `qna.yaml` (qna.yml, QNA.yaml), which are no leaf yet `labtax lint --changed` must report."""
+
+    leaves: list[LeafChange]
+    stray_leaf_files: list[str]
+
+
 def changed_leaves(repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy") -> list[LeafChange]:
     """The leaves changed between `base` and the working tree (committed, staged, unstaged, untracked), sorted by path.
 
     `base` None: labtax.yaml's `default_base`, else the merge-base of HEAD with origin/main, else with main.
     `base` "empty": every leaf, as added. Raises GitError outside a repository or when the base does not resolve.
     """
+    return change_set(repo, base, taxonomy_root).leaves
+
+
+def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy") -> ChangeSet:
+    """`changed_leaves` plus the stray leaf-like files, from the same single question to git."""
     git_repo = open_repo(repo)
     root = repo_root(git_repo)
     base_id = resolve_base(git_repo, base if base is not None else load_config(root).data["default_base"])
     files = diff_against(git_repo, base_id, taxonomy_root)
     files += [FileChange("A", path) for path in untracked(git_repo, taxonomy_root)]
-    return leaf_changes(root, _pair_moved_leaves(git_repo, files, taxonomy_root), taxonomy_root)
+    stray = sorted({f.path for f in files if f.status != "D" and _is_stray_leaf_file(f.path, taxonomy_root)})
+    return ChangeSet(leaf_changes(root, _pair_moved_leaves(git_repo, files, taxonomy_root), taxonomy_root), stray)
+
+
+def _is_stray_leaf_file(path: str, taxonomy_root: str) -> bool:
+    name = PurePosixPath(path).name
+    return name != LEAF_FILE and LEAF_LIKE.fullmatch(name) is not None and branch_of(path, taxonomy_root) is not None
 
 
 def resolve_base(repo: Repo, base: str | None) -> str:
@@ -203,19 +223,6 @@ def _belongs_to_leaf(root: Path, folder: str, path: str) -> bool:
         document = data.get("document") if isinstance(data, dict) else None
         if not isinstance(document, dict) or document.get("repo"):
             return False  # no documents, or remote ones: files here are not the leaf's sources
-        return any(_glob_match(str(rel), str(p)) for p in document.get("patterns") or [])
+        return any(glob_match(str(rel), str(p)) for p in document.get("patterns") or [])
     except Exception:  # noqa: BLE001 - any unreadable leaf is reported, not hidden
         return True
-
-
-def _glob_match(rel: str, pattern: str) -> bool:
-    """Glob semantics per path segment (`*` never crosses `/`; `**` matches any number of folders)."""
-    return _match_parts(PurePosixPath(rel).parts, PurePosixPath(pattern.removeprefix("./")).parts)
-
-
-def _match_parts(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not parts
-    if pattern[0] == "**":
-        return any(_match_parts(parts[i:], pattern[1:]) for i in range(len(parts) + 1))
-    return bool(parts) and fnmatchcase(parts[0], pattern[0]) and _match_parts(parts[1:], pattern[1:])

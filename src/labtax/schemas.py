@@ -40,7 +40,7 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A cached validator for schema `name`, with `$ref`s resolved through the registry."""
-    return Draft202012Validator(load_schema(name), registry=_registry())
+    return Draft202012Validator(load_schema(name), registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @cache
@@ -54,7 +54,10 @@ def _fast_validator(name: str) -> Any:
 def is_valid(name: str, data: Any) -> bool:
     """A quick yes/no against schema `name`. Callers that need the errors (with messages and
     paths) ask `validator(name).iter_errors` only when this says no."""
-    return _fast_validator(name).is_valid(data)
+    try:
+        return _fast_validator(name).is_valid(data)
+    except ValueError:  # not JSON data (a YAML date, a boolean key): the full validator words it
+        return False
 
 
 def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

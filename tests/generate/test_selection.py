@@ -108,3 +108,17 @@ def test_cli_failed_leaf_exits_1(repo: Path, monkeypatch: pytest.MonkeyPatch) ->
         result = CliRunner().invoke(cli, ["generate", "--teacher", server.url, "--num-instructions", "1", HAIKU])
     assert result.exit_code == 1
     assert "1 leaf(s) failed" in result.output and "stage generate_instructions" in result.output
+
+
+def test_a_knowledge_leaf_without_documents_fails_alone(tmp_path: Path) -> None:
+    from tests.generate.helpers import make_repo, outputs
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "taxonomy/knowledge/physics/kinematics/kinematics.md").unlink()
+    with TeacherServer() as server:
+        write_config(repo, server.url, num_instructions=2)
+        result = run(repo)
+    (reason,) = result.failed.values()
+    assert reason.startswith("taxonomy/knowledge/physics/kinematics/qna.yaml: stage documents:")
+    assert set(outputs(repo)) == {"compositional_skills/reading/summary.jsonl", "compositional_skills/writing/haiku.jsonl"}
+    assert "stage documents" in (repo / "generated/generate.log").read_text()

@@ -101,3 +101,16 @@ def test_changed_lints_only_changed_leaves(tmp_path):
     result = run(repo, "lint", "--changed", "--base", "main")
     assert result.returncode == 1, result.stderr
     assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"taxonomy/compositional_skills/writing/new/qna.yaml"}
+
+
+def test_changed_reports_a_misnamed_leaf_file(tmp_path):
+    repo = make_repo(tmp_path)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    stray = repo / "taxonomy/compositional_skills/writing/new/qna.yml"
+    stray.parent.mkdir(parents=True)
+    stray.write_text(GOOD_SKILL)  # untracked, and named qna.yml: no leaf, but lint must say so
+    result = run(repo, "lint", "--changed", "--base", "main")
+    assert result.returncode == 1, result.stderr
+    assert "taxonomy/compositional_skills/writing/new/qna.yml:1:1: error[LT008]" in result.stdout

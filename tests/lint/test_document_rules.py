@@ -37,3 +37,9 @@ def test_lt402_license_allowlist(tmp_path):
     assert "license 'GPL-3.0-only' is not in the allowlist" in problem.message
     assert_rule(tmp_path / "cfg", "LT402", text, leaf=KNOWLEDGE_LEAF, lint={"licenses": ["GPL-3.0-only"]})
     assert_rule(tmp_path / "ok", "LT402", GOOD_KNOWLEDGE, leaf=KNOWLEDGE_LEAF)
+
+
+def test_a_recursive_pattern_finds_documents_in_subfolders(tmp_path):
+    # `docs/**` names every file below docs/ (Path.glob would list only the folders)
+    text = GOOD_KNOWLEDGE.replace("kinematics.md", "docs/**")
+    assert_rule(tmp_path, "LT401", text, leaf=KNOWLEDGE_LEAF, files={"docs/kinematics.md": "# ok\n", "docs/more/notes.txt": "ok\n"})

@@ -13,8 +13,8 @@ from pathlib import Path
 from labtax.embedded import cache_root
 from labtax.errors import LabtaxError
 from labtax.taxonomy import Leaf
+from labtax.taxonomy.documents import default_extensions, match_files
 
-TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".rst")
 _TOKEN = re.compile(r"\S+")
 
 
@@ -26,8 +26,9 @@ class Chunk:
     source: str
 
 
-def load_documents(repo_root: Path, leaf: Leaf) -> list[tuple[str, str]]:
-    """(source name, text) of every document file of `leaf`, sorted by name."""
+def load_documents(repo_root: Path, leaf: Leaf, extensions: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(source name, text) of every document file of `leaf` with one of `extensions` (default:
+    lint.document_extensions), sorted by name."""
     if leaf.document is None or not leaf.document.patterns:
         raise LabtaxError(f"{leaf.path}: a knowledge leaf needs document.patterns")
     if leaf.document.is_local:
@@ -36,20 +37,20 @@ def load_documents(repo_root: Path, leaf: Leaf) -> list[tuple[str, str]]:
     else:
         base = clone_at(str(leaf.document.repo), str(leaf.document.commit or ""), leaf.path)
         label = str(leaf.document.repo)
-    files = _match(base, leaf.document.patterns, leaf.path)
+    files = _match(base, leaf.document.patterns, leaf.path, extensions or default_extensions())
     return [(f"{label}/{path.relative_to(base).as_posix()}", _read(path, leaf.path)) for path in files]
 
 
-def _match(base: Path, patterns: tuple[str, ...], leaf_path: str) -> list[Path]:
+def _match(base: Path, patterns: tuple[str, ...], leaf_path: str, extensions: tuple[str, ...]) -> list[Path]:
     found: set[Path] = set()
     for pattern in patterns:
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
             raise LabtaxError(f"{leaf_path}: document pattern {pattern!r} leaves its folder")
-        for path in base.glob(pattern):
+        for path in match_files(base, pattern):
             resolved = path.resolve()
             if not resolved.is_relative_to(base):  # a symlink pointing outside
                 raise LabtaxError(f"{leaf_path}: document {path.name} resolves outside {base}")
-            if resolved.is_file() and resolved.suffix.lower() in TEXT_SUFFIXES:
+            if resolved.is_file() and resolved.name.lower().endswith(extensions):
                 found.add(resolved)
     if not found:
         raise LabtaxError(f"{leaf_path}: document patterns {list(patterns)} match no Markdown or text file in {base}")
@@ -110,6 +111,6 @@ def chunk_text(text: str, source: str, size: int, overlap: int) -> list[Chunk]:
     return chunks
 
 
-def leaf_chunks(repo_root: Path, leaf: Leaf, size: int, overlap: int) -> list[Chunk]:
+def leaf_chunks(repo_root: Path, leaf: Leaf, size: int, overlap: int, extensions: tuple[str, ...] | None = None) -> list[Chunk]:
     """Every chunk of every document of `leaf`, in document order."""
-    return [chunk for source, text in load_documents(repo_root, leaf) for chunk in chunk_text(text, source, size, overlap)]
+    return [chunk for source, text in load_documents(repo_root, leaf, extensions) for chunk in chunk_text(text, source, size, overlap)]

@@ -21,7 +21,7 @@ from labtax.errors import ConfigError, LabtaxError
 from labtax.generate import knowledge, skills
 from labtax.generate.cache import CallCache
 from labtax.generate.calls import Caller, LeafStats
-from labtax.generate.documents import leaf_chunks
+from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.output import (
     output_path,
     read_manifest,
@@ -83,11 +83,12 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     )
     result = GenerateResult(selection, output)
     leaves = [load_leaf(config.root, path, config.data["taxonomy_root"]) for path in selection.generate]
-    chunks = {leaf.path: leaf_chunks(config.root, leaf, int(section["chunk_tokens"]), int(section["chunk_overlap"])) for leaf in leaves if leaf.is_knowledge}
+    chunks = _documents(config, section, leaves, result)
+    leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
         result.plan = [_plan(leaf, section, chunks.get(leaf.path)) for leaf in leaves]
         return result
-    if not leaves and not selection.remove:
+    if not leaves and not selection.remove and not result.failed:
         return result
     started = time.monotonic()
     with _LogFile(output):
@@ -158,14 +159,29 @@ async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict
     return items, stats, caller, time.monotonic() - started
 
 
+def _documents(config: Config, section: dict[str, Any], leaves: list[Leaf], result: GenerateResult) -> dict[str, list[Chunk]]:
+    """The chunks of every knowledge leaf; a leaf whose documents cannot be read fails alone."""
+    chunks = {}
+    extensions = tuple(config.section("lint")["document_extensions"])
+    for leaf in (leaf for leaf in leaves if leaf.is_knowledge):
+        try:
+            chunks[leaf.path] = leaf_chunks(config.root, leaf, int(section["chunk_tokens"]), int(section["chunk_overlap"]), extensions)
+        except LabtaxError as exc:
+            result.failed[leaf.path] = f"{leaf.path}: stage documents: {exc.message}"  # logged with the run
+    return chunks
+
+
 def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
     commit = head_commit(config.root)
     for leaf, outcome in zip(leaves, outcomes, strict=True):
         if isinstance(outcome, BaseException):
-            if not isinstance(outcome, LabtaxError):
-                raise outcome
-            result.failed[leaf.path] = outcome.message
-            log.error("%s", outcome.message)
+            if not isinstance(outcome, Exception):
+                raise outcome  # Ctrl-C and friends stop the run (finished calls are in the cache)
+            # A bug hit while generating one leaf fails that leaf only: the others are still stored.
+            expected = isinstance(outcome, LabtaxError)
+            message = outcome.message if expected else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
+            result.failed[leaf.path] = message
+            log.error("%s", message, exc_info=None if expected else outcome)
             continue
         items, stats, caller, wall = outcome
         stages = knowledge.STAGES if leaf.is_knowledge else skills.STAGES

@@ -43,10 +43,11 @@ def select_paths(config: Config, paths: Sequence[Path] = (), changed: bool = Fal
     if changed:
         if paths:
             raise LabtaxError("give either PATH arguments or --changed, not both")
-        from labtax.diff import changed_leaves
+        from labtax.diff import change_set
 
-        changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
-        return [config.root / change.path for change in changes if change.status != "deleted"]
+        changes = change_set(config.root, base, config.data["taxonomy_root"])
+        leaves = [change.path for change in changes.leaves if change.status != "deleted"]
+        return [config.root / path for path in (*leaves, *changes.stray_leaf_files)]
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise LabtaxError(f"no such file or folder: {', '.join(missing)}")

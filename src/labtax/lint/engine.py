@@ -12,9 +12,10 @@ from labtax.config import Config
 from labtax.lint.locate import compose, locate
 from labtax.lint.problem import Finding, Problem, json_path
 from labtax.lint.rules import Rule, rules_for
-from labtax.lint.source import LEAF_LIKE, LeafSource, read_source
+from labtax.lint.source import LeafSource, read_source
 from labtax.resources import data_dir
 from labtax.schemas import validator
+from labtax.taxonomy.tree import LEAF_LIKE
 
 PARALLEL_FROM = 200  # below this many files, starting worker processes costs more than it saves
 
@@ -49,8 +50,10 @@ def lint_file(path: Path, config: Config) -> list[Problem]:
 
 def lint_files(paths: list[Path], config: Config) -> list[Problem]:
     """Lint many files, in worker processes when there are enough of them; sorted result."""
-    jobs = config.section("lint")["jobs"] or len(os.sched_getaffinity(0))
-    if jobs <= 1 or len(paths) < PARALLEL_FROM:
+    if len(paths) < PARALLEL_FROM:
+        return sorted(p for path in paths for p in lint_file(path, config))
+    jobs = config.section("lint")["jobs"] or _cores()
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():  # no fork on Windows
         return sorted(p for path in paths for p in lint_file(path, config))
     _warm_validators()  # compiled once here; forked workers inherit them
     size = max(1, len(paths) // (jobs * 4))
@@ -58,6 +61,13 @@ def lint_files(paths: list[Path], config: Config) -> list[Problem]:
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         results = pool.map(_lint_chunk, chunks, [config] * len(chunks))
         return sorted(p for chunk in results for p in chunk)
+
+
+def _cores() -> int:
+    """Cores this process may use (the affinity mask on Linux; all cores elsewhere)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _lint_chunk(paths: list[Path], config: Config) -> list[Problem]:

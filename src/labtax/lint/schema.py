@@ -66,8 +66,9 @@ def schema_findings(source: Any) -> list[Finding]:
         return [Finding("LT104", f"version {_short(source.data.get('version', 1))} is not supported; use version {supported}", at=("version",))]
     if is_valid(name, source.data):  # the common case, decided fast; errors are worded only when needed
         return []
-    errors = validator(name).iter_errors(source.data)
-    return [finding for error in errors for finding in _findings(error)]
+    findings = [finding for error in validator(name).iter_errors(source.data) for finding in _findings(error)]
+    # The two validators can disagree at the edges (regex dialects): never let such a leaf pass silently.
+    return findings or [Finding(DEFAULT_RULE, f"does not match {name}; check every value against that schema", at=())]
 
 
 def _findings(error: ValidationError) -> list[Finding]:

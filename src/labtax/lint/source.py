@@ -23,8 +23,6 @@ import yaml
 
 from labtax.taxonomy.tree import BRANCHES, LEAF_FILE
 
-# A file named like a leaf but spelled differently (qna.yml, QNA.yaml): reported, never ignored.
-LEAF_LIKE = re.compile(r"qna\.ya?ml", re.IGNORECASE)
 # Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)
 
@@ -77,7 +75,7 @@ class LeafSource:
             return int(raw)
         try:
             return raw if isinstance(raw, int) else int(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # e.g. "three", .inf
             return 1
 
     @property

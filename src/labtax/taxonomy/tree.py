@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath
 
 BRANCHES = ("knowledge", "foundational_skills", "compositional_skills")
 LEAF_FILE = "qna.yaml"
+# A file named like a leaf but maybe spelled differently (qna.yml, QNA.yaml): lint reports it, never ignores it.
+LEAF_LIKE = re.compile(r"qna\.ya?ml", re.IGNORECASE)
 
 
 def branch_of(leaf_path: str | PurePosixPath, taxonomy_root: str = "taxonomy") -> str | None:

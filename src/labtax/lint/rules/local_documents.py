@@ -16,6 +16,7 @@ Fails::
 import os
 
 from labtax.lint.problem import Finding
+from labtax.taxonomy.documents import match_files
 
 ID = "LT401"
 NAME = "local-documents"
@@ -33,7 +34,7 @@ def check(source):
         at = ("document", "patterns", index)
         if not isinstance(pattern, str) or not pattern or source.has_schema_finding(at):
             continue
-        matches = sorted(p for p in source.folder.glob(pattern) if p.is_file())
+        matches = match_files(source.folder, pattern)
         if not matches:
             yield Finding(ID, f"pattern '{pattern}' matches no file in the leaf folder; put the document next to qna.yaml or fix the pattern", at=at)
         for match in matches:
