@@ -160,3 +160,20 @@ def test_calibrated_choice_with_server_logprobs(repo: Path) -> None:
     assert calibration_calls == 1  # the content-free call is made once and cached
     (rec,) = records(repo, "compositional_skills/writing/haiku.jsonl")
     assert "orbit" in rec["messages"][0]["content"]
+
+
+def test_calibration_ignores_an_option_the_server_did_not_score(repo: Path) -> None:
+    """ "no" is absent from every top-logprobs list: its floor score must not win the calibrated pick."""
+
+    def yes_only(body: dict[str, Any], attempt: int) -> Reply:
+        if stage_of(body) != "evaluate_instructions":
+            return good_teacher(body)
+        yes = -0.05 if field_of(body, "Instruction") == "N/A" else -0.3  # leans less on yes than on "N/A"
+        top = [{"token": "yes", "logprob": yes}, {"token": "maybe", "logprob": -3.0}]
+        return Reply("yes", logprobs=[{"token": "yes", "logprob": yes, "top_logprobs": top}])
+
+    with TeacherServer(yes_only) as server:
+        write_config(repo, server.url, num_instructions=2)
+        result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))
+    entry = result.manifest["leaves"]["taxonomy/compositional_skills/writing/haiku/qna.yaml"]
+    assert entry["stages"]["evaluate_instructions"]["kept"] == entry["stages"]["evaluate_instructions"]["generated"] == 2

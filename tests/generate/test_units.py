@@ -118,3 +118,18 @@ def test_template_hash_covers_includes(tmp_path: Path) -> None:
     assert after.hash("stage") != before[0] and after.hash("other") == before[1]
     with pytest.raises(LabtaxError, match="stage.j2"):
         Templates(tmp_path).render("stage")  # a missing field is an error, not an empty string
+
+
+def test_embedded_batch_survives_a_cancelled_request() -> None:
+    """A leaf that fails cancels its waiting calls; the other requests of the same batch still get answers."""
+
+    from labtax.generate.embedded import EmbeddedTeacher, _Request
+
+    teacher = EmbeddedTeacher({"embedded_batch": 4})
+    teacher._ensure_loaded = lambda: None  # type: ignore[method-assign]  # no model: the batch logic only
+    teacher._complete_batch = lambda args: [f"reply {i}" for i, _ in enumerate(args)]  # type: ignore[method-assign]
+    cancelled, kept = _Request("complete", ("a",)), _Request("complete", ("b",))
+    cancelled.future.cancel()
+    teacher._serve([cancelled, kept])
+    assert kept.future.result(timeout=1) == "reply 0"
+    assert cancelled.future.cancelled()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from labtax.generate.cache import CallCache, call_key
-from labtax.generate.teacher import Choice, Completion, Teacher
+from labtax.generate.teacher import LOGPROB_FLOOR, Choice, Completion, Teacher
 from labtax.generate.templates import Templates
 
 T = TypeVar("T")
@@ -89,7 +89,9 @@ class Caller:
         params = {**self.sampling, "max_tokens": max_tokens}
         # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
-        key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample)
+        # forces_prefix changes what a stored reply means (a continuation or a whole reply): part of the key.
+        key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample,
+                       forces_prefix=self.teacher.forces_prefix)
 
         async def fetch() -> dict[str, Any]:
             reply: Completion = await self.teacher.complete(messages, rendered.prefix, params)
@@ -114,14 +116,18 @@ class Caller:
             return value["label"]
         blank = {**fields, **dict.fromkeys(content, CONTENT_FREE)}
         baseline = (await self._choice(stage, blank, options, stats)).get("logprobs")
-        if not baseline:
+        # Calibrate over the options both calls actually scored: an option missing from a server's
+        # top log-probabilities carries a floor value, and floor minus floor would look like no lean.
+        known = [o for o in options if baseline and o in baseline and o in scores and min(scores[o], baseline[o]) > LOGPROB_FLOOR]
+        if not known:
             return value["label"]
-        return max(options, key=lambda o: scores[o] - baseline[o])
+        return max(known, key=lambda o: scores[o] - baseline[o])
 
     async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: LeafStats) -> dict[str, Any]:
         rendered = self.templates.render(stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
-        key = call_key(teacher=self.teacher.name, kind="choose", messages=messages, prefix=rendered.prefix, options=options)
+        key = call_key(teacher=self.teacher.name, kind="choose", messages=messages, prefix=rendered.prefix, options=options,
+                       mode=getattr(self.teacher, "choice_mode", None))
 
         async def fetch() -> dict[str, Any]:
             reply: Choice = await self.teacher.choose(messages, rendered.prefix, options)

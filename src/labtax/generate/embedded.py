@@ -91,6 +91,8 @@ class EmbeddedTeacher:
                 return
 
     def _serve(self, batch: list[_Request]) -> None:
+        # A request whose caller was cancelled (its leaf failed) is skipped, never answered.
+        batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
         try:
             self._ensure_loaded()
             completes = [r for r in batch if r.kind == "complete"]

@@ -21,12 +21,17 @@ from typing import Any
 import httpx
 
 from labtax.errors import LabtaxError
-from labtax.generate.teacher import Choice, Completion, Messages, TeacherError
+from labtax.generate.teacher import (
+    LOGPROB_FLOOR,
+    Choice,
+    Completion,
+    Messages,
+    TeacherError,
+)
 
 API_KEY_ENV = "LABTAX_API_KEY"
 MAX_BACKOFF_S = 30.0
 POOL_SIZE = 8  # connections per httpx client
-LOGPROB_FLOOR = -100.0  # an option absent from the top log-probabilities
 
 
 class OpenAITeacher:

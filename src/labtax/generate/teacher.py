@@ -16,6 +16,8 @@ from labtax.errors import EXIT_FINDINGS, LabtaxError
 Messages = list[dict[str, str]]
 
 
+LOGPROB_FLOOR = -100.0  # the score of an option a teacher could not score (absent from its top log-probabilities)
+
 @dataclass(frozen=True)
 class Completion:
     """A teacher's reply: the text after the reply prefix, and the tokens it cost."""
