@@ -26,10 +26,11 @@ from labtax.embedded import embedded_model_dir
 from labtax.errors import LabtaxError
 from labtax.files import file_sha256, write_text_atomic
 from labtax.schemas import validator
-from labtax.taxonomy import find_leaves, load_leaf
+from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
 
-PHASES = ("kt1", "kt2", "st")
+PHASES = ("kt1", "kt2", "st")  # the LAB schedule, in order: the one list of phases
+PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,8 @@ def seed_records(config: Config) -> list[dict[str, Any]]:
     for qna in find_leaves(config.taxonomy_root):
         leaf = load_leaf(root, qna.relative_to(root).as_posix(), config.data["taxonomy_root"])
         for i, seed in enumerate(leaf.seed_examples):
-            question = seed.question
-            if seed.context and not leaf.is_knowledge:
-                question = f"{seed.context}\n\n{seed.question}"
             digest = hashlib.sha256(f"{leaf.path}\0{i}\0{seed.question}".encode()).hexdigest()[:32]
-            messages = [{"role": "user", "content": question}, {"role": "assistant", "content": seed.answer}]
+            messages = chat_messages(leaf, seed.question, seed.answer, seed.context)
             out.append({"id": digest, "leaf": leaf.path, "branch": leaf.branch, "messages": messages, "seed": True})
     return out
 

@@ -7,7 +7,13 @@ import pytest
 
 from labtax.config import load_config
 from labtax.errors import ConfigError
-from tests.lint.lint_helpers import GOOD_KNOWLEDGE, GOOD_SKILL, KNOWLEDGE_LEAF, assert_rule, lint_text
+from tests.lint.lint_helpers import (
+    GOOD_KNOWLEDGE,
+    GOOD_SKILL,
+    KNOWLEDGE_LEAF,
+    assert_rule,
+    lint_text,
+)
 
 
 def test_a_date_value_is_a_type_error(tmp_path: Path) -> None:

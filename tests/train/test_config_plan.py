@@ -34,6 +34,7 @@ def test_defaults_come_from_the_schema_and_overrides_apply(tmp_path: Path) -> No
         (["phases.kt9.lr=1"], "kt9"),
         (["defaults.micro_batch_tokens=64", "defaults.max_seq_len=128"], "must be at least max_seq_len"),
         (["lr"], "expected KEY=VALUE"),
+        (["schedule=[st, kt1]"], "out of order"),
     ],
 )
 def test_bad_settings_are_config_errors(overrides: list[str], message: str) -> None:
@@ -112,3 +113,10 @@ def test_plan_warns_when_warm_up_covers_the_whole_phase() -> None:
     assert "warning: warm-up covers the whole phase" in plan_table([row], 1)
     assert "KT/1 (10 warm-up, 4 steps)" in plan_table([row], 1)
     assert "warning" not in plan_table([{**row, "warmup_steps": 2}], 1)
+
+
+def test_metrics_survive_a_torn_last_line(tmp_path: Path) -> None:
+    from labtax.train.metrics import NAME, read
+
+    (tmp_path / NAME).write_text('{"kind": "step", "phase": "kt1", "epoch": 1}\n{"kind": "st')  # killed mid-write
+    assert read(tmp_path) == [{"kind": "step", "phase": "kt1", "epoch": 1}]

@@ -14,7 +14,7 @@ from typing import Any
 
 from labtax.files import write_text_atomic
 from labtax.generate.items import Item
-from labtax.taxonomy import Leaf
+from labtax.taxonomy import Leaf, chat_messages
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -28,15 +28,13 @@ def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
 
 
 def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]:
-    """One JSONL record. Grounded skills carry their context in the user turn (the answer needs it);
-    knowledge questions stand alone (the student must learn the facts), the chunk stays in `context`."""
-    user = item.question if leaf.is_knowledge or not item.context else f"{item.context}\n\n{item.question}"
+    """One JSONL record: chat turns as `chat_messages` builds them; the grounding stays in `context`."""
     identity = json.dumps([leaf.path, leaf.content_hash, item.sample, item.question, item.answer], ensure_ascii=False)
     return {
         "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
         "leaf": leaf.path,
         "branch": leaf.branch,
-        "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": item.answer}],
+        "messages": chat_messages(leaf, item.question, item.answer, item.context),
         "context": item.context,
         "source": item.source,
         "scores": dict(item.scores),

@@ -98,7 +98,7 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
     total = 0
     for entry in plan:
         for index, (stage, calls) in enumerate(entry["stages"].items()):
-            note = entry.get("note", "") if index == 0 else ("at most" if index else "")
+            note = entry.get("note", "") if index == 0 else "at most"
             table.add_row(_folder(entry["leaf"]) if index == 0 else "", stage, str(calls), note)
             total += calls
     table.add_row("[bold]total[/bold]", "", f"[bold]at most {total}[/bold]", "", end_section=True)

@@ -74,6 +74,13 @@ class Leaf:
         return any(s.context for s in self.seed_examples)
 
 
+def chat_messages(leaf: Leaf, question: str, answer: str, context: str | None = None) -> list[dict[str, str]]:
+    """The chat turns of one example of `leaf`. A grounded skill carries its context in the user turn
+    (the answer needs it); a knowledge question stands alone (the student must learn the facts)."""
+    user = f"{context}\n\n{question}" if context and not leaf.is_knowledge else question
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+
+
 def _seeds(data: dict[str, Any]) -> tuple[SeedExample, ...]:
     seeds = []
     for item in data.get("seed_examples") or []:

@@ -54,8 +54,6 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
 
 def encode_chat(tokenizer: Any, messages: list[dict[str, str]], max_len: int | None = None) -> Encoded:
     """Token ids of `messages` and labels that keep only assistant tokens; truncated to `max_len`."""
-    if getattr(tokenizer, "chat_template", None) is None:
-        raise LabtaxError("the student's tokenizer has no chat template; pick a chat (instruct) model")
     text, spans = assistant_spans(tokenizer, messages)
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(enc["input_ids"])
@@ -89,4 +87,6 @@ def load_tokenizer(path: str) -> Any:
         raise LabtaxError(f"{path}: cannot load a tokenizer from this folder ({exc})") from None
     if not tok.is_fast:
         raise LabtaxError(f"{path}: a fast tokenizer (tokenizer.json) is needed to map labels to tokens")
+    if getattr(tok, "chat_template", None) is None:
+        raise LabtaxError(f"{path}: the tokenizer has no chat template; pick a chat (instruct) model")
     return tok

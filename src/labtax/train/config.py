@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from labtax.errors import ConfigError
+from labtax.mix import PHASES
 from labtax.schemas import apply_defaults, load_schema, validator
 
 SCHEMA = "train.schema.json"
@@ -128,7 +129,10 @@ def load_train_config(
             data[key] = str((base / data[key]).resolve())
     if data["model"] != "embedded":
         data["model"] = str((base / data["model"]).resolve())
-    phases = {name: _phase(name, data) for name in ("kt1", "kt2", "st")}
+    if data["schedule"] != sorted(data["schedule"], key=PHASES.index):
+        # each phase starts from the one before it in the LAB order, so the phases run in that order
+        raise ConfigError(f"schedule {data['schedule']} is out of order; phases run in the LAB order {', '.join(PHASES)}")
+    phases = {name: _phase(name, data) for name in PHASES}
     return _build(data, phases)
 
 

@@ -66,6 +66,10 @@ def _taxonomy_commit(config: TrainConfig) -> str | None:
     return json.loads(stats.read_text(encoding="utf-8")).get("taxonomy_commit") if stats.is_file() else None
 
 
+def _new_journal(config: TrainConfig, student: str) -> dict[str, Any]:
+    return {"model": student, "taxonomy_commit": _taxonomy_commit(config), "data": {}, "phases": {}}
+
+
 def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[PhasePlan], resume: bool) -> dict[str, Any]:
     """A new journal, or the existing one checked against the data it was started with."""
     hashes = data_hashes(config)
@@ -74,13 +78,15 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
         started = [p for p in config.schedule if data["phases"].get(p, {}).get("status", "pending") != "pending"]
         if not resume and started:
             raise LabtaxError(f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume or another output_dir")
+        if not started:  # an earlier launch died before training anything: start afresh
+            data = _new_journal(config, student)
         changed = sorted(n for n, h in hashes.items() if data["data"].get(n, h) != h)
         if changed:
             raise LabtaxError(f"{', '.join(changed)} changed since this run started; start a new run (another output_dir)")
     elif resume:
         raise LabtaxError(f"{run_dir}: nothing to resume (no {journal.NAME})")
     else:
-        data = {"model": student, "taxonomy_commit": _taxonomy_commit(config), "data": {}, "phases": {}}
+        data = _new_journal(config, student)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run_dir / journal.CONFIG, json.dumps(config.to_json(), indent=2) + "\n")
     data.update(config=config.to_json(), schedule=config.schedule, world_size=world_size(config))
@@ -95,11 +101,11 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
     """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan)."""
     if not dry_run and importlib.util.find_spec("deepspeed") is None:
         raise MissingExtraError("train", "labtax train")
-    student = model_dir(config)
     run_dir = Path(config.output_dir)
     if resume and (run_dir / journal.CONFIG).is_file():  # the run continues with the settings it started with
         stored = TrainConfig.from_json(journal.read_config(run_dir))
         config = TrainConfig.from_json({**stored.to_json(), "schedule": config.schedule})
+    student = model_dir(config)
     plans = make_plan(config, student)
     if dry_run:
         return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}

@@ -17,7 +17,13 @@ def read(run_dir: Path) -> list[dict[str, Any]]:
     file = run_dir / NAME
     if not file.is_file():
         return []
-    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:  # the half-written last line of a killed run
+            continue
+    return records
 
 
 class MetricsLog:

@@ -111,3 +111,8 @@ def padding_efficiency(lengths: Sequence[int], batch_size: int) -> float:
         max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size]) for i in range(0, len(lengths), batch_size)
     )
     return real / processed if processed else 1.0
+
+
+def epoch_seed(seed: int, phase: str, epoch: int) -> int:
+    """A stable per-(phase, epoch) shuffle seed (Python's hash() of str is salted per process)."""
+    return seed * 1_000_003 + sum(ord(c) * 31**i for i, c in enumerate(phase)) * 1009 + epoch

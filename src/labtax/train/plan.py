@@ -11,7 +11,7 @@ from labtax.errors import LabtaxError
 from labtax.train.chat import encode_chat, load_tokenizer
 from labtax.train.config import TrainConfig
 from labtax.train.data import read_jsonl
-from labtax.train.packing import epoch_steps, packing_efficiency
+from labtax.train.packing import epoch_seed, epoch_steps, packing_efficiency
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def phase_plan(config: TrainConfig, phase: str, tokenizer: Any, world: int) -> P
     encoded = [encode_chat(tokenizer, r["messages"]) for r in rows]
     truncated = sum(1 for e in encoded if len(e) > p.max_seq_len)
     encoded = [encode_chat(tokenizer, r["messages"], p.max_seq_len) for r in rows] if truncated else encoded
-    steps = epoch_steps(encoded, p.effective_batch_size, p.budget, world, config.seed)
+    steps = epoch_steps(encoded, p.effective_batch_size, p.budget, world, epoch_seed(config.seed, phase, 1))  # as epoch 1 trains
     lengths = [len(e) for e in encoded]
     bins = [m for s in steps for r in s.per_rank for m in r if m]
     return PhasePlan(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labtax.mix import PHASE_NAMES
 from labtax.train import metrics
-
-PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
 
 
 def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:

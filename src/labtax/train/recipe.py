@@ -25,7 +25,7 @@ from labtax.train.chat import IGNORE, Encoded, load_tokenizer
 from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import encode_file
 from labtax.train.metrics import MetricsLog
-from labtax.train.packing import Step, collate, epoch_steps, eval_batches
+from labtax.train.packing import Step, collate, epoch_seed, epoch_steps, eval_batches
 
 
 @dataclass
@@ -241,7 +241,8 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     if done:  # resume: weights, optimizer and scheduler exactly as saved after the last finished epoch
         engine.load_checkpoint(str(run_dir / phase / "state"), tag=done[-1]["state"])
         start, step = done[-1]["epoch"] + 1, done[-1]["step"]
-    log = MetricsLog(run_dir, phase, ctx.rank, resume_after=(start - 1))
+    # Lines of unfinished epochs go; at a fresh start so does the epoch-0 line, written again below.
+    log = MetricsLog(run_dir, phase, ctx.rank, resume_after=(start - 1) if start > 1 else -1)
     if start == 1 and config.eval_at_start:
         start_loss = evaluate(ctx, engine)
         if ctx.rank == 0:
@@ -249,7 +250,7 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
             log.epoch(0, 0, start_loss)
     for epoch in range(start, p.epochs + 1):
         losses = []
-        for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, hash_seed(seed, phase, epoch)):
+        for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, epoch_seed(seed, phase, epoch)):
             began = time.perf_counter()
             losses.append(train_step(ctx, engine, s))
             step += 1
@@ -264,8 +265,3 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
             prune_states(run_dir / phase, [e["state"] for e in done][-config.keep_optimizer_states :])
             log.epoch(epoch, step, val)
         dist.barrier()
-
-
-def hash_seed(seed: int, phase: str, epoch: int) -> int:
-    """A stable per-(phase, epoch) shuffle seed (Python's hash() of str is salted per process)."""
-    return seed * 1_000_003 + sum(ord(c) * 31**i for i, c in enumerate(phase)) * 1009 + epoch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
+from labtax.mix import PHASE_NAMES
 
 
 def mix_summary(stats: dict[str, Any]) -> str:

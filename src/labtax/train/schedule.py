@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from labtax.mix import PHASES
 from labtax.train import journal
 from labtax.train.select import Candidate, get_selector
 
-ORDER = ("kt1", "kt2", "st")
+ORDER = PHASES  # chaining follows the LAB order, whatever subset runs
 
 
 def starting_point(data: dict[str, Any], phase: str | None, student: str) -> str:
