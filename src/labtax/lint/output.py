@@ -8,8 +8,6 @@ from dataclasses import asdict
 
 from labtax.lint.problem import Problem
 
-FORMATS = ("text", "json", "github")
-
 
 def format_text(problems: Sequence[Problem]) -> str:
     """`path:line:col: severity[RULE] message`, one per line."""

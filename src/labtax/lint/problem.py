@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ERROR = "error"
 WARNING = "warning"
@@ -46,3 +47,10 @@ def json_path(at: tuple[str | int, ...]) -> str:
     for part in at:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """A value for a message: quoted, one line, never a dump of a whole block."""
+    text = repr(value) if not isinstance(value, str) else "'" + value + "'"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 4] + "...'"

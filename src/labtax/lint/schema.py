@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from labtax.lint.problem import Finding
+from labtax.lint.problem import Finding, short
 from labtax.resources import data_dir
 from labtax.schemas import is_valid, validator
 
@@ -63,7 +63,7 @@ def schema_findings(source: Any) -> list[Finding]:
         return []
     if not (data_dir("schemas") / name).is_file():
         supported = "1, 2 or 3" if source.profile == "instructlab" else "3"
-        return [Finding("LT104", f"version {_short(source.data.get('version', 1))} is not supported; use version {supported}", at=("version",))]
+        return [Finding("LT104", f"version {short(source.data.get('version', 1))} is not supported; use version {supported}", at=("version",))]
     if is_valid(name, source.data):  # the common case, decided fast; errors are worded only when needed
         return []
     findings = [finding for error in validator(name).iter_errors(source.data) for finding in _findings(error)]
@@ -92,7 +92,7 @@ def _findings(error: ValidationError) -> list[Finding]:
 def _message(error: ValidationError, keyword: str, schema: dict[str, Any]) -> str:
     value = error.validator_value
     fields = {
-        "value": _short(error.instance),
+        "value": short(error.instance),
         "limit": value,
         "count": len(error.instance) if isinstance(error.instance, (list, str, dict)) else 0,
         "expected": value,
@@ -114,9 +114,9 @@ def _message(error: ValidationError, keyword: str, schema: dict[str, Any]) -> st
         first, second = _duplicate_pair(error.instance)
         return f"items [{first}] and [{second}] are identical; each item must be different"
     if keyword == "const":
-        return f"must be {_short(value)}, found {fields['value']}"
+        return f"must be {short(value)}, found {fields['value']}"
     if keyword == "enum":
-        return f"must be one of {', '.join(map(_short, value))}; found {fields['value']}"
+        return f"must be one of {', '.join(map(short, value))}; found {fields['value']}"
     if keyword == "pattern":
         return f"{fields['value']} does not have the expected form (pattern {value})"
     return error.message[:200]
@@ -142,8 +142,8 @@ def _describe(instance: Any) -> str:
     if isinstance(instance, dict):
         return "a mapping"
     if isinstance(instance, str):
-        return f"the text {_short(instance)}"
-    return f"a {type(instance).__name__} ({_short(str(instance))}; quote it to make it text)"
+        return f"the text {short(instance)}"
+    return f"a {type(instance).__name__} ({short(str(instance))}; quote it to make it text)"
 
 
 def _duplicate_pair(items: list[Any]) -> tuple[int, int]:
@@ -160,10 +160,3 @@ def _quoted_name(message: str) -> str:
         return str(ast.literal_eval(match.group(1))) if match else message
     except (ValueError, SyntaxError):
         return match.group(1) if match else message
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    """A value for a message: quoted, one line, never a dump of a whole block."""
-    text = repr(value) if not isinstance(value, str) else "'" + value + "'"
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 4] + "...'"

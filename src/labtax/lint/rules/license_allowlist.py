@@ -11,7 +11,7 @@ Fails::
       license: LicenseRef-proprietary
 """
 
-from labtax.lint.problem import Finding
+from labtax.lint.problem import Finding, short
 
 ID = "LT402"
 NAME = "license-allowlist"
@@ -26,4 +26,4 @@ def check(source):
         return
     allowed = source.settings["licenses"]
     if license_id not in allowed:
-        yield Finding(ID, f"license '{license_id}' is not in the allowlist (lint.licenses: {', '.join(allowed)}); use one of them or ask the maintainers to add it", at=("document", "license"))
+        yield Finding(ID, f"license {short(license_id)} is not in the allowlist (lint.licenses: {', '.join(allowed)}); use one of them or ask the maintainers to add it", at=("document", "license"))
