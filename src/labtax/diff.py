@@ -71,14 +71,27 @@ def changed_leaves(repo: Path | str, base: str | None = None, taxonomy_root: str
 
 
 def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy") -> ChangeSet:
-    """`changed_leaves` plus the stray leaf-like files, from the same single question to git."""
+    """`changed_leaves` plus the stray leaf-like files, from the same single question to git.
+
+    `repo` is the folder holding labtax.yaml: the git top level or a folder inside it. Paths in the
+    result are relative to that folder, like every other path labtax reports.
+    """
     git_repo = open_repo(repo)
     root = repo_root(git_repo)
-    base_id = resolve_base(git_repo, base if base is not None else load_config(root).data["default_base"])
-    files = diff_against(git_repo, base_id, taxonomy_root)
-    files += [FileChange("A", path) for path in untracked(git_repo, taxonomy_root)]
-    stray = sorted({f.path for f in files if f.status != "D" and _is_stray_leaf_file(f.path, taxonomy_root)})
-    return ChangeSet(leaf_changes(root, _pair_moved_leaves(git_repo, files, taxonomy_root), taxonomy_root), stray)
+    prefix = Path(repo).resolve().relative_to(root.resolve()).as_posix()
+    inner = taxonomy_root if prefix == "." else f"{prefix}/{taxonomy_root}"  # the taxonomy as git sees it
+    base_id = resolve_base(git_repo, base if base is not None else load_config(Path(repo)).data["default_base"])
+    files = diff_against(git_repo, base_id, inner)
+    files += [FileChange("A", path) for path in untracked(git_repo, inner)]
+    stray = sorted({f.path for f in files if f.status != "D" and _is_stray_leaf_file(f.path, inner)})
+    leaves = leaf_changes(root, _pair_moved_leaves(git_repo, files, inner), inner)
+    if prefix == ".":
+        return ChangeSet(leaves, stray)
+    strip = len(prefix) + 1
+    return ChangeSet(
+        [LeafChange(c.path[strip:], c.status, c.old_path[strip:] if c.old_path else None, c.branch) for c in leaves],
+        [path[strip:] for path in stray],
+    )
 
 
 def _is_stray_leaf_file(path: str, taxonomy_root: str) -> bool:

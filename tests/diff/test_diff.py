@@ -199,3 +199,15 @@ def test_custom_taxonomy_root(git_repo: Path) -> None:
 def test_a_failing_git_command_is_a_git_error(git_repo: Path) -> None:
     with pytest.raises(GitError, match="git diff failed .*bad revision 'nosuchref'"):
         diff_against(open_repo(git_repo), "nosuchref", "taxonomy")
+
+
+def test_labtax_yaml_in_a_subfolder(git_repo: Path) -> None:
+    """A taxonomy kept in a folder of a bigger repository: paths stay relative to labtax.yaml's folder."""
+    project = git_repo / "tax"
+    project.mkdir()
+    (project / "labtax.yaml").write_text("taxonomy_root: taxonomy\n")
+    commit_all(git_repo)
+    path = write_leaf(project, "taxonomy/foundational_skills/math/sums", "sums")
+    assert path == "taxonomy/foundational_skills/math/sums/qna.yaml"
+    assert changed_leaves(project, base="main") == [LeafChange(path, "added", None, "foundational_skills")]
+    assert changed_leaves(git_repo, base="main") == []  # from the top level, taxonomy/ is another folder
