@@ -46,7 +46,7 @@ def lint(ctx: click.Context, paths: tuple[Path, ...], changed: bool, base: str |
     import os
 
     from labtax.config import load_config
-    from labtax.lint import collect_files, failed, lint_paths, select_paths
+    from labtax.lint import collect_files, failed, lint_files, select_paths
     from labtax.lint.docs import rules_table
     from labtax.lint.output import format_problems, summary
 
@@ -56,7 +56,7 @@ def lint(ctx: click.Context, paths: tuple[Path, ...], changed: bool, base: str |
     overrides = {"profile": profile} if profile else {}
     config = load_config(overrides={**overrides, "lint": {"strict": True}} if strict else overrides)
     files = collect_files(select_paths(config, paths, changed, base))
-    problems = lint_paths(files, config)
+    problems = lint_files(files, config)  # the files are collected once, above
     fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     click.echo(format_problems(problems, fmt), nl=False)
     if fmt == "text":

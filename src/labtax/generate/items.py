@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+from labtax.generate.dedup import NearDuplicates
 from labtax.taxonomy import Leaf, SeedExample
 
 # Reasons an item is dropped (keys of the manifest's "dropped" counts).
@@ -66,3 +67,31 @@ def pick_seeds(leaf: Leaf, count: int, seed: int, sample: int) -> list[SeedExamp
 def seed_fields(seeds: list[SeedExample]) -> list[dict[str, str | None]]:
     """Seed examples as template data (plain values, never template code)."""
     return [{"question": s.question, "answer": s.answer, "context": s.context} for s in seeds]
+
+
+def keep_new(
+    replies: list[str],
+    tags: tuple[str, ...],
+    stage: Any,
+    dedup: NearDuplicates,
+    question_of: Callable[[dict[str, str]], str],
+    make_item: Callable[[int, str, dict[str, str]], Item],
+) -> list[Item]:
+    """The replies that parse (every tag of `tags`) and whose question is no near-duplicate of a seed
+    or of an earlier reply, as items; the others are counted as dropped on `stage` (a StageStats).
+    Replies are taken in sample order, so the filter is deterministic."""
+    kept = []
+    for sample, reply in enumerate(replies):
+        stage.generated += 1
+        parsed = parse_tagged(reply, tags)
+        if parsed is None:
+            stage.drop(UNPARSEABLE)
+            continue
+        question = question_of(parsed)
+        if dedup.seen(question):
+            stage.drop(NEAR_DUPLICATE)
+            continue
+        dedup.add(question)
+        kept.append(make_item(sample, question, parsed))
+    stage.kept = len(kept)
+    return kept

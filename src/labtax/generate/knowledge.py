@@ -16,10 +16,8 @@ from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
 from labtax.generate.items import (
-    NEAR_DUPLICATE,
-    UNPARSEABLE,
     Item,
-    parse_tagged,
+    keep_new,
     pick_seeds,
     seed_fields,
 )
@@ -41,20 +39,12 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
 
     replies = await gather(one(i) for i in range(count))
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
-    kept = []
-    for sample, reply in enumerate(replies):
-        stage.generated += 1
-        parsed = parse_tagged(reply, ("Question", "Answer"))
-        if parsed is None:
-            stage.drop(UNPARSEABLE)
-        elif dedup.seen(parsed["question"]):
-            stage.drop(NEAR_DUPLICATE)
-        else:
-            dedup.add(parsed["question"])
-            chunk = chunks[sample % len(chunks)]
-            kept.append(Item(sample, parsed["question"], parsed["answer"], context=chunk.text, source=chunk.source))
-    stage.kept = len(kept)
-    return kept
+
+    def grounded_item(sample: int, question: str, parsed: dict[str, str]) -> Item:
+        chunk = chunks[sample % len(chunks)]  # the chunk sample `sample` was asked about
+        return Item(sample, question, parsed["answer"], context=chunk.text, source=chunk.source)
+
+    return keep_new(replies, ("Question", "Answer"), stage, dedup, question_of=lambda parsed: parsed["question"], make_item=grounded_item)
 
 
 async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:

@@ -16,9 +16,9 @@ from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.items import (
     BELOW_THRESHOLD,
-    NEAR_DUPLICATE,
     UNPARSEABLE,
     Item,
+    keep_new,
     parse_tagged,
     pick_seeds,
     seed_fields,
@@ -42,20 +42,11 @@ async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, 
 
     replies = await gather(one(i) for i in range(count))
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
-    kept: list[Item] = []
-    for sample, reply in enumerate(replies):  # in sample order, so the filter is deterministic
-        stage.generated += 1
-        parsed = parse_tagged(reply, ("Context", "Instruction") if grounded else ("Instruction",))
-        if parsed is None:
-            stage.drop(UNPARSEABLE)
-        elif dedup.seen(_first_paragraph(parsed["instruction"])):
-            stage.drop(NEAR_DUPLICATE)
-        else:
-            instruction = _first_paragraph(parsed["instruction"])
-            dedup.add(instruction)
-            kept.append(Item(sample, instruction, context=parsed.get("context")))
-    stage.kept = len(kept)
-    return kept
+    return keep_new(
+        replies, ("Context", "Instruction") if grounded else ("Instruction",), stage, dedup,
+        question_of=lambda parsed: _first_paragraph(parsed["instruction"]),
+        make_item=lambda sample, question, parsed: Item(sample, question, context=parsed.get("context")),
+    )
 
 
 async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:

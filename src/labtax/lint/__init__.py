@@ -18,7 +18,7 @@ from labtax.lint.engine import collect_files, lint_file, lint_files
 from labtax.lint.problem import Problem
 from labtax.lint.rules import RULES, Rule, rules_for
 
-__all__ = ["RULES", "Problem", "Rule", "collect_files", "failed", "lint_file", "lint_paths", "lint_tree", "rules_for", "select_paths"]
+__all__ = ["RULES", "Problem", "Rule", "collect_files", "failed", "lint_file", "lint_files", "lint_paths", "lint_tree", "rules_for", "select_paths"]
 
 
 def lint_paths(paths: Sequence[Path], config: Config) -> list[Problem]:
