@@ -28,9 +28,7 @@ def lint_paths(paths: Sequence[Path], config: Config) -> list[Problem]:
 
 def lint_tree(config: Config) -> list[Problem]:
     """Lint every leaf (and every misnamed leaf file) under the configured taxonomy root."""
-    if not config.taxonomy_root.is_dir():
-        raise LabtaxError(f"the taxonomy root {config.taxonomy_root} does not exist (taxonomy_root in labtax.yaml)")
-    return lint_paths([config.taxonomy_root], config)
+    return lint_paths(select_paths(config), config)
 
 
 def failed(problems: Sequence[Problem], strict: bool = False) -> bool:
