@@ -4,6 +4,7 @@ library function, prints through a formatter and maps the result to an exit code
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
 
     \b
-    Pipeline:  labtax lint -> labtax diff -> labtax generate -> labtax mix -> labtax train
+    Pipeline:  labtax lint -> labtax diff -> labtax generate -> labtax mix -> labtax train -> labtax eval
     Exit codes: 0 ok, 1 findings or failed work, 2 usage, configuration or internal error.
     """
 
@@ -187,6 +188,54 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
                                hostfile=str(hostfile) if hostfile else None)
     click.echo(train_summary(run_train(config, resume=resume, dry_run=dry_run, echo=click.echo)))
+
+
+# ---- eval / chat ------------------------------------------------------------------------------
+
+
+@cli.command("eval")
+@click.option("--model", metavar="embedded|HF_DIR", help="Evaluate one model [default: embedded].")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="Evaluate a training run: its base model and every phase's chosen checkpoint.")
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Generate output holding eval/ [generate.output: generated/].")
+@click.option("--sets", help="Comma-separated: knowledge,skills,seeds,benchmark [eval.sets: all].")
+@click.option("--judge", metavar="embedded|URL", help="Who grades answers [eval.judge, else generate.teacher].")
+@click.option("--benchmark", type=click.Path(path_type=Path), help="Folder of MMLU-format files (*.jsonl, or question,A,B,C,D,answer *.csv).")
+@click.option("--shots", type=click.IntRange(0), help="Multiple-choice examples before each item [eval.shots: 0].")
+@click.option("--output", type=click.Path(path_type=Path), help="Where eval.json/md/png go [RUN_DIR/eval with --run, else eval.output: evaluation/].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def eval_command(model: str | None, run_dir: Path | None, input_dir: Path | None, sets: str | None, judge: str | None,
+                 benchmark: Path | None, shots: int | None, output: Path | None, fmt: str) -> None:
+    """Score models on the evaluation sets: multiple choice, judged answers, BLEU/ROUGE.
+
+    Writes eval.json, eval.md and eval.png; judge calls and answers are cached (a rerun is free).
+    """
+    from rich.console import Console
+
+    from labtax.eval.report import summary_lines, summary_table
+    from labtax.eval.run import EvalOptions, evaluate
+
+    if model and run_dir:
+        raise click.UsageError("give --model or --run, not both")
+    chosen = tuple(s.strip() for s in sets.split(",") if s.strip()) if sets else None
+    result = evaluate(EvalOptions(model=model, run=run_dir, input=input_dir, sets=chosen, judge=judge, output=output,
+                                  benchmark=benchmark, shots=shots, show_progress=fmt == "text"))
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    Console().print(summary_table(result))
+    for line in summary_lines(result):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("prompt", required=False)
+@click.option("--model", default="embedded", show_default=True, metavar="embedded|HF_DIR", help="The model to talk to.")
+@click.option("--max-tokens", type=click.IntRange(1), default=256, show_default=True)
+def chat(prompt: str | None, model: str, max_tokens: int) -> None:
+    """Ask a model: one answer to PROMPT, or a conversation (empty line or Ctrl-D ends it)."""
+    from labtax.eval.chat import converse
+
+    converse(model, prompt, max_tokens, ask=lambda: click.prompt("you", default="", show_default=False), say=click.echo)
 
 
 def main() -> None:

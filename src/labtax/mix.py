@@ -19,12 +19,13 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import LabtaxError
 from labtax.files import file_sha256, write_text_atomic
+from labtax.generate.output import EVAL_DIR
 from labtax.schemas import validator
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
@@ -71,25 +72,53 @@ class Split:
 
 
 def read_generated(input_dir: Path) -> list[dict[str, Any]]:
-    """Every record under `input_dir` (one JSONL per leaf), validated against record.schema.json."""
+    """Every record under `input_dir` (one JSONL per leaf), validated against record.schema.json.
+    The evaluation items under `eval/` are not read, and no record may be one of them."""
     if not input_dir.is_dir():
         raise LabtaxError(f"{input_dir}: no generated data here; run `labtax generate` first or pass --input")
     check = validator("record.schema.json")
+    held_out = eval_prompts(input_dir / EVAL_DIR)
     records = []
-    for path in sorted(input_dir.rglob("*.jsonl")):
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
+    for path in sorted(p for p in input_dir.rglob("*.jsonl") if EVAL_DIR not in p.relative_to(input_dir).parts[:1]):
+        for lineno, record in _jsonl_lines(path):
+            _refuse_eval_item(path, lineno, record, held_out)
             error = next(iter(check.iter_errors(record)), None)
             if error is not None:
                 where = ".".join(map(str, error.absolute_path)) or "(record)"
                 raise LabtaxError(f"{path}:{lineno}:1: error[record] {where}: {error.message}")
             records.append(record)
     return records
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
+
+
+def eval_prompts(folder: Path) -> dict[str, str]:
+    """The user turn of every held-out evaluation prompt under `folder` -> where it is."""
+    prompts = {}
+    for path in sorted(folder.rglob("*.heldout.jsonl")) if folder.is_dir() else []:
+        for lineno, item in _jsonl_lines(path):
+            for turn in item.get("prompt", []) if isinstance(item, dict) else []:
+                if isinstance(turn, dict) and turn.get("role") == "user":
+                    prompts[str(turn.get("content"))] = f"{path}:{lineno}"
+    return prompts
+
+
+def _refuse_eval_item(path: Path, lineno: int, record: Any, held_out: dict[str, str]) -> None:
+    """Evaluation items are never trained on: a file of them, or a record asking a held-out prompt, stops the mix."""
+    if isinstance(record, dict) and "set" in record:
+        raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] an evaluation item (set {record['set']!r}); evaluation sets are never trained on")
+    users = [m.get("content") for m in record.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"] if isinstance(record, dict) else []
+    clash = next((held_out[u] for u in users if u in held_out), None)
+    if clash:
+        raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] this record asks the held-out evaluation prompt of {clash}; it would train on the evaluation set")
 
 
 def seed_records(config: Config) -> list[dict[str, Any]]:
@@ -240,7 +269,7 @@ def mix(
         "seed": seed,
         "tokenizer": tokenizer_path,
         "taxonomy_commit": head_commit(config.root),
-        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir)},
+        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir), "root": str(config.root)},
         "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
         "files": hashes,

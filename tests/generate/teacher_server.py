@@ -56,6 +56,9 @@ def stage_of(body: dict[str, Any]) -> str:
         "write one question and its answer": "generate_qa",
         "check whether an answer is supported": "evaluate_faithfulness",
         "check whether a question is relevant": "evaluate_relevance",
+        "write one multiple-choice question": "generate_mcq",
+        "check a multiple-choice question": "evaluate_mcq",
+        "grade an answer": "judge_answer",
     }
     return next((stage for marker, stage in table.items() if marker in first), "unknown")
 
@@ -78,8 +81,13 @@ def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
         return Reply(f"{words_for('answer' + key, 10)}.")
     if stage == "generate_qa":
         return Reply(f"Question: {words_for(key)}?\nAnswer: {words_for('a' + key, 6)}.")
+    if stage == "generate_mcq":
+        options = "".join(f"\n{letter}. {words_for(letter + key, 3)}" for letter in "ABCD")
+        return Reply(f"Question: {words_for(key)}?{options}\nAnswer: B")
     if stage == "evaluate_pairs":
         return Reply("3")
+    if stage == "judge_answer":
+        return Reply("7")
     return Reply("yes")
 
 

@@ -123,6 +123,11 @@ class Caller:
             return value["label"]
         return max(known, key=lambda o: scores[o] - baseline[o])
 
+    async def choose_scored(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats) -> tuple[str | None, dict[str, float] | None]:
+        """The option the teacher picks (uncalibrated) and each option's log-probability when known."""
+        value = await self._choice(stage, fields, options, stats)
+        return value["label"], value.get("logprobs")
+
     async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: LeafStats) -> dict[str, Any]:
         rendered = self.templates.render(stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]

@@ -33,6 +33,8 @@ class Item:
     context: str | None = None
     source: str | None = None
     scores: dict[str, Any] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()  # multiple-choice eval items: the four options ...
+    correct: int | None = None  # ... and the index of the right one (`answer` holds its text)
 
 
 def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,6 +18,8 @@ from labtax.generate.items import Item
 from labtax.taxonomy import Leaf, chat_messages
 
 MANIFEST = "manifest.json"
+EVAL_DIR = "eval"  # evaluation items: never read by `labtax mix`
+EVAL_KINDS = ("mcq", "heldout")
 MANIFEST_VERSION = 1
 
 
@@ -42,8 +45,55 @@ def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def eval_path(output: Path, leaf_path: str, taxonomy_root: str, kind: str) -> Path:
+    """generated/eval/<leaf folder>.<kind>.jsonl: a leaf's evaluation items ("mcq" or "heldout")."""
+    return output_path(output / EVAL_DIR, leaf_path, taxonomy_root).with_suffix(f".{kind}.jsonl")
+
+
+def mcq_record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]:
+    """A multiple-choice eval item, with the field names of the public MMLU data sets."""
+    identity = json.dumps([leaf.path, leaf.content_hash, "mcq", item.sample, item.question, list(item.choices)], ensure_ascii=False)
+    return {
+        "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
+        "set": "knowledge",
+        "leaf": leaf.path,
+        "branch": leaf.branch,
+        "question": item.question,
+        "choices": list(item.choices),
+        "answer": item.correct,
+        "context": item.context,
+        "source": item.source,
+        "provenance": provenance,
+    }
+
+
+def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
+    """A kept skills record turned into a held-out prompt (the chat turns before the answer) and its reference."""
+    *prompt, answer = record_["messages"]
+    return {"id": record_["id"], "set": "skills", "leaf": record_["leaf"], "branch": record_["branch"], "prompt": prompt,
+            "reference": answer["content"], "context": record_["context"], "scores": record_["scores"], "provenance": record_["provenance"]}
+
+
+def hold_out(records: list[dict[str, Any]], fraction: float, key: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept for training, held out for evaluation): a seeded share `fraction` of `records`,
+    at least one where there are two or more, never all of them."""
+    count = min(len(records) - 1, max(1, round(fraction * len(records)))) if len(records) >= 2 and fraction > 0 else 0
+    order = sorted(records, key=lambda r: r["id"])
+    random.Random(key).shuffle(order)
+    held = {r["id"] for r in order[:count]}
+    return [r for r in records if r["id"] not in held], [r for r in records if r["id"] in held]
+
+
 def write_records(path: Path, records: list[dict[str, Any]]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+
+
+def write_or_remove(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write `records`, or remove the file when there are none (no stale items of an earlier run)."""
+    if records:
+        write_records(path, records)
+    elif path.is_file():
+        path.unlink()
 
 
 def read_manifest(output: Path) -> dict[str, Any]:
@@ -58,11 +108,11 @@ def read_manifest(output: Path) -> dict[str, Any]:
 
 
 def remove_outputs(output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]) -> list[str]:
-    """Delete the JSONL files and manifest entries of leaves that no longer exist; return the files removed."""
+    """Delete the JSONL files (records and eval items) and manifest entries of leaves that no longer exist; return the files removed."""
     removed = []
     for leaf_path in leaf_paths:
-        path = output_path(output, leaf_path, taxonomy_root)
-        if path.is_file():
+        paths = [output_path(output, leaf_path, taxonomy_root)] + [eval_path(output, leaf_path, taxonomy_root, k) for k in EVAL_KINDS]
+        for path in (p for p in paths if p.is_file()):
             path.unlink()
             removed.append(path.relative_to(output).as_posix())
             _prune_empty_dirs(path.parent, output)

@@ -18,13 +18,19 @@ from rich.console import Console
 
 from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
-from labtax.generate import knowledge, skills
+from labtax.generate import knowledge, mcq, skills
 from labtax.generate.cache import CallCache
 from labtax.generate.calls import Caller, LeafStats
 from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.output import (
+    EVAL_KINDS,
+    eval_path,
+    heldout_record,
+    hold_out,
+    mcq_record,
     output_path,
     read_manifest,
+    write_or_remove,
     record,
     remove_outputs,
     write_manifest,
@@ -76,6 +82,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     console = console or Console(stderr=True)
     config = _config(options)
     section = config.section("generate")
+    evaluation = {**config.section("eval"), "dedup_threshold": section["dedup_threshold"]}  # the eval items generate writes
     output = (config.root / section["output"]).resolve()
     manifest = read_manifest(output)
     selection = select_leaves(
@@ -86,7 +93,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
-        result.plan = [_plan(leaf, section, chunks.get(leaf.path)) for leaf in leaves]
+        result.plan = [_plan(leaf, section, evaluation, chunks.get(leaf.path)) for leaf in leaves]
         return result
     if not leaves and not selection.remove and not result.failed:
         return result
@@ -94,8 +101,8 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     with _LogFile(output):
         log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(selection.remove), section["teacher"])
         if leaves:
-            outcomes = asyncio.run(_generate_all(config, section, leaves, chunks, output, console, options.show_progress))
-            _store(config, section, leaves, outcomes, output, manifest, result)
+            outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress))
+            _store(config, section, evaluation, leaves, outcomes, output, manifest, result)
         result.removed = remove_outputs(output, selection.remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
         manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": selection.remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
@@ -121,16 +128,18 @@ def _config(options: GenerateOptions) -> Config:
     return config
 
 
-def _plan(leaf: Leaf, section: dict[str, Any], chunks: list[Any] | None) -> dict[str, Any]:
+def _plan(leaf: Leaf, section: dict[str, Any], evaluation: dict[str, Any], chunks: list[Any] | None) -> dict[str, Any]:
     n = int(section["num_instructions"])
     if leaf.is_knowledge:
         count = len(chunks or [])
         stages = dict.fromkeys(knowledge.STAGES, n if count else 0)
+        if evaluation["mcq_per_leaf"]:  # an upper bound: the rounds stop at the budget
+            stages.update(dict.fromkeys(mcq.STAGES, int(evaluation["mcq_max_candidates"]) if count else 0))
         return {"leaf": leaf.path, "branch": leaf.branch, "stages": stages, "note": f"{count} chunks"}
     return {"leaf": leaf.path, "branch": leaf.branch, "stages": dict.fromkeys(skills.STAGES, n), "note": "grounded" if leaf.has_context else ""}
 
 
-async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
+async def _generate_all(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
     """Each leaf's items and stats, or the exception that stopped it."""
     teacher = make_teacher(section)
     await teacher.start()
@@ -140,23 +149,25 @@ async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Le
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
             templates = Templates(_prompts_dir(config, section))
             caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
-            return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section) for leaf in leaves), return_exceptions=True)
+            return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section, evaluation) for leaf in leaves), return_exceptions=True)
     finally:
         cache.close()
         await teacher.close()
 
 
-async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any]) -> tuple[list[Any], LeafStats, Caller, float]:
+async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any], evaluation: dict[str, Any]) -> tuple[list[Any], mcq.McqOutcome | None, LeafStats, Caller, float]:
     stats = LeafStats()
     started = time.monotonic()
+    outcome = None
     try:
         if leaf.is_knowledge:
             items = await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
+            outcome = await mcq.run_mcq(leaf, chunks, caller, evaluation, stats)
         else:
             items = await skills.run_skills(leaf, caller, section, stats)
     except LabtaxError as exc:
         raise LabtaxError(f"{leaf.path}: stage {stats.current or 'setup'}: {exc.message}", exit_code=exc.exit_code) from None
-    return items, stats, caller, time.monotonic() - started
+    return items, outcome, stats, caller, time.monotonic() - started
 
 
 def _documents(config: Config, section: dict[str, Any], leaves: list[Leaf], result: GenerateResult) -> dict[str, list[Chunk]]:
@@ -171,7 +182,7 @@ def _documents(config: Config, section: dict[str, Any], leaves: list[Leaf], resu
     return chunks
 
 
-def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
+def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
     commit = head_commit(config.root)
     for leaf, outcome in zip(leaves, outcomes, strict=True):
         if isinstance(outcome, BaseException):
@@ -183,8 +194,8 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
             result.failed[leaf.path] = message
             log.error("%s", message, exc_info=None if expected else outcome)
             continue
-        items, stats, caller, wall = outcome
-        stages = knowledge.STAGES if leaf.is_knowledge else skills.STAGES
+        items, mcq_outcome, stats, caller, wall = outcome
+        stages = (*knowledge.STAGES, *mcq.STAGES) if leaf.is_knowledge else skills.STAGES
         provenance = {
             "taxonomy_commit": commit,
             "leaf_hash": leaf.content_hash,
@@ -194,9 +205,28 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
             "seed": caller.seed,
         }
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
-        write_records(path, [record(leaf, item, provenance) for item in items])
-        manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
-        log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
+        records, evals = _eval_split(evaluation, leaf, [record(leaf, item, provenance) for item in items], mcq_outcome, provenance)
+        write_records(path, records)
+        for kind, rows in evals.items():
+            write_or_remove(eval_path(output, leaf.path, config.data["taxonomy_root"], kind), rows)
+        entry = _entry(leaf, stats, len(records), path.relative_to(output).as_posix(), provenance, wall)
+        entry["eval"] = {"heldout": len(evals["heldout"]), "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None}
+        manifest["leaves"][leaf.path] = entry
+        log.info("%s: %s records, %s eval items (%s teacher calls, %s cache hits)", leaf.path, len(records),
+                 sum(map(len, evals.values())), stats.calls - stats.cache_hits, stats.cache_hits)
+
+
+def _eval_split(evaluation: dict[str, Any], leaf: Leaf, records: list[dict[str, Any]], outcome: mcq.McqOutcome | None,
+                provenance: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """A leaf's training records and its eval items: multiple choice (knowledge) or held-out pairs (skills)."""
+    evals: dict[str, list[dict[str, Any]]] = dict.fromkeys(EVAL_KINDS, [])
+    if outcome is not None:
+        evals["mcq"] = [mcq_record(leaf, item, provenance) for item in outcome.items]
+    else:
+        fraction = float(evaluation["holdout_fraction"])
+        records, held = hold_out(records, fraction, f"{provenance['seed']}:{leaf.path}:holdout")
+        evals["heldout"] = [heldout_record(r) for r in held]
+    return records, evals
 
 
 def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from labtax.mix import PHASES
 from labtax.schemas import apply_defaults, load_schema, validator
 
 SCHEMA = "train.schema.json"
-PATH_KEYS = ("data_dir", "output_dir", "hostfile")
+PATH_KEYS = ("data_dir", "output_dir", "hostfile", "benchmark")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class PhaseConfig:
     offload: str
     weight_decay: float
     max_grad_norm: float
+    selector: str | dict[str, float] | None = None  # None: the run's selector
 
     @property
     def budget(self) -> int:
@@ -60,11 +61,16 @@ class TrainConfig:
     hostfile: str | None
     launcher: str
     master_port: int | None
-    selector: str
+    selector: str | dict[str, float]
+    eval_items: int
+    benchmark: str | None
     keep_optimizer_states: int
     eval_at_start: bool
     log_every: int
     phases: dict[str, PhaseConfig]
+
+    def selector_of(self, phase: str) -> str | dict[str, float]:
+        return self.phases[phase].selector or self.selector
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

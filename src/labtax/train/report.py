@@ -59,7 +59,9 @@ def train_summary(result: dict[str, Any]) -> str:
     for phase in result["schedule"]:
         entry = result["phases"][phase]
         chosen = entry.get("chosen")
-        what = f"epoch {chosen['epoch']} (validation loss {chosen['val_loss']})" if chosen else entry["status"]
+        what = f"epoch {chosen['epoch']} by {chosen.get('selector', 'val_loss')}: {chosen.get('why', '')}" if chosen else entry["status"]
+        if entry.get("eval_s"):
+            what += f"; scoring took {entry['eval_s']:.0f} s"
         lines.append(f"  {PHASE_NAMES[phase]:5} {what}")
     lines.append(f"final checkpoint: {result['final_checkpoint']}")
     if result.get("plot"):

@@ -10,7 +10,8 @@ from typing import Any
 
 from labtax.mix import PHASES
 from labtax.train import journal
-from labtax.train.select import Candidate, get_selector
+from labtax.train.config import TrainConfig
+from labtax.train.select import Candidate, describe, get_selector, selector_weights, why
 
 ORDER = PHASES  # chaining follows the LAB order, whatever subset runs
 
@@ -34,11 +35,35 @@ def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
     return entry
 
 
-def end_phase(run_dir: Path, phase: str, selector: str) -> dict[str, Any]:
-    """Choose the phase's checkpoint, record it, and delete its optimizer states."""
+def score_epochs(run_dir: Path, phase: str, config: TrainConfig) -> list[dict[str, Any]]:
+    """Score every epoch checkpoint the phase's selector needs scores of and that has none yet
+    (a resumed run scores only what is missing); returns the phase's epochs."""
+    needs = set(selector_weights(config.selector_of(phase)))
     epochs = journal.read(run_dir)["phases"][phase]["epochs"]
-    chosen = get_selector(selector)(phase, [Candidate.from_journal(e) for e in epochs])
-    record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": selector}
+    if not needs or all("eval" in e for e in epochs):
+        return epochs
+    from labtax.eval.checkpoint import scope_of, score_checkpoint
+
+    scope = scope_of(config.data_dir, config.benchmark, config.eval_items, config.seed)
+    for record in (e for e in epochs if "eval" not in e):
+        began = time.monotonic()
+        print(f"[{phase}] scoring epoch {record['epoch']} ({', '.join(sorted(needs))})", flush=True)
+        scores = score_checkpoint(record["checkpoint"], phase, needs, scope, run_dir / "eval" / ".cache")
+        record["eval"] = scores
+        entry = journal.read(run_dir)["phases"][phase]
+        journal.add_epoch(run_dir, phase, record)
+        journal.update_phase(run_dir, phase, eval_s=round(entry.get("eval_s", 0.0) + time.monotonic() - began, 3))
+    return journal.read(run_dir)["phases"][phase]["epochs"]
+
+
+def end_phase(run_dir: Path, phase: str, config: TrainConfig) -> dict[str, Any]:
+    """Choose the phase's checkpoint (scoring the epochs first where the selector needs it),
+    record it with the reason, and delete the phase's optimizer states."""
+    spec = config.selector_of(phase)
+    candidates = [Candidate.from_journal(e) for e in score_epochs(run_dir, phase, config)]
+    chosen = get_selector(spec)(phase, candidates)
+    record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": describe(spec),
+              "why": why(spec, chosen, candidates), "scores": chosen.scores}
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)
     return journal.update_phase(run_dir, phase, status="done", chosen=record, finished=time.time())
 

@@ -1,0 +1,135 @@
+"""What `labtax eval` shows: eval.json (schemas/eval.schema.json), eval.md (models by metric,
+leaves by model, regressions) and eval.png (scores per model, in phase order); a terminal table."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from labtax.files import write_text_atomic
+
+COLUMNS = {  # metric -> column title; scores on a 0-1 scale except the judge's 1-10
+    "mcq_accuracy": "MCQ acc",
+    "judge_score": "judge 1-10",
+    "judge_score_weighted": "judge (p-weighted)",
+    "bleu": "BLEU",
+    "rouge1": "ROUGE-1",
+    "rouge2": "ROUGE-2",
+    "rougeL": "ROUGE-L",
+    "benchmark_accuracy": "benchmark acc",
+}
+CHART = ("mcq_accuracy", "judge_score", "rougeL", "benchmark_accuracy")
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _items(model: dict[str, Any]) -> str:
+    m = model["metrics"]
+    return f"{m['mcq_items']} mcq, {m['judge_items']} judged, {m['benchmark_items']} benchmark"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    models = result["models"]
+    lines = ["# labtax eval", "", f"Judge: `{result['judge']}`; sets: {', '.join(result['sets'])}; shots: {result['shots']}.", ""]
+    lines += ["| model | phase | " + " | ".join(COLUMNS.values()) + " | items |", "|---|---|" + "---|" * (len(COLUMNS) + 1)]
+    for m in models:
+        lines.append(f"| {m['name']} | {m['phase']} | " + " | ".join(fmt(m["metrics"][k]) for k in COLUMNS) + f" | {_items(m)} |")
+    chosen = [m for m in models if m.get("chosen")]
+    if chosen:
+        lines += ["", "## Chosen checkpoints", ""]
+        lines += [f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: {m['chosen'].get('why', '')}" for m in chosen]
+    lines += _leaf_table(models, "## By leaf (held-out sets: multiple choice / judge)", lambda m: m["by_leaf"])
+    lines += _leaf_table(models, "## Seed examples (trained on: a check of learning, not of generalisation)", lambda m: m["seeds"]["by_leaf"])
+    if result["regressions"]:
+        lines += ["", "## Regressions", ""]
+        lines += [f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, {fmt(r['before'])} at {r['against']}" for r in result["regressions"]]
+    if result["missing"]:
+        lines += ["", "## Leaves without an evaluation set", ""]
+        lines += [f"- {m['leaf']} ({m['set']}): {m['why']}" for m in result["missing"]]
+    return "\n".join(lines) + "\n"
+
+
+def _leaf_table(models: list[dict[str, Any]], title: str, leaves_of: Any) -> list[str]:
+    leaves = sorted({leaf for m in models for leaf in leaves_of(m)})
+    if not leaves:
+        return []
+    lines = ["", title, "", "| leaf | " + " | ".join(m["name"] for m in models) + " |", "|---|" + "---|" * len(models)]
+    for leaf in leaves:
+        cells = []
+        for m in models:
+            s = leaves_of(m).get(leaf, {})
+            flag = " ▼" if s.get("regressed") else ""
+            cells.append(f"{fmt(s.get('mcq_accuracy'))} / {fmt(s.get('judge_score'))}{flag}")
+        lines.append(f"| {leaf} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def chart(result: dict[str, Any], path: Path) -> Path | None:
+    """Grouped bars: each metric of CHART across the models (judge scaled to 0-1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = result["models"]
+    shown = [k for k in CHART if any(m["metrics"][k] is not None for m in models)]
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(shown), 4))
+    width = 0.8 / len(models)
+    for i, m in enumerate(models):
+        values = [_scaled(k, m["metrics"][k]) for k in shown]
+        bars = ax.bar([x + i * width for x in range(len(shown))], values, width, label=f"{m['name']} ({m['phase']})")
+        ax.bar_label(bars, labels=[fmt(m["metrics"][k]) for k in shown], fontsize=7)
+    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(shown))], [COLUMNS[k] + (" / 10" if k == "judge_score" else "") for k in shown])
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("score (0-1)")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def _scaled(metric: str, value: float | None) -> float:
+    if value is None:
+        return 0.0
+    return value / 10 if metric == "judge_score" else value
+
+
+def write_reports(out: Path, result: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "eval.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "eval.md", markdown(result))
+    chart(result, out / "eval.png")
+
+
+def summary_table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"labtax eval: {len(result['models'])} model(s), judge {result['judge']}")
+    for title in ("model", "phase", *COLUMNS.values()):
+        table.add_column(title, no_wrap=True)
+    for m in result["models"]:
+        table.add_row(m["name"], m["phase"], *(fmt(m["metrics"][k]) for k in COLUMNS))
+    return table
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """What follows the table: regressions, missing sets, where the files are."""
+    lines = [f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} (was {fmt(r['before'])} at {r['against']})" for r in result["regressions"]]
+    lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]
+    calls = result["judge_calls"]
+    lines.append(f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s")
+    return lines

@@ -1,0 +1,146 @@
+"""The evaluation sets: what a student is measured on.
+
+| set       | items                                              | where                                   |
+| knowledge | multiple choice from the leaves' documents          | <generate output>/eval/*.mcq.jsonl      |
+| skills    | held-out prompts with the teacher's kept answers    | <generate output>/eval/*.heldout.jsonl  |
+| seeds     | the leaves' own seed examples (trained on; tagged)  | the taxonomy                            |
+| benchmark | a user's MMLU-format files, to watch for forgetting | --benchmark DIR (*.jsonl or *.csv)      |
+
+Every bad line is reported with its file and line; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from labtax.config import Config
+from labtax.errors import LabtaxError
+from labtax.schemas import validator
+from labtax.taxonomy import chat_messages, find_leaves, load_leaf
+
+SETS = ("knowledge", "skills", "seeds", "benchmark")
+LETTERS = "ABCD"
+
+
+@dataclass(frozen=True)
+class McqItem:
+    """A multiple-choice question: four choices, `answer` the index of the right one."""
+
+    id: str
+    set: str
+    leaf: str  # a qna.yaml path, or a benchmark subject
+    branch: str
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    """A prompt the student answers, with a reference answer to grade against."""
+
+    id: str
+    set: str
+    leaf: str
+    branch: str
+    prompt: tuple[dict[str, str], ...]  # chat turns, a user turn last
+    reference: str
+
+    @property
+    def question(self) -> str:
+        return self.prompt[-1]["content"]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of a JSONL file; a broken line is a located error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LabtaxError(f"{path}: cannot read this evaluation set ({exc})") from None
+    check = validator("eval-item.schema.json")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[eval-item] not valid JSON: {exc.msg}") from None
+        error = next(iter(check.iter_errors(item)), None)
+        if error is not None:
+            where = ".".join(map(str, error.absolute_path)) or "(item)"
+            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] {where}: {error.message}")
+        yield lineno, item
+
+
+def read_mcq(path: Path, set_name: str = "knowledge", subject: str | None = None) -> list[McqItem]:
+    """Multiple-choice items of one JSONL file (generated, or a benchmark in the same layout)."""
+    items = []
+    for lineno, item in _lines(path):
+        leaf = item.get("leaf") or item.get("subject") or subject or path.stem
+        items.append(McqItem(str(item.get("id") or f"{path.name}:{lineno}"), set_name, leaf, item.get("branch", "knowledge"),
+                             item["question"], tuple(item["choices"]), int(item["answer"])))
+    return items
+
+
+def read_heldout(path: Path) -> list[PromptItem]:
+    items = []
+    for lineno, item in _lines(path):
+        if item.get("set") != "skills":
+            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] a held-out item needs \"set\": \"skills\", a prompt and a reference")
+        items.append(PromptItem(item["id"], "skills", item["leaf"], item["branch"], tuple(item["prompt"]), item["reference"]))
+    return items
+
+
+def generated_sets(folder: Path) -> tuple[list[McqItem], list[PromptItem]]:
+    """The knowledge and skills sets `labtax generate` wrote under `folder` (its eval/ folder)."""
+    mcq = [i for path in sorted(folder.rglob("*.mcq.jsonl")) for i in read_mcq(path)]
+    heldout = [i for path in sorted(folder.rglob("*.heldout.jsonl")) for i in read_heldout(path)]
+    return mcq, heldout
+
+
+def seed_items(config: Config, leaves: set[str] | None = None) -> list[PromptItem]:
+    """The leaves' seed examples as prompts with reference answers, asked as training asks them."""
+    items = []
+    for qna in find_leaves(config.taxonomy_root):
+        relative = qna.relative_to(config.root).as_posix()
+        if leaves is not None and relative not in leaves:
+            continue
+        leaf = load_leaf(config.root, relative, config.data["taxonomy_root"])
+        for i, seed in enumerate(leaf.seed_examples):
+            *prompt, answer = chat_messages(leaf, seed.question, seed.answer, seed.context)
+            items.append(PromptItem(f"{leaf.path}#seed{i}", "seeds", leaf.path, leaf.branch, tuple(prompt), answer["content"]))
+    return items
+
+
+def benchmark_items(folder: Path) -> list[McqItem]:
+    """A user's benchmark: MMLU-format JSONL (question, choices, answer) or the public MMLU CSV
+    layout (question,A,B,C,D,answer-letter; no header), one subject per file."""
+    if not folder.is_dir():
+        raise LabtaxError(f"{folder}: no such benchmark folder (--benchmark)")
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".jsonl", ".csv"))
+    if not files:
+        raise LabtaxError(f"{folder}: no *.jsonl or *.csv benchmark files here")
+    items: list[McqItem] = []
+    for path in files:
+        subject = path.stem.removesuffix("_test").removesuffix("_dev").removesuffix("_val")
+        items += read_mcq(path, "benchmark", subject) if path.suffix == ".jsonl" else read_csv(path, subject)
+    return items
+
+
+def read_csv(path: Path, subject: str) -> list[McqItem]:
+    items = []
+    try:
+        rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise LabtaxError(f"{path}: cannot read this benchmark file ({exc})") from None
+    for lineno, row in enumerate(rows, 1):
+        if not row:
+            continue
+        if len(row) != 6 or row[5].strip().upper() not in LETTERS or not row[0].strip():
+            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] expected question,A,B,C,D,answer with answer one of A-D")
+        items.append(McqItem(f"{path.name}:{lineno}", "benchmark", subject, "benchmark", row[0], tuple(row[1:5]), LETTERS.index(row[5].strip().upper())))
+    return items

@@ -1,0 +1,128 @@
+"""A student model under evaluation: log-likelihoods of continuations, and greedy answers.
+
+Log-likelihoods follow lm-evaluation-harness's Hugging Face backend exactly, so multiple-choice
+accuracy means what it means there: the context's trailing spaces move to the continuation,
+`context + continuation` is tokenized whole (no special tokens) and the continuation's tokens
+are what follows the context's own tokens; their log-probabilities are summed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labtax.embedded import MODEL_NAME, embedded_model_dir
+from labtax.errors import LabtaxError, MissingExtraError
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def resolve_model(spec: str) -> Path:
+    """`embedded` or a Hugging Face model folder, checked to hold a model config."""
+    if spec == "embedded":
+        return embedded_model_dir()
+    path = Path(spec)
+    if not (path / "config.json").is_file():
+        raise LabtaxError(f"{spec}: not a Hugging Face model folder (no config.json)")
+    return path.resolve()
+
+
+def fingerprint(path: Path) -> str:
+    """Identifies a checkpoint's weights cheaply (names, sizes, mtimes): the key of cached answers."""
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.suffix in WEIGHT_SUFFIXES or file.name == "config.json":
+            stat = file.stat()
+            digest.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Student:
+    """A loaded causal language model and its tokenizer."""
+
+    path: Path
+    model: Any
+    tokenizer: Any
+    name: str
+
+    @classmethod
+    def load(cls, spec: str) -> Student:
+        path = resolve_model(spec)
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+        except ImportError:
+            raise MissingExtraError("eval", "labtax eval") from None
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # a user's wrong folder gets our one line, not transformers' warnings
+        _check_causal(spec, path)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, local_files_only=True).eval()
+        except (OSError, ValueError, KeyError) as exc:
+            raise LabtaxError(f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})") from None
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return cls(path, model, tokenizer, MODEL_NAME if spec == "embedded" else path.name)
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Context and continuation token ids, split as lm-evaluation-harness splits them."""
+        spaces = len(context) - len(context.rstrip())
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.tokenizer(context + continuation, add_special_tokens=False).input_ids
+        head = self.tokenizer(context, add_special_tokens=False).input_ids
+        return head, whole[len(head) :]
+
+    def loglikelihoods(self, pairs: list[tuple[str, str]], batch_size: int = 8) -> list[float]:
+        """Summed log-probability of each continuation given its context."""
+        encoded = [self.encode_pair(c, x) for c, x in pairs]
+        scores: list[float] = []
+        for start in range(0, len(encoded), batch_size):
+            scores += self._score_batch(encoded[start : start + batch_size])
+        return scores
+
+    def _score_batch(self, batch: list[tuple[list[int], list[int]]]) -> list[float]:
+        import torch
+
+        rows = [(head + tail)[:-1] for head, tail in batch]  # position t predicts token t + 1
+        width = max(map(len, rows))
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+        with torch.no_grad():
+            logprobs = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+        out = []
+        for i, (head, tail) in enumerate(batch):
+            positions = range(len(head) - 1, len(head) - 1 + len(tail))
+            out.append(float(sum(logprobs[i, p, t] for p, t in zip(positions, tail, strict=True))))
+        return out
+
+    def answers(self, prompts: list[list[dict[str, str]]], max_tokens: int, batch_size: int = 8) -> list[str]:
+        """Greedy answers to chat prompts, through the model's chat template, decoded in batches."""
+        from labtax.generate.decode import sample_batch
+
+        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        out: list[str] = []
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            rows, _ = sample_batch(self.model, self.tokenizer, chunk, [{"temperature": 0.0, "max_tokens": max_tokens}] * len(chunk))
+            out += [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
+        return out
+
+
+def _check_causal(spec: str, path: Path) -> None:
+    """A model folder whose config names a causal language model (not a classifier, an encoder, ...)."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise LabtaxError(f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})") from None
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise LabtaxError(f"{spec}: not a causal language model folder (model type {config.model_type!r})")

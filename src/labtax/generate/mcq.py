@@ -1,0 +1,142 @@
+"""Knowledge eval items: multiple-choice questions written from a leaf's document chunks.
+
+1. generate_mcq: sample i writes one question with four options A-D and the letter of the
+   correct one, grounded in chunk i mod n. The options are then shuffled with a per-sample
+   seed, so the correct letter is spread evenly (a teacher that always marks "A" would
+   otherwise hand a student that always answers "A" full marks).
+2. evaluate_mcq: is the item answerable from the chunk, with exactly the marked option correct?
+
+Generation runs in rounds: each round asks for the items still missing, scaled by the
+previous round's yield, until `eval.mcq_per_leaf` items pass or `eval.mcq_max_candidates`
+candidates were written. Sample numbers continue across rounds, so every call is cached and a
+rerun or a resume asks nothing twice. These items are written under `<output>/eval/` and are
+never trained on.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.generate.dedup import NearDuplicates
+from labtax.generate.documents import Chunk
+from labtax.generate.items import NEAR_DUPLICATE, UNPARSEABLE, Item
+from labtax.generate.judge import judge_yes_no
+from labtax.taxonomy import Leaf
+
+STAGES = ("generate_mcq", "evaluate_mcq")
+LETTERS = "ABCD"
+MIN_YIELD = 0.25  # the yield assumed when planning a round after a round that kept nothing
+
+_OPTION = re.compile(r"^\s*\**\(?([A-Da-d])[.):]\**\s+(.+?)\s*$", re.MULTILINE)
+_ANSWER = re.compile(r"^\s*\**(?:correct\s+)?answer\**\s*[:\-]\s*\**\s*\(?([A-Da-d])\b", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class McqOutcome:
+    """The kept items of a leaf and how the rounds went (for the manifest)."""
+
+    items: list[Item]
+    target: int
+    candidates: int
+    rounds: int
+
+    @property
+    def target_met(self) -> bool:
+        return len(self.items) >= self.target
+
+    def as_dict(self, budget: int) -> dict[str, Any]:
+        return {"target": self.target, "kept": len(self.items), "candidates": self.candidates, "rounds": self.rounds,
+                "target_met": self.target_met, "budget": budget, "budget_spent": not self.target_met and self.candidates >= budget}
+
+
+def parse_mcq(text: str) -> tuple[str, list[str], int] | None:
+    """(question, four options, index of the correct one) from "Question: ...\\nA. ...\\n...\\nAnswer: C";
+    None when any part is missing, an option repeats, or the letters are not A to D in order."""
+    body = re.sub(r"^\s*\**question\**\s*:", "", text.strip(), count=1, flags=re.IGNORECASE)
+    options = _OPTION.findall(body)[:4]
+    answer = _ANSWER.search(body)
+    if len(options) < 4 or answer is None or [letter.upper() for letter, _ in options] != list(LETTERS):
+        return None
+    question = body[: _OPTION.search(body).start()].strip()  # type: ignore[union-attr]
+    choices = [value.strip() for _, value in options]
+    if not question or len({c.lower() for c in choices}) < 4:
+        return None
+    return question, choices, LETTERS.index(answer.group(1).upper())
+
+
+def shuffled(choices: list[str], answer: int, key: str) -> tuple[list[str], int]:
+    """The options in a seeded random order, and where the correct one went."""
+    order = list(range(len(choices)))
+    random.Random(key).shuffle(order)
+    return [choices[i] for i in order], order.index(answer)
+
+
+async def generate_mcq(leaf: Leaf, chunks: list[Chunk], caller: Caller, samples: range, max_tokens: int, stats: LeafStats) -> list[str]:
+    """The teacher's replies for `samples` (sample i is grounded in chunk i mod n)."""
+    stats.stage(STAGES[0])
+
+    async def one(sample: int) -> str:
+        chunk = chunks[sample % len(chunks)]
+        fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": chunk.text}
+        return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=max_tokens, stats=stats)
+
+    return await gather(one(i) for i in samples)
+
+
+def keep_parsed(leaf: Leaf, chunks: list[Chunk], replies: list[str], first: int, seed: int, dedup: NearDuplicates, stats: LeafStats) -> list[Item]:
+    """Replies that parse into a new (not near-duplicate) item, with shuffled options."""
+    stage = stats.stage(STAGES[0])
+    kept = []
+    for sample, reply in enumerate(replies, first):
+        stage.generated += 1
+        parsed = parse_mcq(reply)
+        if parsed is None:
+            stage.drop(UNPARSEABLE)
+            continue
+        question, choices, answer = parsed
+        if dedup.seen(question):
+            stage.drop(NEAR_DUPLICATE)
+            continue
+        dedup.add(question)
+        choices, answer = shuffled(choices, answer, f"{seed}\0{leaf.path}\0mcq\0{sample}")
+        chunk = chunks[sample % len(chunks)]
+        kept.append(Item(sample, question, choices[answer], context=chunk.text, source=chunk.source, choices=tuple(choices), correct=answer))
+        stage.kept += 1
+    return kept
+
+
+async def evaluate_mcq(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
+    def fields(item: Item) -> dict[str, Any]:
+        return {"chunk": item.context, "question": item.question, "choices": list(item.choices), "answer": item.answer}
+
+    # judge() counts generated and dropped items across calls but sets `kept` to this round's.
+    earlier = stats.stages[STAGES[1]].kept if STAGES[1] in stats.stages else 0
+    kept = await judge_yes_no(STAGES[1], items, caller, stats, fields_of=fields, score="mcq", content=("question",))
+    stats.stages[STAGES[1]].kept += earlier
+    return kept
+
+
+def round_size(missing: int, kept: int, tried: int, budget_left: int) -> int:
+    """Candidates to ask for next: the missing items divided by the yield so far."""
+    rate = max(kept / tried, MIN_YIELD) if tried else 1.0
+    return max(0, min(budget_left, math.ceil(missing / rate)))
+
+
+async def run_mcq(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> McqOutcome:
+    """Rounds of generate_mcq + evaluate_mcq until the leaf has its items or the budget is spent."""
+    target, budget = int(settings["mcq_per_leaf"]), int(settings["mcq_max_candidates"])
+    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    kept: list[Item] = []
+    tried = rounds = 0
+    while chunks and len(kept) < target and (size := round_size(target - len(kept), len(kept), tried, budget - tried)) > 0:
+        samples = range(tried, tried + size)
+        replies = await generate_mcq(leaf, chunks, caller, samples, int(settings["mcq_max_tokens"]), stats)
+        candidates = keep_parsed(leaf, chunks, replies, tried, caller.seed, dedup, stats)
+        kept += await evaluate_mcq(candidates, caller, stats)
+        tried, rounds = tried + size, rounds + 1
+    return McqOutcome(kept[:target] if target else [], target, tried, rounds)
