@@ -1,0 +1,82 @@
+"""Checkpoints chosen by benchmark: a real two-process DeepSpeed run whose phases choose by
+multiple-choice accuracy (KT/1) and by a scripted judge on 127.0.0.1 (ST)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labtax.train.select import Candidate, get_selector, selector_weights
+from tests.generate.teacher_server import Reply, TeacherServer, stage_of
+from tests.train import tiny
+
+GRADES = ["3", "3", "9", "9", "5", "5"]  # by call order: epoch 1's two seed prompts first
+
+
+def mcq_items(folder: Path) -> None:
+    """Multiple-choice items for the knowledge leaf, as `labtax generate` writes them."""
+    leaf = tiny.LEAVES["knowledge"]
+    answers = [a for _, a in tiny.FACTS]
+    rows = []
+    for i, (question, answer) in enumerate(tiny.FACTS):
+        choices = [a for a in answers if a != answer][:3]
+        choices.insert(i % 4, answer)
+        rows.append({"id": f"m{i}", "set": "knowledge", "leaf": leaf, "branch": "knowledge", "question": question, "choices": choices, "answer": i % 4})
+    out = folder / "eval" / (leaf.removeprefix("taxonomy/").removesuffix("/qna.yaml") + ".mcq.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.slow
+def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project: Path, tmp_path: Path) -> None:
+    from labtax.config import load_config
+    from labtax.mix import mix
+    from labtax.train.config import load_train_config
+    from labtax.train.launch import train
+
+    root = tmp_path / "bench"
+    shutil.copytree(project, root, ignore=shutil.ignore_patterns("runs", "data"))
+    mcq_items(root / "generated")
+    calls: Counter[str] = Counter()
+
+    def judge(body: dict[str, Any], attempt: int) -> Reply:
+        assert stage_of(body) == "judge_answer"
+        calls["n"] += 1
+        return Reply(GRADES[(calls["n"] - 1) % len(GRADES)])
+
+    with TeacherServer(judge) as server:
+        (root / "labtax.yaml").write_text(
+            "mix:\n  short_max_tokens: 20\n  tokenizer: model\n"
+            f"generate:\n  teacher: {server.url}\n  concurrency: 1\n  retry_backoff_s: 0.01\n"
+            "eval:\n  max_answer_tokens: 6\n"
+        )
+        mix(load_config(root))
+        config = tiny.write_config(root, "selectors", 2)
+        config.write_text(config.read_text().replace("data_dir: " + str(project / "data"), "data_dir: " + str(root / "data"))
+                          .replace(str(project / "model"), str(root / "model"))
+                          + "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n  st:\n    epochs: 3\n    selector: judge\n")
+        config.write_text(config.read_text().replace("phases:\n  kt2:\n    epochs: 3\n", ""))
+        result = train(load_train_config(config), echo=lambda _: None)
+        judged = list(server.answered)
+
+    kt1, st = result["phases"]["kt1"], result["phases"]["st"]
+    assert all(e["eval"]["mcq_items"] == 8 for e in kt1["epochs"])  # each epoch scored, on one process
+    best = get_selector("mcq")("kt1", [Candidate.from_journal(e) for e in kt1["epochs"]])
+    assert kt1["chosen"]["epoch"] == best.epoch and kt1["chosen"]["selector"] == "mcq"
+    assert "highest mcq score" in kt1["chosen"]["why"]
+    # ST: 3 epochs x 2 seed prompts of the compositional leaf (no held-out prompts). An answer an
+    # earlier epoch already gave is graded from the cache: the judge never sees a request twice.
+    assert [e["eval"]["judge_items"] for e in st["epochs"]] == [2, 2, 2]
+    bodies = [json.dumps(b, sort_keys=True) for b in judged]
+    assert 2 <= len(bodies) <= 6 and len(set(bodies)) == len(bodies)
+    assert st["epochs"][0]["eval"]["judge_score"] == 3.0  # the first two grades
+    scores = {e["epoch"]: e["eval"]["judge_score"] for e in st["epochs"]}
+    best = get_selector("judge")("st", [Candidate.from_journal(e) for e in st["epochs"]])
+    assert st["chosen"]["epoch"] == best.epoch and scores[best.epoch] == max(scores.values())
+    assert st["chosen"]["scores"]["judge_score"] == max(scores.values()) and "highest judge score" in st["chosen"]["why"]
+    assert st["eval_s"] > 0 and selector_weights("judge") == {"judge": 1.0}
