@@ -96,7 +96,9 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
     assert result.exit_code == 0, result.output
     assert models == {"m1"} and len(server.stages()) == 4
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[0])["provenance"]["seed"] == 5
+    held = (repo / "out/eval/compositional_skills/writing/haiku.heldout.jsonl").read_text().splitlines()
+    # two kept pairs: the default eval.holdout_fraction holds one out for evaluation
+    assert len(lines) == 1 and len(held) == 1 and json.loads(lines[0])["provenance"]["seed"] == 5
     assert "records" in result.output
 
 

@@ -71,7 +71,7 @@ def test_stats_agree_with_the_files_and_datasets_loads_them(mix_project: Path) -
 
     stats = mix(load_config(mix_project))
     data = mix_project / "data"
-    assert stats["inputs"] == {"generated": 24, "seed_examples": 6, "folder": str(mix_project / "generated")}
+    assert stats["inputs"] == {"generated": 24, "seed_examples": 6, "folder": str(mix_project / "generated"), "root": str(mix_project)}
     total = 0
     for phase, s in stats["phases"].items():
         train = rows(data / f"{phase}.jsonl")

@@ -24,7 +24,7 @@ from labtax.errors import LabtaxError
 from labtax.eval import mcq, reference
 from labtax.eval.judge import Grade, Judge, judge_section
 from labtax.eval.sets import SETS, McqItem, PromptItem, benchmark_items, generated_sets, seed_items
-from labtax.eval.student import Student, fingerprint, resolve_model
+from labtax.eval.student import Student, check_causal, fingerprint, resolve_model
 from labtax.generate.cache import CallCache, call_key
 from labtax.generate.output import EVAL_DIR
 from labtax.generate.report import StageProgress
@@ -88,6 +88,8 @@ def models_to_evaluate(model: str | None, run: Path | None) -> list[ModelSpec]:
     from labtax.mix import PHASES
     from labtax.train import journal
 
+    if not journal.path(run).is_file():
+        raise LabtaxError(f"{run}: not a training run (no {journal.NAME}); give the output_dir of `labtax train`")
     data = journal.read(run)
     models = [ModelSpec("base", data["model"], "base")]
     for phase in PHASES:
@@ -288,6 +290,8 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
     settings = settings_of(config, options)
     input_dir = (options.input or config.root / config.section("generate")["output"]).resolve()
     models = models_to_evaluate(options.model, options.run.resolve() if options.run else None)
+    for spec in models:  # a wrong folder is named before any judge or student work starts
+        check_causal(spec.path, Path(spec.path))
     sets = load_sets(config, input_dir, tuple(settings["sets"]), options.benchmark)
     out = output_dir(config, options, settings)
     started = time.monotonic()

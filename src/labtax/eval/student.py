@@ -59,7 +59,7 @@ class Student:
             raise MissingExtraError("eval", "labtax eval") from None
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()  # a user's wrong folder gets our one line, not transformers' warnings
-        _check_causal(spec, path)
+        check_causal(spec, path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, local_files_only=True).eval()
@@ -115,7 +115,7 @@ class Student:
         return out
 
 
-def _check_causal(spec: str, path: Path) -> None:
+def check_causal(spec: str, path: Path) -> None:
     """A model folder whose config names a causal language model (not a classifier, an encoder, ...)."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES

@@ -53,3 +53,12 @@ def add_epoch(run_dir: Path, phase: str, record: dict[str, Any]) -> list[dict[st
     data["phases"][phase]["epochs"] = [*epochs, record]
     write(run_dir, data)
     return data["phases"][phase]["epochs"]
+
+
+def update_epoch(run_dir: Path, phase: str, epoch: int, **fields: Any) -> dict[str, Any]:
+    """Add fields (e.g. its benchmark scores) to a finished epoch's record, keeping the others."""
+    data = read(run_dir)
+    record = next(e for e in data["phases"][phase]["epochs"] if e["epoch"] == epoch)
+    record.update(fields)
+    write(run_dir, data)
+    return record

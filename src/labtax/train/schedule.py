@@ -49,10 +49,9 @@ def score_epochs(run_dir: Path, phase: str, config: TrainConfig) -> list[dict[st
         began = time.monotonic()
         print(f"[{phase}] scoring epoch {record['epoch']} ({', '.join(sorted(needs))})", flush=True)
         scores = score_checkpoint(record["checkpoint"], phase, needs, scope, run_dir / "eval" / ".cache")
-        record["eval"] = scores
-        entry = journal.read(run_dir)["phases"][phase]
-        journal.add_epoch(run_dir, phase, record)
-        journal.update_phase(run_dir, phase, eval_s=round(entry.get("eval_s", 0.0) + time.monotonic() - began, 3))
+        journal.update_epoch(run_dir, phase, record["epoch"], eval=scores)
+        spent = journal.read(run_dir)["phases"][phase].get("eval_s", 0.0)
+        journal.update_phase(run_dir, phase, eval_s=round(spent + time.monotonic() - began, 3))
     return journal.read(run_dir)["phases"][phase]["epochs"]
 
 
