@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from labtax import __version__
-from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
+from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError, os_error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -148,7 +148,8 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
     result = run_generate(options)
     print_result(result)
     if result.failed:
-        raise LabtaxError(f"{len(result.failed)} leaf(s) failed; see {result.output}/generate.log", exit_code=EXIT_FINDINGS)
+        where = "listed above" if dry_run else f"see {result.output}/generate.log"
+        raise LabtaxError(f"{len(result.failed)} leaf(s) failed; {where}", exit_code=EXIT_FINDINGS)
 
 
 # ---- mix / train ------------------------------------------------------------------------------
@@ -207,6 +208,10 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a machine's fault (full disk, read-only folder): one line naming the file
+        error = os_error(exc)
+        error.show()
+        sys.exit(error.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
         click.echo(f"internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
         sys.exit(EXIT_USAGE)

@@ -1,11 +1,18 @@
-"""File helpers every stage shares: atomic writes and content hashes."""
+"""File helpers every stage shares: atomic writes, content hashes and a lock per output folder."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+
+from labtax.errors import LabtaxError
+
+LOCK_NAME = ".lock"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -20,6 +27,9 @@ def write_text_atomic(path: Path, text: str) -> None:
             os.fsync(out.fileno())
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(tmp, path)
+    except OSError as exc:  # name the file: a failed write() or fsync() carries no file name
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -32,3 +42,36 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def folder_lock(folder: Path, what: str) -> AbstractContextManager[None]:
+    """Hold `folder`'s lock (folder/.lock) while a run writes into it; see `file_lock`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return file_lock(folder / LOCK_NAME, what, folder)
+
+
+@contextmanager
+def file_lock(path: Path, what: str, folder: Path | None = None) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (which names the owner and its pid) while the block runs.
+
+    A second run on the same output fails at once, naming the process that holds it, rather than
+    interleaving writes. The operating system drops the lock when its process dies (even by
+    kill -9), so a crash never leaves a stale lock behind.
+    """
+    folder = folder or path.parent
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise LabtaxError(f"{folder}: in use by {holder}; wait for it to finish, or use another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{what} (pid {os.getpid()})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()  # released: the lock file no longer names anyone

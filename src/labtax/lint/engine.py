@@ -15,7 +15,7 @@ from labtax.lint.rules import Rule, rules_for
 from labtax.lint.source import LeafSource, read_source
 from labtax.resources import data_dir
 from labtax.schemas import validator
-from labtax.taxonomy.tree import LEAF_LIKE
+from labtax.taxonomy.tree import LEAF_FILE, LEAF_LIKE
 
 PARALLEL_FROM = 200  # below this many files, starting worker processes costs more than it saves
 
@@ -28,10 +28,16 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
         if not path.is_dir():
             found.add(path)
             continue
-        for folder, dirs, files in os.walk(path):  # symlinked folders are not followed
+        for folder, dirs, files in os.walk(path):  # symlinked folders are not followed, but reported
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found.update(Path(folder) / name for name in files if LEAF_LIKE.fullmatch(name))
+            found.update(_linked_leaf(Path(folder) / d) for d in dirs if _linked_leaf(Path(folder) / d))
     return sorted(found)
+
+
+def _linked_leaf(folder: Path) -> Path | None:
+    """The leaf file inside a symbolic link to a folder (never walked into), to be reported."""
+    return folder / LEAF_FILE if folder.is_symlink() and (folder / LEAF_FILE).is_file() else None
 
 
 def lint_file(path: Path, config: Config) -> list[Problem]:

@@ -19,6 +19,7 @@ from typing import Any
 from labtax.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
 from labtax.files import file_sha256, write_text_atomic
+from labtax.mix import check_mix
 from labtax.train import journal
 from labtax.train.config import TrainConfig
 from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
@@ -105,8 +106,11 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
     if resume and (run_dir / journal.CONFIG).is_file():  # the run continues with the settings it started with
         stored = TrainConfig.from_json(journal.read_config(run_dir))
         config = TrainConfig.from_json({**stored.to_json(), "schedule": config.schedule})
+    check_mix(Path(config.data_dir))
     student = model_dir(config)
     plans = make_plan(config, student)
+    if not any(plan.samples for plan in plans):
+        raise LabtaxError(f"{config.data_dir}: phases {', '.join(config.schedule)} have no training samples; nothing to train (run `labtax mix`)", EXIT_FINDINGS)
     if dry_run:
         return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
     data = start_journal(config, run_dir, student, plans, resume)
