@@ -111,6 +111,7 @@ def diff(base: str | None, fmt: str) -> None:
     from labtax.diff import changed_leaves, format_json, format_text
 
     config = load_config()
+    config.existing_taxonomy_root()
     changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
     output = format_json(changes) if fmt == "json" else format_text(changes)
     if output:

@@ -61,6 +61,6 @@ _OS_ADVICE = {
 
 def os_error(exc: OSError) -> LabtaxError:
     """A machine's fault (full disk, read-only folder, no permission) as one line naming the file."""
-    where = exc.filename if exc.filename is not None else "a file"
     advice = _OS_ADVICE.get(exc.errno or 0, exc.strerror or str(exc))
-    return LabtaxError(f"{where}: {advice}", exit_code=EXIT_FINDINGS)
+    where = f"{exc.filename}: " if exc.filename is not None else f"{exc.strerror or type(exc).__name__}: "
+    return LabtaxError(f"{where}{advice}", exit_code=EXIT_FINDINGS)

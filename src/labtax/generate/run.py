@@ -79,6 +79,8 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     console = console or Console(stderr=True)
     config = _config(options)
     output = (config.root / config.section("generate")["output"]).resolve()
+    if not options.leaves:  # --all or the changed leaves: over a missing taxonomy both would do nothing
+        config.existing_taxonomy_root()
     if options.dry_run:
         return _generate(config, options, output, console)
     with folder_lock(output, "labtax generate"):
@@ -267,6 +269,12 @@ class _QuietFileHandler(logging.FileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
         pass
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the last flush failed: the same silence
+            pass
 
 
 class _LogFile:
