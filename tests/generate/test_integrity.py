@@ -228,7 +228,7 @@ def test_an_ext_transport_document_repo_is_refused_by_lint_and_generate(repo: Pa
     with TeacherServer() as server:
         write_config(repo, server.url, num_instructions=1)
         result = run(repo)
-    assert "is not an https://, http://, ssh://, git@host:path URL or a local path" in result.failed[leaf]
+    assert "is not an https://, http://, ssh://, git@host:path or file:// URL or a local path" in result.failed[leaf]
     assert HAIKU in result.manifest["leaves"] and not Path("/tmp/labtax-pwned").exists()
 
 

@@ -3,6 +3,7 @@ slowly. None of them may poison the call cache or replace a leaf's earlier outpu
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -79,3 +80,27 @@ def test_request_timeout_bounds_the_whole_request(repo: Path) -> None:
     (reason,) = result.failed.values()
     assert "TimeoutError: no complete reply within 1 s" in reason
     assert took < 3.5
+
+
+def test_a_teacher_that_ignores_max_tokens_is_cut_and_counted(repo: Path) -> None:
+    """33,000-word replies (the issue's case took 133 s in de-duplication) are cut to max_tokens."""
+    from tests.generate.teacher_server import WORDS, stage_of
+
+    def rambling(body: dict[str, Any], attempt: int) -> Reply:
+        if stage_of(body) != "generate_instructions":
+            return good_teacher(body)
+        start = len(json.dumps(body)) % len(WORDS)
+        return Reply("Instruction: " + " ".join(WORDS[(start + i * 7) % len(WORDS)] for i in range(33_000)))
+
+    with TeacherServer(rambling) as server:
+        write_config(repo, server.url, num_instructions=6, max_tokens={"instruction": 64})
+        started = time.monotonic()
+        result = run(repo, leaves=LEAF)
+        took = time.monotonic() - started
+    entry = result.manifest["leaves"][LEAF[0] + "/qna.yaml"]
+    assert entry["truncated_replies"] == 6
+    assert took < 20
+    with sqlite3.connect(repo / "generated/.cache/calls.sqlite") as db:
+        replies = [json.loads(v) for (v,) in db.execute("SELECT value FROM calls")]
+    longest = max(len(reply["text"].split()) for reply in replies if "text" in reply)
+    assert longest <= 64

@@ -71,7 +71,7 @@ def clone_at(url: str, commit: str, leaf_path: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise LabtaxError(f"{leaf_path}: document.commit must be a full 40-hex commit id, got {commit!r}")
     if not repo_url_allowed(url):
-        raise LabtaxError(f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path URL or a local path; run `labtax lint {leaf_path}`")
+        raise LabtaxError(f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or file:// URL or a local path; run `labtax lint {leaf_path}`")
     target = cache_root() / "documents" / hashlib.sha256(url.encode()).hexdigest()[:24]
     try:
         repo = Repo(target) if (target / ".git").is_dir() else Repo.clone_from(url, target, no_checkout=True)

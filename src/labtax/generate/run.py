@@ -254,6 +254,7 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
         "teacher_calls": stats.calls - stats.cache_hits,
         "cache_hits": stats.cache_hits,
         "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
+        "truncated_replies": stats.truncated,
         "wall_s": round(wall, 3),
     }
 
