@@ -178,9 +178,14 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 @click.option("--nproc", type=int, help="Processes on this machine [nproc: 1].")
 @click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5.")
+@click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings).")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
-          hostfile: Path | None, overrides: tuple[str, ...]) -> None:
-    """Tune a student phase by phase with DeepSpeed."""
+          hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None) -> None:
+    """Tune a student phase by phase with DeepSpeed.
+
+    With --resume and no --config/--set the run continues with its stored settings; with them, changes
+    safe to continue with (selector, log_every, settings of phases not started) are taken, others refused.
+    """
     from labtax.train.config import load_train_config
     from labtax.train.launch import train as run_train
     from labtax.train.report import train_summary
@@ -188,7 +193,9 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
     schedule = [p.strip() for p in phases.split(",")] if phases else None
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
                                hostfile=str(hostfile) if hostfile else None)
-    click.echo(train_summary(run_train(config, resume=resume, dry_run=dry_run, echo=click.echo)))
+    given = bool(config_path or overrides or nproc or hostfile)
+    result = run_train(config, resume=resume, dry_run=dry_run, echo=click.echo, settings_given=given, restart_phase=restart_phase)
+    click.echo(train_summary(result))
 
 
 def main() -> None:
