@@ -180,6 +180,9 @@ async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Le
             templates = Templates(_prompts_dir(config, section))
             caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
             return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section) for leaf in leaves), return_exceptions=True)
+    except asyncio.CancelledError:  # Ctrl-C: say so at once; the teacher stops at its next token
+        console.print("interrupted: stopping the teacher; finished calls are in the cache", style="yellow")
+        raise
     finally:
         cache.close()
         await teacher.close()
