@@ -9,6 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from labtax.config import Config
+from labtax.lint.directives import directives, file_disabled, silenced
 from labtax.lint.locate import compose, locate
 from labtax.lint.problem import Finding, Problem, json_path
 from labtax.lint.rules import Rule, rules_for
@@ -51,7 +52,18 @@ def lint_file(path: Path, config: Config) -> list[Problem]:
         found.extend((rule, finding) for finding in rule.check(source))
         if found and rule.gate:
             break
-    return sorted(_locate(source, found))
+    problems = _locate(source, found)
+    if source.profile == "instructlab" and source.text and "yamllint" in source.text:
+        problems = _as_yamllint_would(source.text, found, problems)
+    return sorted(problems)
+
+
+def _as_yamllint_would(text: str, found: list[tuple[Rule, Finding]], problems: Iterable[Problem]) -> list[Problem]:
+    """Drop the problems yamllint's inline directives silence (InstructLab honours them)."""
+    marks = directives(text)
+    quiet = file_disabled(text)
+    by_id = {rule.id: rule.yamllint for rule, _ in found}
+    return [p for p in problems if not (by_id.get(p.rule) and (quiet or silenced(marks, by_id[p.rule], p.line, p.column)))]
 
 
 def lint_files(paths: list[Path], config: Config) -> list[Problem]:
