@@ -13,13 +13,14 @@ from pathlib import Path
 from labtax.errors import LabtaxError
 
 LOCK_NAME = ".lock"
+TMP_SUFFIX = ".tmp"  # write_text_atomic's temporary files: .<name>.<random>.tmp beside the target
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, flush it to disk and rename it into place,
     so a reader, a crash or a kill -9 never leaves half a file. Keeps the mode of a file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
@@ -33,6 +34,15 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files that killed runs left under `folder` (call it holding the folder's
+    lock: no live writer can own one then)."""
+    stale = sorted(p for p in folder.rglob(f".*{TMP_SUFFIX}") if p.is_file())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def file_sha256(path: Path) -> str:

@@ -241,3 +241,22 @@ def test_a_range_overflow_in_a_users_template_names_the_template(repo: Path) -> 
         write_config(repo, server.url, num_instructions=1, prompts_dir="prompts")
         result = run(repo, leaves=(HAIKU,))
     assert f"prompt template {stage}: OverflowError" in result.failed[HAIKU]
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next(repo: Path) -> None:
+    stale = repo / "generated/compositional_skills/writing/.haiku.jsonl.k1ll3d.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"half": ')
+    with TeacherServer() as server:
+        write_config(repo, server.url, num_instructions=1)
+        run(repo, leaves=(SUMMARY,))
+    assert not stale.exists()
+
+
+def test_nothing_to_do_with_all_does_not_advise_all(repo: Path) -> None:
+    for folder in ("compositional_skills", "knowledge"):
+        shutil.rmtree(repo / "taxonomy" / folder)
+    write_config(repo, "http://127.0.0.1:9/v1")
+    done = cli(repo, "generate", "--all")
+    assert done.returncode == 0 and "no leaves: nothing to generate." in done.stderr
+    assert "--all" not in done.stderr

@@ -34,7 +34,7 @@ from labtax.generate.report import StageProgress
 from labtax.generate.select import Selection, select_leaves
 from labtax.generate.teacher import make_teacher
 from labtax.generate.templates import Templates
-from labtax.files import folder_lock
+from labtax.files import folder_lock, remove_stale_temps
 from labtax.taxonomy import Leaf, load_leaf
 from labtax.taxonomy.git import head_commit
 from labtax.taxonomy.tree import unread_link
@@ -84,6 +84,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     if options.dry_run:
         return _generate(config, options, output, console)
     with folder_lock(output, "labtax generate"):
+        remove_stale_temps(output)  # half-written files of a run killed mid-write
         return _generate(config, options, output, console)
 
 
