@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +25,9 @@ from typing import Any
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError
-from labtax.files import file_lock, file_sha256, write_text_atomic
+from labtax.files import file_sha256, write_text_atomic
 from labtax.generate.output import MANIFEST
+from labtax.publish import publish_set
 from labtax.schemas import validator
 from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
@@ -36,6 +35,7 @@ from labtax.taxonomy.git import head_commit
 PHASES = ("kt1", "kt2", "st")  # the LAB schedule, in order: the one list of phases
 PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
 STATS = "mix.json"
+OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in PHASES for suffix in (".jsonl", ".val.jsonl"))})
 
 
 @dataclass(frozen=True)
@@ -272,37 +272,6 @@ def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
     return hashes
 
 
-def _own_files() -> set[str]:
-    return {STATS, *(f"{p}{suffix}" for p in PHASES for suffix in (".jsonl", ".val.jsonl"))}
-
-
-def _staging(output: Path, kind: str) -> Path:
-    return output.parent / f".{output.name}.{kind}-{os.getpid()}"
-
-
-def _leftovers(output: Path) -> list[Path]:
-    """Folders of mix runs that died before or while publishing (only ever looked at under the lock)."""
-    return sorted(output.parent.glob(f".{output.name}.new-*")) + sorted(output.parent.glob(f".{output.name}.old-*"))
-
-
-def _check_owned(output: Path) -> None:
-    """mix replaces its whole output folder: refuse one holding files it did not write."""
-    foreign = sorted(p.name for p in output.iterdir() if p.name not in _own_files()) if output.is_dir() else []
-    if foreign:
-        raise LabtaxError(f"{output}: holds files labtax mix did not write ({', '.join(foreign[:3])}); mix replaces the whole folder: choose an empty or new --output")
-
-
-def publish(staged: Path, output: Path) -> None:
-    """Put the staged set in place of `output` by renaming folders, so a reader sees the old set or the
-    new one, never a mixture. (A kill between the two renames leaves no `output` at all, which `train`
-    refuses; the next mix finishes the clean-up.)"""
-    old = _staging(output, "old")
-    if output.exists():
-        os.replace(output, old)
-    os.replace(staged, output)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def check_mix(folder: Path) -> None:
     """Refuse phase files that are not the ones `mix.json` describes (a mix that died while publishing,
     a file edited by hand): training on them would train on a set no mix wrote."""
@@ -352,16 +321,10 @@ def mix(
         "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
     }
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(output_dir.parent / f".{output_dir.name}.lock", "labtax mix"):
-        for leftover in _leftovers(output_dir):
-            shutil.rmtree(leftover, ignore_errors=True)
-        _check_owned(output_dir)
-        staged = _staging(output_dir, "new")
-        try:
-            stats["files"] = write_phases(phases, staged)
-            write_text_atomic(staged / STATS, json.dumps(stats, indent=2) + "\n")
-            publish(staged, output_dir)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
+
+    def write(staged: Path) -> None:
+        stats["files"] = write_phases(phases, staged)
+        write_text_atomic(staged / STATS, json.dumps(stats, indent=2) + "\n")
+
+    publish_set(output_dir, OWN_FILES, "labtax mix", write)
     return stats

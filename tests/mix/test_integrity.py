@@ -98,7 +98,8 @@ def test_a_folder_with_foreign_files_is_not_replaced(mix_project: Path) -> None:
 
 KILL_BETWEEN_RENAMES = """
 import os, signal, sys, types
-import labtax.mix as m
+import labtax.publish as m
+import labtax.mix
 calls = []
 def replace(src, dst):
     os.replace(src, dst)
@@ -107,7 +108,7 @@ def replace(src, dst):
         os.kill(os.getpid(), signal.SIGKILL)
 m.os = types.SimpleNamespace(replace=replace, getpid=os.getpid)
 from labtax.config import load_config
-m.mix(load_config(), seed=int(sys.argv[1]))
+labtax.mix.mix(load_config(), seed=int(sys.argv[1]))
 """
 
 
