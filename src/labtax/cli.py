@@ -111,8 +111,8 @@ def diff(base: str | None, fmt: str) -> None:
     from labtax.diff import changed_leaves, format_json, format_text
 
     config = load_config()
-    config.existing_taxonomy_root()
     changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
+    config.existing_taxonomy_root()  # after git's own checks: outside a repository says so first
     output = format_json(changes) if fmt == "json" else format_text(changes)
     if output:
         click.echo(output)
