@@ -18,6 +18,7 @@ from rich.console import Console
 
 from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
+from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate import knowledge, skills
 from labtax.generate.cache import CacheError, CallCache
 from labtax.generate.calls import Caller, LeafStats
@@ -34,7 +35,6 @@ from labtax.generate.report import StageProgress
 from labtax.generate.select import Selection, select_leaves
 from labtax.generate.teacher import make_teacher
 from labtax.generate.templates import Templates
-from labtax.files import folder_lock, remove_stale_temps
 from labtax.taxonomy import Leaf, load_leaf
 from labtax.taxonomy.git import head_commit
 from labtax.taxonomy.tree import unread_link
