@@ -4,6 +4,7 @@ library function, prints through a formatter and maps the result to an exit code
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -207,7 +208,7 @@ def main() -> None:
             sys.exit(code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        _exit_at_once(130)
     except click.ClickException as exc:  # LabtaxError included
         exc.show()
         sys.exit(exc.exit_code)
@@ -215,7 +216,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        _exit_at_once(130)
     except OSError as exc:  # a machine's fault (full disk, read-only folder): one line naming the file
         error = os_error(exc)
         error.show()
@@ -226,3 +227,12 @@ def main() -> None:
     sys.exit(0)
 
 
+
+
+def _exit_at_once(code: int) -> None:
+    """Leave without the interpreter's teardown: after Ctrl-C a worker thread may still be inside
+    torch (loading the embedded model, one decoding step), and tearing torch down under it aborts
+    or waits. Everything the run keeps is already on disk (atomic files, committed cache rows)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

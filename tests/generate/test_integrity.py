@@ -260,3 +260,20 @@ def test_nothing_to_do_with_all_does_not_advise_all(repo: Path) -> None:
     done = cli(repo, "generate", "--all")
     assert done.returncode == 0 and "no leaves: nothing to generate." in done.stderr
     assert "--all" not in done.stderr
+
+
+def test_ctrl_c_is_acknowledged_and_exits_within_two_seconds(repo: Path) -> None:
+    with TeacherServer(freeze_after=0) as server:  # every call hangs
+        write_config(repo, server.url, num_instructions=2, request_timeout_s=60)
+        process = subprocess.Popen([sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"], cwd=repo,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not server.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - started
+    assert process.returncode == 130 and took < 2.0, (took, stderr)
+    assert "interrupted: stopping the teacher; finished calls are in the cache" in stderr
+    assert "Traceback" not in stderr

@@ -25,7 +25,7 @@ from labtax.generate.decode import Stopped, sample_batch
 from labtax.generate.teacher import Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
-STOP_WAIT_S = 2.0  # how long close() waits for the worker (it stops at the next token)
+STOP_WAIT_S = 1.0  # how long close() waits for the worker (it stops at the next token)
 
 
 @dataclass
