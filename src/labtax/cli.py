@@ -5,13 +5,14 @@ library function, prints through a formatter and maps the result to an exit code
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from labtax import __version__
-from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
+from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError, os_error
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,6 +114,7 @@ def diff(base: str | None, fmt: str) -> None:
 
     config = load_config()
     changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
+    config.existing_taxonomy_root()  # after git's own checks: outside a repository says so first
     output = format_json(changes) if fmt == "json" else format_text(changes)
     if output:
         click.echo(output)
@@ -149,7 +151,8 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
     result = run_generate(options)
     print_result(result)
     if result.failed:
-        raise LabtaxError(f"{len(result.failed)} leaf(s) failed; see {result.output}/generate.log", exit_code=EXIT_FINDINGS)
+        where = "listed above" if dry_run else f"see {result.output}/generate.log"
+        raise LabtaxError(f"{len(result.failed)} leaf(s) failed; {where}", exit_code=EXIT_FINDINGS)
 
 
 # ---- mix / train ------------------------------------------------------------------------------
@@ -177,9 +180,14 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 @click.option("--nproc", type=int, help="Processes on this machine [nproc: 1].")
 @click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5.")
+@click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings).")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
-          hostfile: Path | None, overrides: tuple[str, ...]) -> None:
-    """Tune a student phase by phase with DeepSpeed."""
+          hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None) -> None:
+    """Tune a student phase by phase with DeepSpeed.
+
+    With --resume and no --config/--set the run continues with its stored settings; with them, changes
+    safe to continue with (selector, log_every, settings of phases not started) are taken, others refused.
+    """
     from labtax.train.config import load_train_config
     from labtax.train.launch import train as run_train
     from labtax.train.report import train_summary
@@ -187,7 +195,9 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
     schedule = [p.strip() for p in phases.split(",")] if phases else None
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
                                hostfile=str(hostfile) if hostfile else None)
-    click.echo(train_summary(run_train(config, resume=resume, dry_run=dry_run, echo=click.echo)))
+    given = bool(config_path or overrides or nproc or hostfile)
+    result = run_train(config, resume=resume, dry_run=dry_run, echo=click.echo, settings_given=given, restart_phase=restart_phase)
+    click.echo(train_summary(result))
 
 
 # ---- eval / chat ------------------------------------------------------------------------------
@@ -247,7 +257,7 @@ def main() -> None:
             sys.exit(code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        _exit_at_once(130)
     except click.ClickException as exc:  # LabtaxError included
         exc.show()
         sys.exit(exc.exit_code)
@@ -255,10 +265,23 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        sys.exit(130)
+        _exit_at_once(130)
+    except OSError as exc:  # a machine's fault (full disk, read-only folder): one line naming the file
+        error = os_error(exc)
+        error.show()
+        sys.exit(error.exit_code)
     except Exception as exc:  # noqa: BLE001 - the one place internal errors are caught
         click.echo(f"internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
         sys.exit(EXIT_USAGE)
     sys.exit(0)
 
 
+
+
+def _exit_at_once(code: int) -> None:
+    """Leave without the interpreter's teardown: after Ctrl-C a worker thread may still be inside
+    torch (loading the embedded model, one decoding step), and tearing torch down under it aborts
+    or waits. Everything the run keeps is already on disk (atomic files, committed cache rows)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -10,7 +10,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from labtax.errors import ConfigError
-from labtax.schemas import apply_defaults, load_schema, validator
+from labtax.schemas import apply_defaults, load_schema, non_finite, validator
 
 CONFIG_NAME = "labtax.yaml"
 SCHEMA = "config.schema.json"
@@ -27,6 +27,12 @@ class Config:
     @property
     def taxonomy_root(self) -> Path:
         return self.root / self.data["taxonomy_root"]
+
+    def existing_taxonomy_root(self) -> Path:
+        """The taxonomy root, which must exist: a run over a missing one would do nothing and succeed."""
+        if not self.taxonomy_root.is_dir():
+            raise ConfigError(f"the taxonomy root {self.taxonomy_root} does not exist (taxonomy_root in {self.path or CONFIG_NAME})")
+        return self.taxonomy_root
 
     def section(self, name: str) -> dict[str, Any]:
         """One section ("lint", "generate", "mix") with its defaults filled."""
@@ -65,7 +71,19 @@ def load_config(root: Path | None = None, overrides: dict[str, Any] | None = Non
             continue  # the file's value is not a section: validation below reports it
         raw[key] = {**(current or {}), **value} if isinstance(value, dict) else value
     errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"{path}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+    lines = [f"{_origin(path, list(e.absolute_path), overrides or {})}: {e.message}" for e in errors]
+    lines += [f"{_origin(path, key.split('.'), overrides or {})}: not a finite number (NaN or infinity)" for key in non_finite(raw)]
+    if lines:
         raise ConfigError("invalid configuration\n" + "\n".join(lines))
     return Config(root=root, data=apply_defaults(load_schema(SCHEMA), raw), path=path if path.is_file() else None)
+
+
+def _origin(path: Path, keys: list[Any], overrides: dict[str, Any]) -> str:
+    """Where a bad value came from: a command-line option (overrides win) or the file's key."""
+    dotted = ".".join(map(str, keys)) or "(top level)"
+    node: Any = overrides
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return f"{path}: {dotted}"
+        node = node[key]
+    return f"option --{str(keys[-1]).replace('_', '-')} ({dotted})"

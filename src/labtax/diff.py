@@ -144,9 +144,18 @@ def format_text(changes: list[LeafChange]) -> str:
     """One line per leaf: `A  path`, or `R  old -> new` for a renamed leaf."""
     lines = []
     for change in changes:
-        shown = f"{change.old_path} -> {change.path}" if change.old_path else change.path
+        shown = f"{quote_path(change.old_path)} -> {quote_path(change.path)}" if change.old_path else quote_path(change.path)
         lines.append(f"{LETTER[change.status]}  {shown}")
     return "\n".join(lines)
+
+
+def quote_path(path: str) -> str:
+    """`path` as is, or in double quotes with C-style escapes (as git's core.quotePath) when it holds
+    a control character, a quote or a backslash: a newline in a folder name must not start a line
+    of its own (a CI log would read `::error ...` there as a command)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or c in '"\\' for c in path):
+        return json.dumps(path, ensure_ascii=False)
+    return path
 
 
 def format_json(changes: list[LeafChange]) -> str:

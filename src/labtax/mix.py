@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +24,18 @@ from typing import Any, Iterator
 
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
-from labtax.errors import LabtaxError
+from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.files import file_sha256, write_text_atomic
-from labtax.generate.output import EVAL_DIR
+from labtax.generate.output import EVAL_DIR, MANIFEST
+from labtax.publish import publish_set
 from labtax.schemas import validator
-from labtax.taxonomy import chat_messages, find_leaves, load_leaf
+from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
 
 PHASES = ("kt1", "kt2", "st")  # the LAB schedule, in order: the one list of phases
 PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
+STATS = "mix.json"
+OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in PHASES for suffix in (".jsonl", ".val.jsonl"))})
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,35 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     held_out = eval_prompts(input_dir / EVAL_DIR)
     records = []
     for path in sorted(p for p in input_dir.rglob("*.jsonl") if EVAL_DIR not in p.relative_to(input_dir).parts[:1]):
-        for lineno, record in _jsonl_lines(path):
-            _refuse_eval_item(path, lineno, record, held_out)
-            error = next(iter(check.iter_errors(record)), None)
-            if error is not None:
-                where = ".".join(map(str, error.absolute_path)) or "(record)"
-                raise LabtaxError(f"{path}:{lineno}:1: error[record] {where}: {error.message}")
-            records.append(record)
+        for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
+            if line.strip():
+                records.append(_record(path, lineno, line, check, held_out))
     return records
+
+
+def _record(path: Path, lineno: int, line: bytes, check: Any, held_out: dict[str, str]) -> dict[str, Any]:
+    """One JSONL line as a valid record, else a located error (bytes that are not UTF-8, a lone
+    surrogate escape, bad JSON, a schema violation)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LabtaxError(f"{path}:{lineno}:{exc.start + 1}: error[record] byte 0x{line[exc.start]:02x} is not valid UTF-8") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
+    try:  # JSON may escape half of a surrogate pair ("\ud800"): valid JSON, but not text
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        match = re.search(r"\\u[dD][89a-fA-F]", text)
+        column = match.start() + 1 if match else 1
+        raise LabtaxError(f"{path}:{lineno}:{column}: error[record] holds a lone surrogate escape (half a UTF-16 pair), which is not text") from None
+    _refuse_eval_item(path, lineno, record, held_out)
+    error = next(iter(check.iter_errors(record)), None)
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path)) or "(record)"
+        raise LabtaxError(f"{path}:{lineno}:1: error[record] {where}: {error.message}")
+    return record
 
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -121,13 +146,51 @@ def _refuse_eval_item(path: Path, lineno: int, record: Any, held_out: dict[str, 
         raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] this record asks the held-out evaluation prompt of {clash}; it would train on the evaluation set")
 
 
-def seed_records(config: Config) -> list[dict[str, Any]]:
+def current_records(records: list[dict[str, Any]], manifest: dict[str, Any] | None, leaves: set[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The records mix may train on, and how many it drops by reason. A record counts only when its
+    leaf is a leaf of the taxonomy today (not deleted, not a link labtax never reads) and it was
+    generated from the leaf version the manifest names (a leftover of an older run is not)."""
+    kept, dropped = [], Counter[str]()
+    entries = (manifest or {}).get("leaves", {})
+    for record in records:
+        entry = entries.get(record["leaf"])
+        if record["leaf"] not in leaves:
+            dropped[f"{record['leaf']}: the leaf is not in the taxonomy (deleted, or a link that is not read)"] += 1
+        elif entry is None:
+            dropped[f"{record['leaf']}: not in {MANIFEST} (not written by labtax generate)"] += 1
+        elif entry.get("leaf_hash") != record["provenance"]["leaf_hash"]:
+            dropped[f"{record['leaf']}: generated from another version of the leaf than {MANIFEST} names"] += 1
+        else:
+            kept.append(record)
+    return kept, dict(sorted(dropped.items()))
+
+
+def read_manifest(input_dir: Path) -> dict[str, Any] | None:
+    """generate's manifest.json in `input_dir`, or None when there is none or it is not readable."""
+    try:
+        data = json.loads((input_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("leaves"), dict) else None
+
+
+def taxonomy_leaves(config: Config) -> tuple[list[Leaf], list[str]]:
+    """The leaves of the taxonomy labtax reads, and one line for each it cannot (a link leading
+    outside, a file that does not load): those add nothing to any phase."""
+    leaves, skipped = [], []
+    for qna in find_leaves(config.taxonomy_root):
+        try:
+            leaves.append(load_leaf(config.root, qna.relative_to(config.root).as_posix(), config.data["taxonomy_root"]))
+        except LabtaxError as exc:
+            skipped.append(exc.message)
+    return leaves, skipped
+
+
+def seed_records(leaves: list[Leaf]) -> list[dict[str, Any]]:
     """The leaves' own seed examples as chat records. Knowledge seeds are asked without their
     passage (the student must learn the fact); grounded skills keep the context in the prompt."""
     out = []
-    root = config.root
-    for qna in find_leaves(config.taxonomy_root):
-        leaf = load_leaf(root, qna.relative_to(root).as_posix(), config.data["taxonomy_root"])
+    for leaf in leaves:
         for i, seed in enumerate(leaf.seed_examples):
             digest = hashlib.sha256(f"{leaf.path}\0{i}\0{seed.question}".encode()).hexdigest()[:32]
             messages = chat_messages(leaf, seed.question, seed.answer, seed.context)
@@ -233,7 +296,7 @@ def _jsonl(samples: list[Sample]) -> str:
 
 
 def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
-    """kt1.jsonl + kt1.val.jsonl, ... written atomically; returns each file's sha256."""
+    """kt1.jsonl + kt1.val.jsonl, ... written into `output`; returns each file's sha256."""
     output.mkdir(parents=True, exist_ok=True)
     hashes = {}
     for phase, data in phases.items():
@@ -243,6 +306,21 @@ def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
     return hashes
 
 
+def check_mix(folder: Path) -> None:
+    """Refuse phase files that are not the ones `mix.json` describes (a mix that died while publishing,
+    a file edited by hand): training on them would train on a set no mix wrote."""
+    try:
+        stats = json.loads((folder / STATS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return  # phase files written by hand: nothing to check them against
+    except (OSError, ValueError) as exc:
+        raise LabtaxError(f"{folder / STATS}: cannot be read ({exc}); run `labtax mix` again") from None
+    for name, digest in sorted((stats.get("files") or {}).items()):
+        path = folder / name
+        if not path.is_file() or file_sha256(path) != digest:
+            raise LabtaxError(f"{path}: does not match {folder / STATS} (missing, edited, or from another mix run); run `labtax mix` again")
+
+
 def mix(
     config: Config,
     input_dir: Path | None = None,
@@ -250,29 +328,37 @@ def mix(
     seed: int | None = None,
     tokenizer_path: str | None = None,
 ) -> dict[str, Any]:
-    """Build the phase datasets and mix.json; returns the mix.json content."""
+    """Build the phase datasets and mix.json, published together; returns the mix.json content."""
     from labtax.train.chat import load_tokenizer
 
     settings = config.section("mix")
     seed = settings["seed"] if seed is None else seed
     input_dir = input_dir or config.root / settings["input"]
-    output_dir = output_dir or config.root / settings["output"]
+    output_dir = (output_dir or config.root / settings["output"]).absolute()
     if tokenizer_path is None and settings["tokenizer"]:  # labtax.yaml paths are relative to its folder
         tokenizer_path = str(config.root / settings["tokenizer"])
     tokenizer_path = tokenizer_path or str(embedded_model_dir())
     tokenizer = load_tokenizer(tokenizer_path)
-    records = read_generated(input_dir)
-    seeds = seed_records(config) if settings["include_seeds"] else []
+    leaves, skipped = taxonomy_leaves(config)
+    records, dropped = current_records(read_generated(input_dir), read_manifest(input_dir), {leaf.path for leaf in leaves})
+    seeds = seed_records(leaves) if settings["include_seeds"] else []
     phases = build_phases(to_samples(records + seeds, tokenizer), settings, seed)
-    hashes = write_phases(phases, output_dir)
+    if not any(split_.train for split_ in phases.values()):
+        raise LabtaxError(f"no samples to mix from {input_dir} and the taxonomy's seeds; nothing written", EXIT_FINDINGS)
     stats = {
         "seed": seed,
         "tokenizer": tokenizer_path,
         "taxonomy_commit": head_commit(config.root),
         "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir), "root": str(config.root)},
+        "dropped": dropped,
+        "skipped_leaves": skipped,
         "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
-        "files": hashes,
     }
-    write_text_atomic(output_dir / "mix.json", json.dumps(stats, indent=2) + "\n")
+
+    def write(staged: Path) -> None:
+        stats["files"] = write_phases(phases, staged)
+        write_text_atomic(staged / STATS, json.dumps(stats, indent=2) + "\n")
+
+    publish_set(output_dir, OWN_FILES, "labtax mix", write)
     return stats

@@ -7,6 +7,7 @@ Every schema has an `$id` of the form https://labtax.dev/schemas/<file name>;
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from typing import Any
 
@@ -58,6 +59,19 @@ def is_valid(name: str, data: Any) -> bool:
         return _fast_validator(name).is_valid(data)
     except ValueError:  # not JSON data (a YAML date, a boolean key): the full validator words it
         return False
+
+
+def non_finite(data: Any, where: tuple[str, ...] = ()) -> list[str]:
+    """Dotted paths of every NaN or infinity in `data`. JSON Schema cannot reject them: NaN fails no
+    `minimum` and no `maximum` (every comparison with it is false), so a `.nan` threshold would
+    silently switch its check off."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [".".join(where) or "(top level)"]
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in non_finite(value, (*where, str(key)))]
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in non_finite(value, (*where, str(i)))]
+    return []
 
 
 def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -91,3 +91,12 @@ def test_lint_changed_checks_only_what_diff_reports(starter_repo: Path, monkeypa
     result = CliRunner().invoke(cli, ["lint", "--changed", "--format", "json"])
     assert result.exit_code == 1, result.output
     assert {p["path"] for p in json.loads(result.output)} == {f"{leaf}/qna.yaml"}
+
+
+def test_a_newline_in_a_path_cannot_start_a_line_of_its_own(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = 'taxonomy/compositional_skills/evil\n::error file=x::pwned "q"'
+    write_leaf(leafy_repo, folder, "evil")
+    result = run(leafy_repo, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ['A  "taxonomy/compositional_skills/evil\\n::error file=x::pwned \\"q\\"/qna.yaml"']
+    assert json.loads(run(leafy_repo, monkeypatch, "--format", "json").output)[0]["path"] == f"{folder}/qna.yaml"

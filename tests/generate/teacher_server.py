@@ -36,6 +36,9 @@ class Reply:
     delay: float = 0.0  # seconds before answering (longer than the client timeout: a timeout)
     drop: bool = False  # close the connection without an answer
     logprobs: list[dict[str, Any]] | None = None  # OpenAI logprobs.content, when scripted
+    payload: dict[str, Any] | None = None  # a whole JSON body sent as is (e.g. `choices: []`)
+    raw: bytes | None = None  # a body that is not JSON (e.g. an HTML page), sent with status 200
+    trickle: float = 0.0  # seconds between the body's bytes (a server that sends slowly)
 
 
 def words_for(text: str, count: int = 8) -> str:
@@ -129,7 +132,7 @@ class TeacherServer:
             self._stop.wait()
             return Reply(drop=True)
         reply = self.script(body, attempt)
-        if reply.status == 200 and not reply.drop and reply.delay == 0:
+        if reply.status == 200 and not reply.drop and reply.delay == 0 and reply.payload is None and reply.raw is None and not reply.trickle:
             with self._lock:
                 self.answered.append(body)
         return reply
@@ -144,7 +147,7 @@ class TeacherServer:
                 pass
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                if self.path.rstrip("/") == "/v1/models":
                     self._send(200, {"object": "list", "data": [{"id": "scripted-teacher", "object": "model"}]})
                 else:
                     self._send(404, {"error": "not found"})
@@ -164,20 +167,32 @@ class TeacherServer:
                 if reply.status != 200:
                     self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
                     return
+                if reply.raw is not None or reply.payload is not None:
+                    self._send(200, reply.payload, raw=reply.raw, trickle=reply.trickle)
+                    return
                 choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
                 if reply.logprobs is not None:
                     choice["logprobs"] = {"content": reply.logprobs}
                 usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(reply.text.split()) + 1}
-                self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"), "choices": [choice], "usage": usage}, reply.headers)
+                payload = {"id": "x", "object": "chat.completion", "model": body.get("model"), "choices": [choice], "usage": usage}
+                self._send(200, payload, reply.headers, trickle=reply.trickle)
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                blob = json.dumps(payload).encode()
+            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None, trickle: float = 0.0) -> None:
+                blob = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if raw is not None else "application/json")
                 self.send_header("Content-Length", str(len(blob)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(blob)
+                if not trickle:
+                    self.wfile.write(blob)
+                    return
+                for i in range(len(blob)):  # one byte at a time: every read gets data, the whole body takes long
+                    if server._stop.is_set():
+                        return
+                    self.wfile.write(blob[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(trickle)
 
         return Handler

@@ -45,6 +45,16 @@ CASES = {
     "knowledge-two-questions": ("knowledge", REMOTE.replace("      - question: Who is passage 1 written for?\n        answer: First-year students learning about velocity.\n", "")),
     "knowledge-no-outline": ("knowledge", REMOTE.replace("document_outline: Notes on one-dimensional kinematics written for this taxonomy.\n", "")),
     "skill-extra-seed": ("compositional_skills", GOOD_SKILL + SEED),
+    # yamllint's inline directives: InstructLab runs yamllint, so they silence its findings there.
+    "trailing-space-disable-line": ("compositional_skills", GOOD_SKILL.replace("version: 3\n", "# yamllint disable-line rule:trailing-spaces\nversion: 3  \n")),
+    "trailing-space-disable-line-other-rule": ("compositional_skills", GOOD_SKILL.replace("version: 3\n", "# yamllint disable-line rule:colons\nversion: 3  \n")),
+    "trailing-space-disable-line-two-lines-on": ("compositional_skills", GOOD_SKILL.replace("version: 3\n", "# yamllint disable-line\n\nversion: 3  \n")),
+    "trailing-space-disable-block": ("compositional_skills", "# yamllint disable rule:trailing-spaces\n" + GOOD_SKILL.replace("version: 3\n", "version: 3  \n")),
+    "trailing-space-after-enable": ("compositional_skills", "# yamllint disable\n# yamllint enable\n" + GOOD_SKILL.replace("version: 3\n", "version: 3  \n")),
+    "trailing-space-disable-file": ("compositional_skills", "# yamllint disable-file\n" + GOOD_SKILL.replace("version: 3\n", "version: 3  \n")),
+    "trailing-space-in-quoted-hash": ("compositional_skills", GOOD_SKILL.replace("created_by: ada-lovelace\n", "created_by: 'ada # yamllint disable'\n").replace("version: 3\n", "version: 3  \n")),
+    "no-final-newline-disabled": ("compositional_skills", "# yamllint disable rule:new-line-at-end-of-file\n" + GOOD_SKILL.rstrip("\n")),
+    "duplicate-key-disabled": ("compositional_skills", GOOD_SKILL.replace("created_by: ada-lovelace\n", "created_by: a\ncreated_by: b  # yamllint disable-line rule:key-duplicates\n")),
 }
 
 
@@ -69,3 +79,11 @@ def test_same_verdict_as_instructlab(tmp_path, name):
     (tmp_path / "labtax.yaml").write_text("profile: instructlab\n")
     ours = failed(lint_paths([path], load_config(tmp_path)))
     assert ours == instructlab_verdict(path), name
+
+
+def test_yamllint_directives_do_not_silence_the_labtax_profile(tmp_path):
+    text = "# yamllint disable\n" + GOOD_SKILL.replace("version: 3\n", "version: 3  \n")
+    path = write_leaf(tmp_path, "compositional_skills/topic/directive", text, attribution=None)
+    assert "LT013" in [p.rule for p in lint_paths([path], load_config(tmp_path))]  # (and LT203: no attribution)
+    (tmp_path / "labtax.yaml").write_text("profile: instructlab\n")
+    assert lint_paths([path], load_config(tmp_path)) == []

@@ -35,6 +35,8 @@ def test_defaults_come_from_the_schema_and_overrides_apply(tmp_path: Path) -> No
         (["defaults.micro_batch_tokens=64", "defaults.max_seq_len=128"], "must be at least max_seq_len"),
         (["lr"], "expected KEY=VALUE"),
         (["schedule=[st, kt1]"], "out of order"),
+        (["phases.kt1.lr=.nan"], r"phases.kt1.lr: not a finite number"),
+        (["defaults.weight_decay=.inf"], r"defaults.weight_decay: not a finite number"),
     ],
 )
 def test_bad_settings_are_config_errors(overrides: list[str], message: str) -> None:
@@ -120,3 +122,60 @@ def test_metrics_survive_a_torn_last_line(tmp_path: Path) -> None:
 
     (tmp_path / NAME).write_text('{"kind": "step", "phase": "kt1", "epoch": 1}\n{"kind": "st')  # killed mid-write
     assert read(tmp_path) == [{"kind": "step", "phase": "kt1", "epoch": 1}]
+
+
+def test_a_schedule_whose_phases_are_all_empty_is_not_a_success(project: Path, tmp_path: Path) -> None:
+    from labtax.train.launch import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for phase in ("kt1", "kt2", "st"):
+        (data / f"{phase}.jsonl").write_text("")
+    config = load_train_config(None, [f"model={project / 'model'}", f"data_dir={data}", f"output_dir={tmp_path / 'run'}"])
+    with pytest.raises(LabtaxError, match="have no training samples; nothing to train") as caught:
+        train(config, dry_run=True)
+    assert caught.value.exit_code == 1
+
+
+def _failed_run(project: Path, run: Path, **overrides: str) -> list[str]:
+    """A run folder as a run that died in KT/1 leaves it (KT/1 running, KT/2 and ST pending)."""
+    import json
+
+    from labtax.train import journal
+
+    base = [f"model={project / 'model'}", f"data_dir={project / 'data'}", f"output_dir={run}"]
+    config = load_train_config(None, base)
+    run.mkdir()
+    (run / journal.CONFIG).write_text(json.dumps(config.to_json()))
+    (run / "kt1").mkdir()
+    phases = {"kt1": {"status": "running", "epochs": [{"epoch": 1}]}, "kt2": {"status": "pending", "epochs": []}, "st": {"status": "pending", "epochs": []}}
+    journal.write(run, {"model": str(project / "model"), "data": {}, "phases": phases, "schedule": ["kt1", "kt2", "st"]})
+    return base
+
+
+def test_resume_takes_safe_changes_and_refuses_the_others(project: Path, tmp_path: Path) -> None:
+    from labtax.train.launch import restart_from, train
+
+    run = tmp_path / "run"
+    base = _failed_run(project, run)
+    safe = load_train_config(None, [*base, "phases.kt2.lr=3e-6", "selector=last"])
+    plan = {p["phase"]: p for p in train(safe, resume=True, dry_run=True)["plan"]}
+    assert plan["kt2"]["lr"] == 3e-6  # a phase not started yet takes the corrected setting
+    unsafe = load_train_config(None, [*base, "phases.kt1.lr=3e-6", "seed=7"])
+    with pytest.raises(LabtaxError, match=r"cannot resume with changed settings \(phases.kt1.lr: 2e-05 -> 3e-06; seed: 42 -> 7\).*--restart-phase kt1"):
+        train(unsafe, resume=True, dry_run=True)
+    plan = {p["phase"]: p for p in train(load_train_config(None, base), resume=True, dry_run=True, settings_given=False)["plan"]}
+    assert plan["kt1"]["lr"] == 2e-5  # no settings given: the stored ones
+    restart_from(run, "kt1")
+    assert not (run / "kt1").exists()
+    plan = {p["phase"]: p for p in train(load_train_config(None, [*base, "phases.kt1.lr=3e-6"]), resume=True, dry_run=True)["plan"]}
+    assert plan["kt1"]["lr"] == 3e-6
+
+
+def test_a_run_folder_in_use_points_at_resume_and_restart(project: Path, tmp_path: Path) -> None:
+    from labtax.train.launch import start_journal
+
+    run = tmp_path / "run"
+    base = _failed_run(project, run)
+    with pytest.raises(LabtaxError, match="pass --resume to continue it, --restart-phase kt1 to run that phase again"):
+        start_journal(load_train_config(None, base), run, str(project / "model"), [], resume=False)

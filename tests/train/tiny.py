@@ -96,11 +96,14 @@ def write_generated(folder: Path) -> dict[str, int]:
         "foundational_skills": SKILLS,
         "compositional_skills": RHYMES,
     }
+    manifest: dict = {"version": 1, "leaves": {}}
     for branch, pairs in rows.items():
         leaf = LEAVES[branch]
         out = folder / (leaf.removeprefix("taxonomy/").removesuffix("/qna.yaml") + ".jsonl")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(json.dumps(record(leaf, branch, q, a, i)) + "\n" for i, (q, a) in enumerate(pairs)))
+        manifest["leaves"][leaf] = {"output": out.relative_to(folder).as_posix(), "branch": branch, "records": len(pairs), "leaf_hash": "0" * 64}
+    (folder / "manifest.json").write_text(json.dumps(manifest))  # mix takes only records the manifest vouches for
     return {b: len(p) for b, p in rows.items()}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
@@ -19,6 +20,8 @@ from labtax.generate.templates import Templates
 
 T = TypeVar("T")
 CONTENT_FREE = "N/A"  # the judged field's value in a calibration call
+CHARS_PER_TOKEN_MAX = 16  # more characters than this per asked-for token: the reply ran past max_tokens
+_WORD = re.compile(r"\S+")
 
 
 @dataclass
@@ -45,6 +48,7 @@ class LeafStats:
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    truncated: int = 0  # replies cut to max_tokens (a teacher that ignores it)
     current: str | None = None  # the stage running now, for error messages
 
     def stage(self, name: str) -> StageStats:
@@ -95,7 +99,8 @@ class Caller:
 
         async def fetch() -> dict[str, Any]:
             reply: Completion = await self.teacher.complete(messages, rendered.prefix, params)
-            return {"text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+            text, cut = cap_reply(reply.text, max_tokens)
+            return {"text": text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "truncated": cut}
 
         value = await self._cached(stage, key, fetch, stats)
         text = str(value["text"])
@@ -178,6 +183,18 @@ class Caller:
         stats.calls += 1
         stats.prompt_tokens += int(value.get("prompt_tokens") or 0)
         stats.completion_tokens += int(value.get("completion_tokens") or 0)
+        stats.truncated += bool(value.get("truncated"))
+
+
+def cap_reply(text: str, max_tokens: int) -> tuple[str, bool]:
+    """`text` cut to `max_tokens` words and `max_tokens * CHARS_PER_TOKEN_MAX` characters, and whether
+    it was cut. A token is at most a word, so a reply with more words than `max_tokens` tokens came
+    from a teacher that ignored the limit; stages then parse and de-duplicate bounded text."""
+    limit = max_tokens * CHARS_PER_TOKEN_MAX
+    words = _WORD.finditer(text, 0, limit + 1)
+    end = next((m.end() for i, m in enumerate(words, 1) if i == max_tokens), None)
+    cut = min(len(text), limit) if end is None else end
+    return (text, False) if cut >= len(text.rstrip()) else (text[:cut], True)
 
 
 def _mix_seed(seed: int, text: str, sample: int) -> int:

@@ -7,11 +7,18 @@ its call, its own temperature, top_p and token budget, and stops at end of turn.
 
 from __future__ import annotations
 
+from threading import Event
 from typing import Any
 
 
-def sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]]) -> tuple[list[list[int]], list[int]]:
-    """New token ids per row, and each row's prompt length (left-padded batch, KV cache)."""
+class Stopped(Exception):
+    """Decoding was asked to stop (Ctrl-C): the batch is dropped, nothing is answered or cached."""
+
+
+def sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]],
+                 halt: Event | None = None) -> tuple[list[list[int]], list[int]]:
+    """New token ids per row, and each row's prompt length (left-padded batch, KV cache).
+    When `halt` is set, decoding ends at the next token by raising Stopped."""
     import torch
 
     encoded = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
@@ -26,6 +33,8 @@ def sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict
     positions = (attention.cumsum(dim=1) - 1).clamp(min=0)
     with torch.no_grad():
         for _ in range(max(budgets)):
+            if halt is not None and halt.is_set():
+                raise Stopped
             out = model(input_ids=inputs, attention_mask=attention, position_ids=positions, past_key_values=past, use_cache=True)
             past, logits = out.past_key_values, out.logits[:, -1, :].float()
             chosen = []

@@ -13,7 +13,7 @@ from pathlib import Path
 from labtax.embedded import cache_root
 from labtax.errors import LabtaxError
 from labtax.taxonomy import Leaf
-from labtax.taxonomy.documents import default_extensions, match_files
+from labtax.taxonomy.documents import default_extensions, match_files, repo_url_allowed
 
 _TOKEN = re.compile(r"\S+")
 
@@ -70,6 +70,8 @@ def clone_at(url: str, commit: str, leaf_path: str) -> Path:
 
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise LabtaxError(f"{leaf_path}: document.commit must be a full 40-hex commit id, got {commit!r}")
+    if not repo_url_allowed(url):
+        raise LabtaxError(f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or file:// URL or a local path; run `labtax lint {leaf_path}`")
     target = cache_root() / "documents" / hashlib.sha256(url.encode()).hexdigest()[:24]
     try:
         repo = Repo(target) if (target / ".git").is_dir() else Repo.clone_from(url, target, no_checkout=True)

@@ -21,9 +21,11 @@ from typing import Any
 
 from labtax.embedded import MODEL_NAME, embedded_model_dir
 from labtax.errors import MissingExtraError
+from labtax.generate.decode import Stopped, sample_batch
 from labtax.generate.teacher import Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
+STOP_WAIT_S = 1.0  # how long close() waits for the worker (it stops at the next token)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class EmbeddedTeacher:
     def __init__(self, section: dict[str, Any]) -> None:
         self.batch_size = int(section["embedded_batch"])
         self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._stop = threading.Event()  # set by close(): decoding ends at the next token
         self._thread: threading.Thread | None = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -52,9 +55,12 @@ class EmbeddedTeacher:
         await asyncio.to_thread(self._folder)
 
     async def close(self) -> None:
+        """Stop the worker: the batch in progress ends at its next token (Ctrl-C returns within about
+        two seconds, never after a whole batch); requests still queued are dropped unanswered."""
         if self._thread is not None:
+            self._stop.set()
             self._queue.put(None)
-            await asyncio.to_thread(self._thread.join)
+            await asyncio.to_thread(self._thread.join, STOP_WAIT_S)  # a daemon thread: never blocks exit
             self._thread = None
         self._model = None
 
@@ -94,6 +100,8 @@ class EmbeddedTeacher:
         # A request whose caller was cancelled (its leaf failed) is skipped, never answered.
         batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
         try:
+            if self._stop.is_set():
+                raise Stopped
             self._ensure_loaded()
             completes = [r for r in batch if r.kind == "complete"]
             if completes:
@@ -134,11 +142,10 @@ class EmbeddedTeacher:
         return self._tokenizer(self._prompt_text(messages, prefix), return_tensors="pt", add_special_tokens=False).input_ids
 
     def _complete_batch(self, calls: list[tuple[Messages, str, dict[str, Any]]]) -> list[Completion]:
-        from labtax.generate.decode import sample_batch
 
         texts = [self._prompt_text(messages, prefix) for messages, prefix, _ in calls]
         params = [p for _, _, p in calls]
-        rows, prompt_lengths = sample_batch(self._model, self._tokenizer, texts, params)
+        rows, prompt_lengths = sample_batch(self._model, self._tokenizer, texts, params, self._stop)
         return [Completion(self._tokenizer.decode(row, skip_special_tokens=True), n, len(row)) for row, n in zip(rows, prompt_lengths, strict=True)]
 
     def _choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:

@@ -10,6 +10,7 @@ Records keep the chunk they were grounded in.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
@@ -44,7 +45,8 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
         chunk = chunks[sample % len(chunks)]  # the chunk sample `sample` was asked about
         return Item(sample, question, parsed["answer"], context=chunk.text, source=chunk.source)
 
-    return keep_new(replies, ("Question", "Answer"), stage, dedup, question_of=lambda parsed: parsed["question"], make_item=grounded_item)
+    # de-duplication is CPU work: off the event loop, so other leaves' calls keep flowing
+    return await asyncio.to_thread(keep_new, replies, ("Question", "Answer"), stage, dedup, question_of=lambda parsed: parsed["question"], make_item=grounded_item)
 
 
 async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:

@@ -4,7 +4,10 @@ Calls in flight are bounded by `concurrency` slots spread over a few httpx.Async
 most POOL_SIZE connections each: httpcore scans its whole pool on every request, so small
 pools keep the client's own cost per request low at high concurrency. Connection errors, timeouts, dropped connections, 429 and 5xx are
 retried with exponential backoff and full jitter (a server's Retry-After wins); any other
-4xx is a mistake in the request and fails at once.
+4xx is a mistake in the request and fails at once. A 200 whose body is not a reply (an HTML
+page from a proxy, `choices: []`, a message without content) is a failed attempt too: retried,
+and never handed on (so never cached). `request_timeout_s` bounds each whole request, however
+slowly a server trickles its body.
 """
 
 from __future__ import annotations
@@ -70,6 +73,9 @@ class OpenAITeacher:
         if response.status_code in (401, 403):
             await self.close()
             raise LabtaxError(f"the teacher server at {self.base_url} refused the API key (HTTP {response.status_code}); set {API_KEY_ENV}")
+        if response.status_code == 404:
+            await self.close()
+            raise LabtaxError(f"{url} answered HTTP 404: {self.base_url} is probably not the API base (it usually ends in /v1)")
         if self.model is None:
             self.model = _first_model(response)
             if self.model is None:
@@ -120,15 +126,20 @@ class OpenAITeacher:
         try:
             for attempt in range(self.max_retries + 1):
                 try:
-                    response = await client.post(url, json=body)
-                except httpx.TransportError as exc:  # connect/read errors, timeouts, dropped connections
-                    reason, wait = f"{type(exc).__name__}: {exc}", None
+                    async with asyncio.timeout(self.timeout_s):  # the whole request, not each read
+                        response = await client.post(url, json=body)
+                except (httpx.TransportError, TimeoutError) as exc:  # connect/read errors, timeouts, dropped connections
+                    reason, wait = f"{type(exc).__name__}: {str(exc) or f'no complete reply within {self.timeout_s:g} s'}", None
                 else:
                     if response.status_code < 400:
-                        return _json(response, url)
-                    if response.status_code != 429 and response.status_code < 500:
+                        data, reason = _reply(response)
+                        if data is not None:
+                            return data
+                        wait = None
+                    elif response.status_code != 429 and response.status_code < 500:
                         raise TeacherError(f"{url} answered HTTP {response.status_code}: {response.text[:300]}")
-                    reason, wait = f"HTTP {response.status_code}", retry_after(response.headers.get("retry-after"))
+                    else:
+                        reason, wait = f"HTTP {response.status_code}", retry_after(response.headers.get("retry-after"))
                 if attempt == self.max_retries:
                     raise TeacherError(f"{url} failed after {self.max_retries + 1} attempts ({reason})")
                 await asyncio.sleep(wait if wait is not None else self._backoff(attempt))
@@ -193,22 +204,27 @@ def _first_model(response: httpx.Response) -> str | None:
         return None
 
 
-def _json(response: httpx.Response, url: str) -> dict[str, Any]:
+def _reply(response: httpx.Response) -> tuple[dict[str, Any] | None, str]:
+    """The JSON body of a 200 when it holds a reply with content, else (None, why not): a proxy's
+    HTML page or an empty reply is the server failing, not the model answering."""
     try:
         data = response.json()
     except ValueError:
-        raise TeacherError(f"{url} answered something that is not JSON: {response.text[:200]!r}") from None
+        return None, f"a 200 reply that is not JSON: {response.text[:80]!r}"
     if not isinstance(data, dict):
-        raise TeacherError(f"{url} answered JSON that is not an object")
-    return data
+        return None, "a 200 reply whose JSON is not an object"
+    try:
+        content = data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        return None, "a 200 reply without choices[0].message"
+    if not content:
+        return None, "a 200 reply whose message has no content"
+    return data, ""
 
 
 def _message_text(data: dict[str, Any]) -> str:
-    """The reply text; a reply without one counts as empty (the stage then drops it as unparseable)."""
-    try:
-        return str(data["choices"][0]["message"]["content"] or "")
-    except (KeyError, IndexError, TypeError):
-        return ""
+    """The reply text (`_reply` made sure there is one)."""
+    return str(data["choices"][0]["message"]["content"])
 
 
 def choice_grammar(options: list[str]) -> str:

@@ -109,12 +109,16 @@ def print_result(result: Any, console: Console | None = None) -> None:
     """What `labtax generate` prints after a run (or a dry run): tables to stdout, notes to stderr."""
     out = console or table_console()
     err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
-    if result.plan:
-        out.print(plan_table(result.plan))
+    if result.plan or (result.failed and not result.manifest):  # a dry run, or a run stopped before any work
+        if result.plan:
+            out.print(plan_table(result.plan))
+        for reason in result.failed.values():
+            err.print(f"failed: {reason}")
         return
     if not result.selection.generate and not result.selection.remove:
+        hint = " Use `labtax generate --all` to generate for every leaf." if result.selection.how == "changed" else ""
         what = "no changed leaves" if result.selection.how == "changed" else "no leaves"
-        err.print(f"{what}: nothing to generate. Use `labtax generate --all` to generate for every leaf.")
+        err.print(f"{what}: nothing to generate.{hint}")
         return
     if result.manifest:
         out.print(summary_table(result.manifest.get("leaves", {}), result.selection.generate))

@@ -18,8 +18,9 @@ from rich.console import Console
 
 from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
+from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate import knowledge, mcq, skills
-from labtax.generate.cache import CallCache
+from labtax.generate.cache import CacheError, CallCache
 from labtax.generate.calls import Caller, LeafStats
 from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.output import (
@@ -42,6 +43,7 @@ from labtax.generate.teacher import make_teacher
 from labtax.generate.templates import Templates
 from labtax.taxonomy import Leaf, load_leaf
 from labtax.taxonomy.git import head_commit
+from labtax.taxonomy.tree import unread_link
 
 log = logging.getLogger("labtax.generate")
 LOG_NAME = "generate.log"
@@ -78,38 +80,72 @@ class GenerateResult:
 
 
 def generate(options: GenerateOptions, console: Console | None = None) -> GenerateResult:
-    """Run (or with dry_run, plan) generation; see the module docstring."""
+    """Run (or with dry_run, plan) generation; see the module docstring. A run holds the output
+    folder's lock from reading the manifest to writing it, so two runs never interleave."""
     console = console or Console(stderr=True)
     config = _config(options)
+    output = (config.root / config.section("generate")["output"]).resolve()
+    if not options.leaves:  # --all or the changed leaves: over a missing taxonomy both would do nothing
+        config.existing_taxonomy_root()
+    if options.dry_run:
+        return _generate(config, options, output, console)
+    with folder_lock(output, "labtax generate"):
+        remove_stale_temps(output)  # half-written files of a run killed mid-write
+        return _generate(config, options, output, console)
+
+
+def _generate(config: Config, options: GenerateOptions, output: Path, console: Console) -> GenerateResult:
     section = config.section("generate")
     evaluation = {**config.section("eval"), "dedup_threshold": section["dedup_threshold"]}  # the eval items generate writes
-    output = (config.root / section["output"]).resolve()
     manifest = read_manifest(output)
     selection = select_leaves(
         config.root, config.data["taxonomy_root"], leaves=options.leaves, all_leaves=options.all_leaves, base=options.base, known=list(manifest["leaves"])
     )
     result = GenerateResult(selection, output)
-    leaves = [load_leaf(config.root, path, config.data["taxonomy_root"]) for path in selection.generate]
+    leaves = _load_leaves(config, selection.generate, result)
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
         result.plan = [_plan(leaf, section, evaluation, chunks.get(leaf.path)) for leaf in leaves]
         return result
-    if not leaves and not selection.remove and not result.failed:
+    remove = sorted({*selection.remove, *_gone(config, manifest)})
+    if not leaves and not remove and not result.failed:
         return result
     started = time.monotonic()
     with _LogFile(output):
-        log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(selection.remove), section["teacher"])
-        if leaves:
-            outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress))
-            _store(config, section, evaluation, leaves, outcomes, output, manifest, result)
-        result.removed = remove_outputs(output, selection.remove, config.data["taxonomy_root"], manifest)
+        log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(remove), section["teacher"])
+        for reason in result.failed.values():
+            log.error("%s", reason)
+        outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress)) if leaves else []
+        _store(config, section, evaluation, leaves, outcomes, output, manifest, result)
+        result.removed = remove_outputs(output, remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
-        manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": selection.remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
+        manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
         write_manifest(output, manifest)
         log.info("done in %.1f s; failed: %s", result.wall_s, result.failed or "none")
     result.manifest = manifest
+    stop = next((outcome for outcome in outcomes if isinstance(outcome, CacheError)), None)
+    if stop is not None:  # no leaf is to blame: the run stops with the cache's own message (the rest is stored)
+        raise stop
     return result
+
+
+def _load_leaves(config: Config, paths: list[str], result: GenerateResult) -> list[Leaf]:
+    """The selected leaves; one that cannot be read (or is a link labtax never reads) fails alone."""
+    leaves = []
+    for path in paths:
+        try:
+            leaves.append(load_leaf(config.root, path, config.data["taxonomy_root"]))
+        except LabtaxError as exc:
+            result.failed[path] = f"{path}: stage setup: {exc.message.removeprefix(path + ': ')}"
+    return leaves
+
+
+def _gone(config: Config, manifest: dict[str, Any]) -> list[str]:
+    """Leaves the manifest has outputs for that no longer exist (deleted, or now a link that is not read):
+    their outputs go whenever the manifest is written, so no later mix trains on them."""
+    taxonomy = config.root / config.data["taxonomy_root"]
+    return [path for path in manifest["leaves"] if not (config.root / path).is_file() or unread_link(config.root / path, taxonomy)]
 
 
 def _config(options: GenerateOptions) -> Config:
@@ -141,15 +177,22 @@ def _plan(leaf: Leaf, section: dict[str, Any], evaluation: dict[str, Any], chunk
 
 async def _generate_all(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
     """Each leaf's items and stats, or the exception that stopped it."""
+    cache = CallCache(output / CACHE_NAME)  # first: a cache that cannot be used stops the run before any call
     teacher = make_teacher(section)
-    await teacher.start()
-    cache = CallCache(output / CACHE_NAME)
+    try:
+        await teacher.start()
+    except BaseException:
+        cache.close()
+        raise
     try:
         with StageProgress(console, show) as progress:
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
             templates = Templates(_prompts_dir(config, section))
             caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
             return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section, evaluation) for leaf in leaves), return_exceptions=True)
+    except asyncio.CancelledError:  # Ctrl-C: say so at once; the teacher stops at its next token
+        console.print("interrupted: stopping the teacher; finished calls are in the cache", style="yellow")
+        raise
     finally:
         cache.close()
         await teacher.close()
@@ -165,6 +208,8 @@ async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict
             outcome = await mcq.run_mcq(leaf, chunks, caller, evaluation, stats)
         else:
             items = await skills.run_skills(leaf, caller, section, stats)
+    except CacheError:
+        raise
     except LabtaxError as exc:
         raise LabtaxError(f"{leaf.path}: stage {stats.current or 'setup'}: {exc.message}", exit_code=exc.exit_code) from None
     return items, outcome, stats, caller, time.monotonic() - started
@@ -243,6 +288,7 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
         "teacher_calls": stats.calls - stats.cache_hits,
         "cache_hits": stats.cache_hits,
         "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
+        "truncated_replies": stats.truncated,
         "wall_s": round(wall, 3),
     }
 
@@ -250,6 +296,20 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
 def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:
     folder = section.get("prompts_dir")
     return (config.root / folder).resolve() if folder else None
+
+
+class _QuietFileHandler(logging.FileHandler):
+    """A log file that stays silent when it cannot be written (a full disk): logging would print a
+    traceback on stderr for every line. The run's own writes fail with a located message instead."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the last flush failed: the same silence
+            pass
 
 
 class _LogFile:
@@ -261,7 +321,7 @@ class _LogFile:
 
     def __enter__(self) -> None:
         self.output.mkdir(parents=True, exist_ok=True)
-        self.handler = logging.FileHandler(self.output / LOG_NAME, encoding="utf-8")
+        self.handler = _QuietFileHandler(self.output / LOG_NAME, encoding="utf-8")
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(self.handler)
         log.setLevel(logging.INFO)

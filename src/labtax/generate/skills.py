@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
@@ -42,7 +43,8 @@ async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, 
 
     replies = await gather(one(i) for i in range(count))
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
-    return keep_new(
+    return await asyncio.to_thread(  # de-duplication is CPU work: off the event loop, calls keep flowing
+        keep_new,
         replies, ("Context", "Instruction") if grounded else ("Instruction",), stage, dedup,
         question_of=lambda parsed: _first_paragraph(parsed["instruction"]),
         make_item=lambda sample, question, parsed: Item(sample, question, context=parsed.get("context")),

@@ -20,6 +20,10 @@ from labtax.errors import LabtaxError
 from labtax.resources import data_dir
 
 
+# What a template's own expressions can raise while rendering (a user's prompts_dir is code we run).
+TEMPLATE_FAULTS = (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError)
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A rendered prompt and the prefix its reply must start with."""
@@ -51,6 +55,8 @@ class Templates:
             module = self.env.get_template(f"{stage}.j2").make_module(fields)
         except TemplateError as exc:
             raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {exc}") from None
+        except TEMPLATE_FAULTS as exc:  # the template's own code failed, e.g. a range over the sandbox's limit
+            raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {type(exc).__name__}: {exc}") from None
         return Rendered(str(module).strip() + "\n", str(getattr(module, "reply_prefix", "")))
 
     def hash(self, stage: str) -> str:

@@ -49,6 +49,4 @@ def select_paths(config: Config, paths: Sequence[Path] = (), changed: bool = Fal
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise LabtaxError(f"no such file or folder: {', '.join(missing)}")
-    if not paths and not config.taxonomy_root.is_dir():
-        raise LabtaxError(f"the taxonomy root {config.taxonomy_root} does not exist (taxonomy_root in labtax.yaml)")
-    return list(paths) or [config.taxonomy_root]
+    return list(paths) or [config.existing_taxonomy_root()]

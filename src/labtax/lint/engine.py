@@ -9,13 +9,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from labtax.config import Config
+from labtax.lint.directives import directives, file_disabled, silenced
 from labtax.lint.locate import compose, locate
 from labtax.lint.problem import Finding, Problem, json_path
 from labtax.lint.rules import Rule, rules_for
 from labtax.lint.source import LeafSource, read_source
 from labtax.resources import data_dir
 from labtax.schemas import validator
-from labtax.taxonomy.tree import LEAF_LIKE
+from labtax.taxonomy.tree import LEAF_FILE, LEAF_LIKE
 
 PARALLEL_FROM = 200  # below this many files, starting worker processes costs more than it saves
 
@@ -28,10 +29,16 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
         if not path.is_dir():
             found.add(path)
             continue
-        for folder, dirs, files in os.walk(path):  # symlinked folders are not followed
+        for folder, dirs, files in os.walk(path):  # symlinked folders are not followed, but reported
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             found.update(Path(folder) / name for name in files if LEAF_LIKE.fullmatch(name))
+            found.update(_linked_leaf(Path(folder) / d) for d in dirs if _linked_leaf(Path(folder) / d))
     return sorted(found)
+
+
+def _linked_leaf(folder: Path) -> Path | None:
+    """The leaf file inside a symbolic link to a folder (never walked into), to be reported."""
+    return folder / LEAF_FILE if folder.is_symlink() and (folder / LEAF_FILE).is_file() else None
 
 
 def lint_file(path: Path, config: Config) -> list[Problem]:
@@ -45,7 +52,18 @@ def lint_file(path: Path, config: Config) -> list[Problem]:
         found.extend((rule, finding) for finding in rule.check(source))
         if found and rule.gate:
             break
-    return sorted(_locate(source, found))
+    problems = _locate(source, found)
+    if source.profile == "instructlab" and source.text and "yamllint" in source.text:
+        problems = _as_yamllint_would(source.text, found, problems)
+    return sorted(problems)
+
+
+def _as_yamllint_would(text: str, found: list[tuple[Rule, Finding]], problems: Iterable[Problem]) -> list[Problem]:
+    """Drop the problems yamllint's inline directives silence (InstructLab honours them)."""
+    marks = directives(text)
+    quiet = file_disabled(text)
+    by_id = {rule.id: rule.yamllint for rule, _ in found}
+    return [p for p in problems if not (by_id.get(p.rule) and (quiet or silenced(marks, by_id[p.rule], p.line, p.column)))]
 
 
 def lint_files(paths: list[Path], config: Config) -> list[Problem]:

@@ -12,7 +12,6 @@ syntax...); rule modules turn each recorded fact into a finding.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from labtax.taxonomy.tree import BRANCHES, LEAF_FILE
+from labtax.taxonomy.tree import BRANCHES, LEAF_FILE, unread_link
 
 # Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)
@@ -141,8 +140,9 @@ def read_source(source: LeafSource) -> LeafSource:
     if source.path.name != LEAF_FILE:
         facts["file_name"] = Mark(1, 1, source.path.name)
         return source
-    if not _inside_taxonomy(source):
-        facts["symlink"] = Mark(1, 1, os.path.realpath(source.path))
+    link = unread_link(source.path, source.taxonomy_root)
+    if link:
+        facts["symlink"] = Mark(1, 1, link)
         return source
     try:
         source.size = source.path.stat().st_size
@@ -157,14 +157,6 @@ def read_source(source: LeafSource) -> LeafSource:
         return source
     _parse(source)
     return source
-
-
-def _inside_taxonomy(source: LeafSource) -> bool:
-    """A symlinked file must point inside the taxonomy (a link could expose any file on the machine)."""
-    if not os.path.islink(source.path):
-        return True
-    real = Path(os.path.realpath(source.path))
-    return real.is_relative_to(os.path.realpath(source.taxonomy_root))
 
 
 def _decode(source: LeafSource, raw: bytes) -> bool:

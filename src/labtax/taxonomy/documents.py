@@ -4,10 +4,18 @@ generate (`*` stays inside a folder, `**` spans any number of folders, including
 from __future__ import annotations
 
 import os
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from labtax.schemas import apply_defaults, load_schema
+
+
+def repo_url_allowed(url: str) -> bool:
+    """True for the document repositories labtax clones: the schema's `document.repo` pattern, so lint
+    and generate refuse the same URLs (git transports such as ext:: would run a command)."""
+    pattern = load_schema("leaf-knowledge.schema.json")["properties"]["document"]["properties"]["repo"]["pattern"]
+    return re.search(pattern, url) is not None
 
 
 def glob_match(rel: str, pattern: str) -> bool:

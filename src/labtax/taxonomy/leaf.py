@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from labtax.errors import LabtaxError
-from labtax.taxonomy.tree import branch_of
+from labtax.taxonomy.tree import branch_of, unread_link
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ def load_leaf(repo_root: Path, rel_path: str, taxonomy_root: str = "taxonomy") -
     Raises LabtaxError naming the file when it cannot be read; run `labtax lint` for details.
     """
     file = repo_root / rel_path
+    link = unread_link(file, repo_root / taxonomy_root)
+    if link:
+        raise LabtaxError(f"{rel_path}: {link} (lint rule LT007); this leaf is not read")
     try:
         blob = file.read_bytes()
         data = YAML(typ="safe", pure=False).load(blob.decode("utf-8"))

@@ -25,6 +25,22 @@ def branch_of(leaf_path: str | PurePosixPath, taxonomy_root: str = "taxonomy") -
     return branch if branch in BRANCHES else None
 
 
+def unread_link(path: Path, taxonomy_root: Path) -> str | None:
+    """Why labtax never reads the leaf file `path`, or None when it does. One rule for every command:
+    a folder link on the way down from the taxonomy root is not followed, and a file link leading
+    outside the taxonomy is not read (a link could expose any file on the machine)."""
+    root = Path(os.path.abspath(taxonomy_root))
+    path = Path(os.path.abspath(path))
+    folder = path.parent
+    while folder != root and folder.is_relative_to(root):
+        if folder.is_symlink():
+            return f"is in {folder.name}/, a symbolic link to {os.path.realpath(folder)}; linked folders are not followed: store the folder itself"
+        folder = folder.parent
+    if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root)):
+        return f"is a symbolic link to {os.path.realpath(path)}, outside the taxonomy; store the file itself in the taxonomy"
+    return None
+
+
 def find_leaves(taxonomy_root: Path) -> list[Path]:
     """Every qna.yaml under the three branches of `taxonomy_root`, sorted.
 

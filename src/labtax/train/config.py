@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from labtax.errors import ConfigError
 from labtax.mix import PHASES
-from labtax.schemas import apply_defaults, load_schema, validator
+from labtax.schemas import apply_defaults, load_schema, non_finite, validator
 
 SCHEMA = "train.schema.json"
 PATH_KEYS = ("data_dir", "output_dir", "hostfile", "benchmark")
@@ -124,9 +124,10 @@ def load_train_config(
         _merge(raw, *parse_override(item))
     raw.update({k: v for k, v in options.items() if v is not None})
     errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = path or "train config"
-        lines = [f"{where}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+    where = path or "train config"
+    lines = [f"{where}: {'.'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+    lines += [f"{where}: {key}: not a finite number (NaN or infinity)" for key in non_finite(raw)]
+    if lines:
         raise ConfigError("invalid training configuration\n" + "\n".join(lines))
     data = apply_defaults(load_schema(SCHEMA), raw)
     base = (base or Path.cwd()).resolve()

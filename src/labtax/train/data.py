@@ -17,13 +17,28 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             return []
         raise LabtaxError(f"{path}: missing; run `labtax mix` first or set data_dir")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
         if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise LabtaxError(f"{path}:{lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+            rows.append(_row(path, lineno, line))
     return rows
+
+
+def _row(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
+    """One training record; it needs `messages`, a list of {role, content} turns with text."""
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise LabtaxError(f"{path}:{lineno}:{exc.start + 1}: byte 0x{line[exc.start]:02x} is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise LabtaxError(f"{path}:{lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    turns = row.get("messages") if isinstance(row, dict) else None
+    if not isinstance(turns, list) or not turns or not all(_is_turn(t) for t in turns):
+        raise LabtaxError(f"{path}:{lineno}:1: a training record needs `messages`: a list of {{\"role\", \"content\"}} turns")
+    return row
+
+
+def _is_turn(turn: Any) -> bool:
+    return isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
 
 
 def encode_file(path: Path, tokenizer: Any, max_len: int) -> list[Encoded]:

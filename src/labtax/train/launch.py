@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from labtax.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
 from labtax.files import file_sha256, write_text_atomic
+from labtax.mix import check_mix
 from labtax.train import journal
 from labtax.train.config import TrainConfig
 from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
@@ -77,7 +79,8 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
         data = journal.read(run_dir)
         started = [p for p in config.schedule if data["phases"].get(p, {}).get("status", "pending") != "pending"]
         if not resume and started:
-            raise LabtaxError(f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume or another output_dir")
+            raise LabtaxError(f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume to continue it, "
+                              f"--restart-phase {started[-1]} to run that phase again with new settings, or another output_dir")
         if not started:  # an earlier launch died before training anything: start afresh
             data = _new_journal(config, student)
         changed = sorted(n for n, h in hashes.items() if data["data"].get(n, h) != h)
@@ -97,16 +100,27 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
     return data
 
 
-def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print) -> dict[str, Any]:
-    """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan)."""
+def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print,
+          settings_given: bool = True, restart_phase: str | None = None) -> dict[str, Any]:
+    """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan).
+
+    On --resume the run continues with the settings it started with, unless `settings_given`
+    (a config file or overrides): then changes that are safe to continue with are taken, the
+    others refused with their list. `restart_phase` runs that phase and the later ones again."""
     if not dry_run and importlib.util.find_spec("deepspeed") is None:
         raise MissingExtraError("train", "labtax train")
     run_dir = Path(config.output_dir)
-    if resume and (run_dir / journal.CONFIG).is_file():  # the run continues with the settings it started with
-        stored = TrainConfig.from_json(journal.read_config(run_dir))
-        config = TrainConfig.from_json({**stored.to_json(), "schedule": config.schedule})
+    if restart_phase is not None:
+        resume = True
+        if not dry_run:
+            restart_from(run_dir, restart_phase)
+    if resume and (run_dir / journal.CONFIG).is_file():
+        config = resumed_config(TrainConfig.from_json(journal.read_config(run_dir)), config, journal.read(run_dir), settings_given)
+    check_mix(Path(config.data_dir))
     student = model_dir(config)
     plans = make_plan(config, student)
+    if not any(plan.samples for plan in plans):
+        raise LabtaxError(f"{config.data_dir}: phases {', '.join(config.schedule)} have no training samples; nothing to train (run `labtax mix`)", EXIT_FINDINGS)
     if dry_run:
         return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
     data = start_journal(config, run_dir, student, plans, resume)
@@ -114,6 +128,50 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
     if todo:
         launch(config, run_dir, todo, echo)
     return finish(config, run_dir, student)
+
+
+# Settings read afresh whenever they are used, so a resumed run may change them at any time.
+LIVE_SETTINGS = ("selector", "log_every", "schedule")
+
+
+def config_changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old, new) for every setting that differs between two config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [c for key in sorted(old.keys() | new.keys()) for c in config_changes(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))]
+    return [] if old == new else [(where, old, new)]
+
+
+def resumed_config(stored: TrainConfig, given: TrainConfig, data: dict[str, Any], settings_given: bool) -> TrainConfig:
+    """The config a resumed run continues with: the stored one, plus the given changes that are safe
+    (live settings; any setting of a phase that has not started). Anything else is refused, listed."""
+    if not settings_given:
+        return TrainConfig.from_json({**stored.to_json(), "schedule": given.schedule})
+    pending = {p for p, entry in data["phases"].items() if entry.get("status", "pending") == "pending"}
+    unsafe = [c for c in config_changes(stored.to_json(), given.to_json()) if not _safe_change(c[0], pending)]
+    if unsafe:
+        listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, old, new in unsafe)
+        first = next((p for p in stored.schedule if p not in pending), stored.schedule[0])
+        raise LabtaxError(f"{stored.output_dir}: cannot resume with changed settings ({listed}); they would change work already done: "
+                          f"pass --restart-phase {first} (or a later phase) to run it again with them, or use another output_dir")
+    return given
+
+
+def _safe_change(key: str, pending: set[str]) -> bool:
+    parts = key.split(".")
+    return parts[0] in LIVE_SETTINGS or (parts[0] == "phases" and len(parts) > 1 and parts[1] in pending)
+
+
+def restart_from(run_dir: Path, phase: str) -> None:
+    """Forget `phase` and every later phase of the run (journal entries, checkpoints), so they run
+    again from the checkpoint the phase before them chose."""
+    data = journal.read(run_dir)
+    schedule = data.get("schedule") or list(data["phases"])
+    if phase not in schedule:
+        raise LabtaxError(f"--restart-phase {phase}: not a phase of the run in {run_dir} (its phases: {', '.join(schedule)})")
+    for later in schedule[schedule.index(phase):]:
+        data["phases"][later] = {"status": "pending", "epochs": []}
+        shutil.rmtree(run_dir / later, ignore_errors=True)
+    journal.write(run_dir, data)
 
 
 def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> None:

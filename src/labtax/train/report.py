@@ -15,6 +15,8 @@ def mix_summary(stats: dict[str, Any]) -> str:
             f"  {PHASE_NAMES[phase]:5} train {s['train']:6}  validation {s['validation']:5}  "
             f"tokens {s['tokens']['train']:9,}  replayed: {replay}"
         )
+    lines += [f"warning: dropped {n} record(s) of {why}" for why, n in stats.get("dropped", {}).items()]
+    lines += [f"warning: skipped {why}" for why in stats.get("skipped_leaves", [])]
     return "\n".join(lines)
 
 

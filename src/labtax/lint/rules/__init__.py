@@ -60,6 +60,7 @@ class Rule:
     check: Callable[..., Iterable[Finding]]
     doc: str
     gate: bool = False  # when it fires, the file was not read and no other rule runs
+    yamllint: str | None = None  # the yamllint rule it stands for under the instructlab profile
 
     @property
     def description(self) -> str:
@@ -68,7 +69,8 @@ class Rule:
 
 def _rule(module: ModuleType) -> Rule:
     severity = module.SEVERITY if isinstance(module.SEVERITY, dict) else {p: module.SEVERITY for p in PROFILES}
-    return Rule(module.ID, module.NAME, severity, tuple(module.PROFILES), module.check, module.__doc__ or "", getattr(module, "GATE", False))
+    return Rule(module.ID, module.NAME, severity, tuple(module.PROFILES), module.check, module.__doc__ or "", getattr(module, "GATE", False),
+                getattr(module, "YAMLLINT", None))
 
 
 _MODULES = (

@@ -17,6 +17,7 @@ ID = "LT010"
 NAME = "duplicate-keys"
 SEVERITY = "error"
 PROFILES = ("labtax", "instructlab")
+YAMLLINT = "key-duplicates"  # the yamllint rule InstructLab runs for this check (its directives apply)
 
 
 def check(source):

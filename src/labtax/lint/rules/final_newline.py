@@ -15,6 +15,7 @@ ID = "LT014"
 NAME = "final-newline"
 SEVERITY = "error"
 PROFILES = ("labtax", "instructlab")
+YAMLLINT = "new-line-at-end-of-file"  # the yamllint rule InstructLab runs for this check (its directives apply)
 
 
 def check(source):

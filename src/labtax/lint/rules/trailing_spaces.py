@@ -15,6 +15,7 @@ ID = "LT013"
 NAME = "trailing-spaces"
 SEVERITY = "error"
 PROFILES = ("labtax", "instructlab")
+YAMLLINT = "trailing-spaces"  # the yamllint rule InstructLab runs for this check (its directives apply)
 
 
 def check(source):
