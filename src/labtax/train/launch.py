@@ -131,7 +131,7 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
 
 
 # Settings read afresh whenever they are used, so a resumed run may change them at any time.
-LIVE_SETTINGS = ("selector", "log_every", "schedule")
+LIVE_SETTINGS = ("selector", "eval_items", "benchmark", "log_every", "schedule")  # the checkpoint choice is made at phase end
 
 
 def config_changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
