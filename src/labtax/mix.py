@@ -25,6 +25,7 @@ from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import LabtaxError
 from labtax.files import file_sha256, write_text_atomic
+from labtax.generate.output import is_dropped_file
 from labtax.schemas import validator
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
@@ -76,7 +77,7 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
         raise LabtaxError(f"{input_dir}: no generated data here; run `labtax generate` first or pass --input")
     check = validator("record.schema.json")
     records = []
-    for path in sorted(input_dir.rglob("*.jsonl")):
+    for path in sorted(p for p in input_dir.rglob("*.jsonl") if not is_dropped_file(p)):
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue

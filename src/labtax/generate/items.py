@@ -85,13 +85,14 @@ def keep_new(
         stage.generated += 1
         parsed = parse_tagged(reply, tags)
         if parsed is None:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, raw=reply, sample=sample)
             continue
         question = question_of(parsed)
+        item = make_item(sample, question, parsed)
         if dedup.seen(question):
-            stage.drop(NEAR_DUPLICATE)
+            stage.drop(NEAR_DUPLICATE, item)
             continue
         dedup.add(question)
-        kept.append(make_item(sample, question, parsed))
+        kept.append(item)
     stage.kept = len(kept)
     return kept

@@ -1,7 +1,9 @@
 """The output set: one JSONL per leaf plus manifest.json, written atomically.
 
 `generated/<leaf folder under the taxonomy root>.jsonl` holds one record per line (schema:
-schemas/record.schema.json). The manifest is merged across runs: leaves generated now
+schemas/record.schema.json); `<leaf folder>.dropped.jsonl` next to it holds every candidate a
+stage dropped, with the stage, the reason, the judge's verdict and the same provenance (schema:
+schemas/dropped.schema.json), so a review can see what was thrown away and why. The manifest is merged across runs: leaves generated now
 replace their entries, deleted leaves lose theirs together with their JSONL file.
 """
 
@@ -13,11 +15,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from labtax.files import write_text_atomic
+from labtax.generate.calls import Dropped
 from labtax.generate.items import Item
 from labtax.taxonomy import Leaf, chat_messages
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
+DROPPED_SUFFIX = ".dropped.jsonl"
 
 
 def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
@@ -42,6 +46,38 @@ def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def dropped_path(records_path: Path) -> Path:
+    """<leaf>.dropped.jsonl next to <leaf>.jsonl."""
+    return records_path.with_name(records_path.name.removesuffix(".jsonl") + DROPPED_SUFFIX)
+
+
+def is_dropped_file(path: Path) -> bool:
+    return path.name.endswith(DROPPED_SUFFIX)
+
+
+def dropped_record(leaf: Leaf, stage: str, drop: Dropped, provenance: dict[str, Any]) -> dict[str, Any]:
+    """One line of <leaf>.dropped.jsonl: what the candidate was when `stage` dropped it, and why."""
+    item = drop.item
+    question, answer = (item.question, item.answer) if item else ("", "")
+    identity = json.dumps([leaf.path, leaf.content_hash, stage, drop.sample, question, answer, drop.raw], ensure_ascii=False)
+    return {
+        "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
+        "leaf": leaf.path,
+        "branch": leaf.branch,
+        "stage": stage,
+        "reason": drop.reason,
+        "verdict": drop.verdict,
+        "sample": drop.sample,
+        "question": question,
+        "answer": answer,
+        "raw": drop.raw,
+        "context": item.context if item else None,
+        "source": item.source if item else None,
+        "scores": dict(item.scores) if item else {},
+        "provenance": provenance,
+    }
+
+
 def write_records(path: Path, records: list[dict[str, Any]]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
 
@@ -58,14 +94,16 @@ def read_manifest(output: Path) -> dict[str, Any]:
 
 
 def remove_outputs(output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]) -> list[str]:
-    """Delete the JSONL files and manifest entries of leaves that no longer exist; return the files removed."""
+    """Delete the JSONL files (records, and the dropped candidates with them) and manifest entries
+    of leaves that no longer exist; return the records files removed."""
     removed = []
     for leaf_path in leaf_paths:
         path = output_path(output, leaf_path, taxonomy_root)
+        dropped_path(path).unlink(missing_ok=True)
         if path.is_file():
             path.unlink()
             removed.append(path.relative_to(output).as_posix())
-            _prune_empty_dirs(path.parent, output)
+        _prune_empty_dirs(path.parent, output)
         manifest["leaves"].pop(leaf_path, None)
     return removed
 

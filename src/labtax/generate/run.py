@@ -23,6 +23,8 @@ from labtax.generate.cache import CallCache
 from labtax.generate.calls import Caller, LeafStats
 from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.output import (
+    dropped_path,
+    dropped_record,
     output_path,
     read_manifest,
     record,
@@ -195,6 +197,8 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
         }
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
         write_records(path, [record(leaf, item, provenance) for item in items])
+        drops = [dropped_record(leaf, name, drop, provenance) for name, s in stats.stages.items() for drop in s.dropped_items]
+        write_records(dropped_path(path), drops)
         manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
         log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
 
