@@ -13,7 +13,14 @@ from labtax import __version__
 from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class PipelineGroup(click.Group):
+    """Lists commands in pipeline order (the order they are defined here), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labtax")
 def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
@@ -149,6 +156,35 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
     print_result(result)
     if result.failed:
         raise LabtaxError(f"{len(result.failed)} leaf(s) failed; see {result.output}/generate.log", exit_code=EXIT_FINDINGS)
+
+
+# ---- report -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Output folder of `labtax generate` [default: generate.output, generated/].")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [default: report.html; with --format md: standard output].")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option("--since", metavar="REF_OR_MANIFEST", help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json.")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="A training run folder: its loss curves (and its eval.json) on a second page.")
+@click.option("--eval", "eval_file", type=click.Path(dir_okay=False, path_type=Path), help="eval.json of `labtax eval` [default: in --run, else in --input].")
+def report(input_dir: Path | None, output_file: Path | None, fmt: str, since: str | None, run_dir: Path | None, eval_file: Path | None) -> None:
+    """Review generated data: every record and dropped candidate, the funnel per leaf, in one HTML file."""
+    from labtax.config import load_config
+    from labtax.report import ReportOptions, build_report
+
+    if input_dir is None:
+        config = load_config()
+        input_dir = config.root / config.section("generate")["output"]
+    if output_file is None and fmt == "html":
+        output_file = Path("report.html")
+    result = build_report(ReportOptions(input_dir, output_file, fmt, since, run_dir, eval_file))
+    if result.path is None:
+        click.echo(result.text, nl=False)
+        return
+    t = result.data["totals"]
+    click.echo(f"wrote {result.path} ({len(result.text.encode()) / 1e6:.1f} MB): {t['records']} records, {t['dropped']} dropped, {t['leaves']} leaves", err=True)
 
 
 # ---- mix / train ------------------------------------------------------------------------------
