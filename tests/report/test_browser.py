@@ -78,3 +78,27 @@ def test_filter_by_leaf_and_search(starter: Path, page: Any) -> None:
 def test_no_javascript_error(page: Any) -> None:
     assert console_errors(page) == []
     assert not page.find_element(By.ID, "errors").is_displayed()
+
+
+def test_evaluation_and_training_pages(starter: Path, chrome: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = [{"kind": "step", "phase": p, "epoch": 1, "step": s, "loss": 3.0 - s / 10} for p in ("kt1", "kt2") for s in range(1, 6)]
+    rows += [{"kind": "epoch", "phase": p, "epoch": 1, "step": 5, "val_loss": 2.6} for p in ("kt1", "kt2")]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    models = [{"name": name, "path": f"runs/{name}", "phase": "kt2", "metrics": {"mcq_accuracy": acc},
+               "by_leaf": {"taxonomy/knowledge/science/chemistry/atomic_structure/qna.yaml": {"mcq_accuracy": acc}}} for name, acc in (("base", 0.5), ("tuned", 0.25))]
+    regressions = [{"model": "tuned", "leaf": "taxonomy/knowledge/science/chemistry/atomic_structure/qna.yaml", "metric": "mcq_accuracy", "delta": -0.25}]
+    (run / "eval.json").write_text(json.dumps({"models": models, "regressions": regressions}))
+    build_report(ReportOptions(starter / "generated", tmp_path / "report.html", run=run))
+    chrome.get((tmp_path / "report.html").as_uri())
+    WebDriverWait(chrome, 20).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    chrome.find_element(By.ID, "tab-eval").click()
+    cells = chrome.find_elements(By.CSS_SELECTOR, "#eval-leaves td.regression")
+    assert [c.text for c in cells] == ["0.2500"]
+    assert chrome.find_element(By.ID, "eval-models").is_displayed()
+    chrome.find_element(By.ID, "tab-run").click()
+    lines = chrome.find_elements(By.CSS_SELECTOR, "#loss-chart polyline")
+    assert sorted((line.get_attribute("data-phase"), line.get_attribute("data-kind")) for line in lines) == [
+        ("kt1", "train"), ("kt1", "validation"), ("kt2", "train"), ("kt2", "validation")]
+    assert console_errors(chrome) == []
