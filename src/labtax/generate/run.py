@@ -199,7 +199,8 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
         write_records(path, [record(leaf, item, provenance) for item in items])
         drops = [dropped_record(leaf, name, drop, provenance) for name, s in stats.stages.items() for drop in s.dropped_items]
         write_records(dropped_path(path), drops)
-        manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
+        entry = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
+        manifest["leaves"][leaf.path] = {**entry, **_generation_cost(entry, manifest["leaves"].get(leaf.path))}
         log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
 
 
@@ -219,6 +220,16 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
         "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
         "wall_s": round(wall, 3),
     }
+
+
+def _generation_cost(entry: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What producing the leaf's data cost: this run's teacher calls and wall time, or, when this run
+    was served from the cache (no teacher call), the cost an earlier run of the same leaf recorded."""
+    if entry["teacher_calls"] == 0 and previous and previous.get("leaf_hash") == entry["leaf_hash"]:
+        calls = previous.get("generated_teacher_calls", previous.get("teacher_calls", 0))
+        if calls:
+            return {"generated_wall_s": previous.get("generated_wall_s", previous.get("wall_s")), "generated_teacher_calls": calls}
+    return {"generated_wall_s": entry["wall_s"], "generated_teacher_calls": entry["teacher_calls"]}
 
 
 def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:

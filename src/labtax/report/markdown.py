@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from labtax.generate.report import plural
+
 
 def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
     t = data["totals"]
     lines = [
         "## labtax report",
         "",
-        f"{t['records']} {_plural(t['records'], 'record')} from {t['leaves']} {_plural(t['leaves'], 'leaf', 'leaves')}, "
-        f"{t['dropped']} dropped {_plural(t['dropped'], 'candidate')}; teacher calls {t['teacher_calls']}, cache hits {t['cache_hits']}, "
+        f"{plural(t['records'], 'record')} from {plural(t['leaves'], 'leaf', 'leaves')}, "
+        f"{plural(t['dropped'], 'dropped candidate')}; teacher calls {t['teacher_calls']}, cache hits {t['cache_hits']}, "
         f"wall time {t['wall_s']} s.",
         "",
     ]
@@ -23,7 +25,7 @@ def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
     if flagged:
         lines += ["", "**Stand out:** " + ", ".join(f"`{leaf['folder']}` ({_flag(leaf)})" for leaf in flagged)]
     if since:
-        lines += ["", f"Compared with `{since['label']}`: {len(since['leaves'])} {_plural(len(since['leaves']), 'leaf', 'leaves')} changed."]
+        lines += ["", f"Compared with `{since['label']}`: {plural(len(since['leaves']), 'leaf', 'leaves')} changed."]
     lines += _eval_lines(data.get("eval"))
     if html_name:
         lines += ["", f"Every record and dropped candidate: `{html_name}`."]
@@ -43,7 +45,7 @@ def _eval_lines(evaluation: dict[str, Any] | None) -> list[str]:
     if not evaluation:
         return []
     regressions = evaluation.get("regressions") or []
-    lines = ["", f"**Evaluation:** {len(evaluation.get('models') or [])} model(s), {len(regressions)} {_plural(len(regressions), 'regression')}."]
+    lines = ["", f"**Evaluation:** {plural(len(evaluation.get('models') or []), 'model')}, {plural(len(regressions), 'regression')}."]
     for item in regressions[:20]:
         lines.append("- " + ", ".join(f"{k} {v}" for k, v in item.items()))
     return lines
@@ -55,7 +57,3 @@ def _flag(leaf: dict[str, Any]) -> str:
 
 def _n(value: Any) -> str:
     return "-" if value is None else str(value)
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return one if count == 1 else (many or one + "s")
