@@ -115,13 +115,15 @@ def diff(base: str | None, fmt: str) -> None:
     Exit 0 with or without changes; 2 outside a git repository or when the base does not resolve.
     """
     from labtax.config import load_config
-    from labtax.diff import changed_leaves, format_json, format_text
+    from labtax.diff import change_set, format_json, format_text
 
     config = load_config()
-    changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
-    output = format_json(changes) if fmt == "json" else format_text(changes)
+    changes = change_set(config.root, base, config.data["taxonomy_root"])
+    output = format_json(changes.leaves) if fmt == "json" else format_text(changes.leaves)
     if output:
         click.echo(output)
+    if fmt == "text":  # on stderr: stdout stays the list of leaves, for scripts
+        click.echo(f"compared with {changes.base}" + ("" if changes.leaves else ": no changed leaves"), err=True)
 
 
 # ---- generate ---------------------------------------------------------------------------------
