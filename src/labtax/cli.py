@@ -13,6 +13,15 @@ from labtax import __version__
 from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
 
 
+def default(key: str) -> str:
+    """`[default: VALUE]` for a labtax.yaml setting, read from the schema (the one source of defaults)."""
+    from labtax.config import SCHEMA, flatten
+    from labtax.schemas import apply_defaults, load_schema
+
+    value = flatten(apply_defaults(load_schema(SCHEMA), {}))[key]
+    return f"[default: {key} = {value}]"
+
+
 class PipelineGroup(click.Group):
     """Lists commands in pipeline order (the order they are defined here), not alphabetically."""
 
@@ -26,7 +35,7 @@ def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
 
     \b
-    Pipeline:  labtax lint -> labtax diff -> labtax generate -> labtax mix -> labtax train
+    Pipeline:  labtax lint -> diff -> generate -> report -> mix -> train
     Exit codes: 0 ok, 1 findings or failed work, 2 usage, configuration or internal error.
     """
 
@@ -135,10 +144,10 @@ def diff(base: str | None, fmt: str) -> None:
 @click.option("--all", "all_leaves", is_flag=True, help="Generate for every leaf of the taxonomy.")
 @click.option("--teacher", metavar="embedded|URL", help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists).")
-@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates generated per leaf before filtering.")
-@click.option("--output", metavar="DIR", help="Output directory (default: generated/).")
-@click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once.")
-@click.option("--seed", type=click.IntRange(0), metavar="S", help="Run seed (same inputs, seed and cache: same output).")
+@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help=f"Candidates generated per leaf before filtering {default('generate.num_instructions')}.")
+@click.option("--output", metavar="DIR", help=f"Output directory {default('generate.output')}.")
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", help=f"Teacher calls in flight at once {default('generate.concurrency')}.")
+@click.option("--seed", type=click.IntRange(0), metavar="S", help=f"Run seed (same inputs, seed and cache: same output) {default('generate.seed')}.")
 @click.option("--dry-run", is_flag=True, help="Print the planned teacher calls per leaf and stage; call nothing.")
 def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, **settings: object) -> None:
     """Generate synthetic data for changed leaves with a teacher model.
@@ -168,8 +177,8 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
 @click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write [default: report.html; with --format md: standard output].")
 @click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
-@click.option("--since", metavar="REF_OR_MANIFEST", help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json.")
-@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="A training run folder: its loss curves (and its eval.json) on a second page.")
+@click.option("--since", metavar="REF_OR_MANIFEST", help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json [default: none].")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="A training run folder: its loss curves (and its eval.json) on a second page [default: none].")
 @click.option("--eval", "eval_file", type=click.Path(dir_okay=False, path_type=Path), help="eval.json of `labtax eval` [default: in --run, else in --input].")
 def report(input_dir: Path | None, output_file: Path | None, fmt: str, since: str | None, run_dir: Path | None, eval_file: Path | None) -> None:
     """Review generated data: every record and dropped candidate, the funnel per leaf, in one HTML file."""
@@ -193,10 +202,10 @@ def report(input_dir: Path | None, output_file: Path | None, fmt: str, since: st
 
 
 @cli.command()
-@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Generated records [mix.input: generated/].")
-@click.option("--output", "output_dir", type=click.Path(path_type=Path), help="Output folder [mix.output: data/].")
-@click.option("--seed", type=int, help="Seed of shuffles, splits and replay draws [mix.seed: 42].")
-@click.option("--tokenizer", help="Student tokenizer folder [mix.tokenizer: the embedded student].")
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help=f"Generated records {default('mix.input')}.")
+@click.option("--output", "output_dir", type=click.Path(path_type=Path), help=f"Output folder {default('mix.output')}.")
+@click.option("--seed", type=int, help=f"Seed of shuffles, splits and replay draws {default('mix.seed')}.")
+@click.option("--tokenizer", help="Student tokenizer folder [default: mix.tokenizer, the embedded student].")
 def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, tokenizer: str | None) -> None:
     """Split generated data into the KT/1, KT/2 and ST phases with replay."""
     from labtax.config import load_config
@@ -208,12 +217,12 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Training config (YAML); default: schema defaults.")
-@click.option("--phases", help="Comma-separated phases to run, e.g. kt2,st [schedule: kt1,kt2,st].")
+@click.option("--phases", help="Comma-separated phases to run, e.g. kt2,st [default: schedule of the config, kt1,kt2,st].")
 @click.option("--resume", is_flag=True, help="Continue the run in output_dir from its journal and last saved state.")
 @click.option("--dry-run", is_flag=True, help="Print the plan per phase without loading the model.")
-@click.option("--nproc", type=int, help="Processes on this machine [nproc: 1].")
-@click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5.")
+@click.option("--nproc", type=int, help="Processes on this machine [default: nproc of the config, 1].")
+@click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines [default: none, this machine only].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5 [default: none].")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
           hostfile: Path | None, overrides: tuple[str, ...]) -> None:
     """Tune a student phase by phase with DeepSpeed."""
@@ -225,6 +234,33 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
                                hostfile=str(hostfile) if hostfile else None)
     click.echo(train_summary(run_train(config, resume=resume, dry_run=dry_run, echo=click.echo)))
+
+
+# ---- config / clean ----------------------------------------------------------------------------
+
+
+@cli.command("config")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a setting as a flag would, e.g. generate.seed=7 [default: none].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def config_command(settings: tuple[str, ...], fmt: str) -> None:
+    """Print the effective labtax.yaml settings and where each came from (default, labtax.yaml, flag)."""
+    import json
+
+    from labtax.config import sources, unflatten
+    from labtax.config import merge as merge_settings
+    from labtax.train.config import parse_override
+
+    overrides: dict = {}
+    for item in settings:
+        keys, value = parse_override(item)
+        overrides = merge_settings(overrides, unflatten(".".join(keys), value))
+    rows = sources(overrides=overrides)
+    if fmt == "json":
+        click.echo(json.dumps([{"key": k, "value": v, "source": s} for k, v, s in rows], indent=2))
+        return
+    width = max(len(k) for k, _, _ in rows)
+    for key, value, source in rows:
+        click.echo(f"{key:<{width}}  {json.dumps(value):<24}  {source}")
 
 
 def main() -> None:
