@@ -31,10 +31,24 @@ def _rows(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, 
             yield f"{prefix}{key}", target.get("default", sub.get("default")), description
 
 
-def config_table() -> str:
-    """A Markdown table of every labtax.yaml key: name, default, description."""
+def config_table(section: str = "") -> str:
+    """A Markdown table of every labtax.yaml key (of one section, named without its prefix): name, default, description."""
+    prefix = f"{section}." if section else ""
+    rows = [(key.removeprefix(prefix), default, text) for key, default, text in _rows(load_schema("config.schema.json")) if key.startswith(prefix)]
+    return _table(rows)
+
+
+def train_table() -> str:
+    """Every key of a training config with its default; `defaults.*` described as the phase settings
+    (which `phases.<name>.*` override), the per-phase copies left out."""
+    rows = list(_rows(load_schema("train.schema.json")))
+    described = {key.split(".", 2)[2]: text for key, _, text in rows if key.startswith("phases.")}
+    return _table([(key, default, text or described.get(key.removeprefix("defaults."), "")) for key, default, text in rows if not key.startswith("phases.")])
+
+
+def _table(rows: list[tuple[str, Any, str]]) -> str:
     lines = ["| key | default | description |", "|-----|---------|-------------|"]
-    for key, default, description in _rows(load_schema("config.schema.json")):
+    for key, default, description in rows:
         shown = json.dumps(default, ensure_ascii=False) if default is not None else "null"
         lines.append(f"| `{key}` | `{shown}` | {description.replace('|', '&#124;')} |")
     return "\n".join(lines) + "\n"
@@ -48,7 +62,8 @@ def config_document() -> str:
     return head + config_table()
 
 
-BLOCKS = {"config": config_table, "rules": rules_table}
+BLOCKS = {"config": config_table, "rules": rules_table, "config-generate": lambda: config_table("generate"), "train": train_table}
+DOCUMENTS_WITH_BLOCKS = ("README.md", "docs/generate.md", "docs/train.md")
 
 
 def fill_blocks(text: str) -> str:
@@ -62,9 +77,9 @@ def fill_blocks(text: str) -> str:
 def main() -> int:
     write_text_atomic(ROOT / "docs" / "config.md", config_document())
     write_text_atomic(ROOT / "docs" / "rules.md", rules_document())
-    readme = ROOT / "README.md"
-    write_text_atomic(readme, fill_blocks(readme.read_text(encoding="utf-8")))
-    print("wrote docs/config.md, docs/rules.md and the README tables")
+    for name in DOCUMENTS_WITH_BLOCKS:
+        write_text_atomic(ROOT / name, fill_blocks((ROOT / name).read_text(encoding="utf-8")))
+    print("wrote docs/config.md, docs/rules.md and the tables of " + ", ".join(DOCUMENTS_WITH_BLOCKS))
     return 0
 
 

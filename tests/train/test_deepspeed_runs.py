@@ -81,6 +81,9 @@ def test_zero2_run_leaves_checkpoints_plot_and_no_optimizer_states(zero2_run: Pa
     assert model.config.num_hidden_layers == 2
     assert (zero2_run / "loss.png").read_bytes()[:4] == b"\x89PNG"
     assert not any(zero2_run.glob("*/state")), "finished phases keep no optimizer state"
+    # keep: best (the default): only the chosen checkpoint of each phase is left on disk
+    assert sorted(p.relative_to(zero2_run).as_posix() for p in zero2_run.glob("*/epoch-*")) == sorted(
+        Path(data["phases"][p]["chosen"]["checkpoint"]).relative_to(zero2_run).as_posix() for p in PHASES)
     assert set(data["data"]) == {f"{p}{s}" for p in PHASES for s in (".jsonl", ".val.jsonl")}
     assert data["config"]["phases"]["kt2"]["epochs"] == 3
 

@@ -65,6 +65,7 @@ class TrainConfig:
     eval_at_start: bool
     log_every: int
     phases: dict[str, PhaseConfig]
+    keep: str = "best"  # checkpoints left when a phase ends: best or all
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -222,7 +222,7 @@ def run_phases(run_dir: Path, phases: list[str]) -> None:
         if journal.read(run_dir)["phases"][phase]["status"] == "running":
             run_phase(run_dir, phase, config, dist_info)
             if dist_info[0] == 0:
-                chosen = schedule.end_phase(run_dir, phase, config.selector)["chosen"]
+                chosen = schedule.end_phase(run_dir, phase, config.selector, config.keep)["chosen"]
                 print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} (validation loss {chosen['val_loss']})", flush=True)
         dist.barrier()
         gc.collect()  # the previous phase's engine, model and optimizer go before the next loads

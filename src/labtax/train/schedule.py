@@ -34,12 +34,20 @@ def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
     return entry
 
 
-def end_phase(run_dir: Path, phase: str, selector: str) -> dict[str, Any]:
-    """Choose the phase's checkpoint, record it, and delete its optimizer states."""
+def end_phase(run_dir: Path, phase: str, selector: str, keep: str = "all") -> dict[str, Any]:
+    """Choose the phase's checkpoint, record it, and delete its optimizer states; with keep "best",
+    the checkpoints of the other epochs go too (they are marked `deleted` in the journal)."""
     epochs = journal.read(run_dir)["phases"][phase]["epochs"]
     chosen = get_selector(selector)(phase, [Candidate.from_journal(e) for e in epochs])
     record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": selector}
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)
+    if keep == "best":
+        # Journal first, delete second: a crash in between leaves a checkpoint too many, never a missing one.
+        epochs = [{**e, "deleted": True} if e["epoch"] != chosen.epoch else e for e in epochs]
+        journal.update_phase(run_dir, phase, epochs=epochs)
+        for e in epochs:
+            if e.get("deleted"):
+                shutil.rmtree(e["checkpoint"], ignore_errors=True)
     return journal.update_phase(run_dir, phase, status="done", chosen=record, finished=time.time())
 
 
