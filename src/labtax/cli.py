@@ -263,6 +263,23 @@ def config_command(settings: tuple[str, ...], fmt: str) -> None:
         click.echo(f"{key:<{width}}  {json.dumps(value):<24}  {source}")
 
 
+@cli.command()
+@click.option("--runs", is_flag=True, help="Also remove the training runs under runs/ (checkpoints included).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, with sizes; remove nothing.")
+def clean(runs: bool, dry_run: bool) -> None:
+    """Remove caches (teacher call cache, compiled DeepSpeed ops) and, with --runs, training runs."""
+    from labtax.clean import remove, targets
+    from labtax.config import load_config
+
+    found = targets(load_config(), runs)
+    for target in found:
+        click.echo(f"{'would remove' if dry_run else 'removing'} {target.path} ({target.what}, {target.size / 1e6:.1f} MB)")
+    if not dry_run:
+        remove(found)
+    total = sum(t.size for t in found) / 1e6
+    click.echo(f"{'would free' if dry_run else 'freed'} {total:.1f} MB" if found else "nothing to remove", err=True)
+
+
 def main() -> None:
     """Console entry point: user errors print one line; anything else is an internal error (exit 2)."""
     try:

@@ -26,6 +26,7 @@ from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import encode_file
 from labtax.train.metrics import MetricsLog
 from labtax.train.packing import Step, collate, epoch_seed, epoch_steps, eval_batches
+from labtax.train.report import loss
 
 
 @dataclass
@@ -223,7 +224,7 @@ def run_phases(run_dir: Path, phases: list[str]) -> None:
             run_phase(run_dir, phase, config, dist_info)
             if dist_info[0] == 0:
                 chosen = schedule.end_phase(run_dir, phase, config.selector, config.keep)["chosen"]
-                print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} (validation loss {chosen['val_loss']})", flush=True)
+                print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} (validation loss {loss(chosen['val_loss'])})", flush=True)
         dist.barrier()
         gc.collect()  # the previous phase's engine, model and optimizer go before the next loads
 

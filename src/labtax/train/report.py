@@ -46,6 +46,11 @@ def plan_table(plan: list[dict[str, Any]], world: int) -> str:
     return "\n".join(out)
 
 
+def loss(value: float | None) -> str:
+    """A loss as people read it: 4 decimals (2.2810, not 2.2810039967998095)."""
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _cell(key: str, value: Any) -> str:
     if key == "packing_efficiency":
         return f"{value:.1%}"
@@ -59,7 +64,7 @@ def train_summary(result: dict[str, Any]) -> str:
     for phase in result["schedule"]:
         entry = result["phases"][phase]
         chosen = entry.get("chosen")
-        what = f"epoch {chosen['epoch']} (validation loss {chosen['val_loss']})" if chosen else entry["status"]
+        what = f"epoch {chosen['epoch']} (validation loss {loss(chosen['val_loss'])})" if chosen else entry["status"]
         lines.append(f"  {PHASE_NAMES[phase]:5} {what}")
     lines.append(f"final checkpoint: {result['final_checkpoint']}")
     if result.get("plot"):
