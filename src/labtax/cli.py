@@ -210,9 +210,12 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
     """Split generated data into the KT/1, KT/2 and ST phases with replay."""
     from labtax.config import load_config
     from labtax.mix import mix as run_mix
-    from labtax.train.report import mix_summary
+    from labtax.train.report import mix_summary, mix_warnings
 
-    click.echo(mix_summary(run_mix(load_config(), input_dir, output_dir, seed, tokenizer)))
+    stats = run_mix(load_config(), input_dir, output_dir, seed, tokenizer)
+    click.echo(mix_summary(stats))
+    for line in mix_warnings(stats):
+        click.echo(line, err=True)
 
 
 @cli.command()

@@ -11,6 +11,8 @@ generator seeded from the call, so a call's text does not depend on the random s
 
 from __future__ import annotations
 
+import warnings
+
 import asyncio
 import concurrent.futures
 import queue
@@ -123,6 +125,10 @@ class EmbeddedTeacher:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        # transformers' deprecation notices (past_key_values as a tuple, ...) would print on every run
+        # and break the live display; they are about transformers' internals, not the user's input.
+        hf_logging.set_verbosity_error()
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
         folder = self._folder()
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
