@@ -118,8 +118,10 @@ def test_bad_inputs_are_located_errors(starter: Path, tmp_path: Path, monkeypatc
     shutil.copytree(starter / "generated", tmp_path / "g")
     target = tmp_path / "g" / "knowledge/science/chemistry/atomic_structure.jsonl"
     target.write_text(target.read_text() + "{oops\n")
-    result = CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"])
+    result = CliRunner().invoke(cli, ["report", "--input", "g", "--output", "r.html"])
     lines = len(target.read_text().splitlines())
     assert result.exit_code == 2 and f"knowledge/science/chemistry/atomic_structure.jsonl:{lines}:2: error[jsonl] not valid JSON" in result.output
+    assert not (tmp_path / "r.html").exists()  # nothing half-written
+    assert CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"]).exit_code == 0  # the summary reads the manifest only
     result = CliRunner().invoke(cli, ["report", "--input", str(starter / "generated"), "--since", "no-such-ref", "--format", "md"])
     assert result.exit_code == 2 and "--since no-such-ref: neither a file, a folder nor a git ref" in result.output

@@ -43,7 +43,8 @@ def build_report(options: ReportOptions) -> ReportResult:
 
 
 def report_data(options: ReportOptions) -> dict[str, Any]:
-    output = read_output(options.input)
+    # A Markdown summary needs the manifest's counts only, unless it compares record ids (--since).
+    output = read_output(options.input, rows=options.fmt == "html" or options.since is not None)
     earlier = read_earlier(options.since, options.input) if options.since else None
     evaluation = read_eval(options.eval_file or _eval_path(options))
     run = read_run(options.run) if options.run else None

@@ -53,13 +53,15 @@ def parse_json(text: str, where: str) -> dict[str, Any]:
     return data
 
 
-def read_output(folder: Path) -> Output:
-    """The output folder as `labtax generate` left it. A leaf listed in the manifest whose records
-    file is missing reads as no records (the report shows it as a zero-yield leaf)."""
+def read_output(folder: Path, rows: bool = True) -> Output:
+    """The output folder as `labtax generate` left it; without `rows`, the manifest only (its counts
+    are enough for a summary). A leaf listed in the manifest whose records file is missing reads as
+    no records (the report shows it as a zero-yield leaf)."""
     manifest_file = folder / MANIFEST
     if not manifest_file.is_file():
         raise LabtaxError(f"{folder}: no {MANIFEST} here; run `labtax generate` first or pass --input")
-    return _read_state(lambda relative: _text(folder / relative), str(manifest_file), label=str(folder))
+    read = (lambda relative: _text(folder / relative)) if rows else (lambda relative: _text(folder / relative) if relative == MANIFEST else None)
+    return _read_state(read, str(manifest_file), label=str(folder))
 
 
 def read_earlier(since: str, folder: Path) -> Output:
