@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -32,3 +34,22 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL text; a line that is not a JSON
+    object raises one located error, `where:line:col: error[rule] ...`."""
+    import json
+
+    from labtax.errors import LabtaxError
+
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabtaxError(f"{where}:{lineno}:{exc.colno}: error[{rule}] not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise LabtaxError(f"{where}:{lineno}:1: error[{rule}] expected a JSON object per line")
+        yield lineno, row

@@ -24,7 +24,7 @@ from typing import Any
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import LabtaxError
-from labtax.files import file_sha256, write_text_atomic
+from labtax.files import file_sha256, jsonl_rows, write_text_atomic
 from labtax.generate.output import is_dropped_file
 from labtax.schemas import validator
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
@@ -78,13 +78,7 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     check = validator("record.schema.json")
     records = []
     for path in sorted(p for p in input_dir.rglob("*.jsonl") if not is_dropped_file(p)):
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
+        for lineno, record in jsonl_rows(path.read_text(encoding="utf-8"), str(path), "record"):
             error = next(iter(check.iter_errors(record)), None)
             if error is not None:
                 where = ".".join(map(str, error.absolute_path)) or "(record)"

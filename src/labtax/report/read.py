@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
+from labtax.files import jsonl_rows
 from labtax.generate.output import MANIFEST, dropped_path
 from labtax.taxonomy import git
 
@@ -29,18 +30,7 @@ class Output:
 
 def parse_jsonl(text: str, where: str) -> list[dict[str, Any]]:
     """The objects of a JSONL text; a bad line is a located error (`where:line:col`)."""
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabtaxError(f"{where}:{lineno}:{exc.colno}: error[jsonl] not valid JSON: {exc.msg}") from None
-        if not isinstance(row, dict):
-            raise LabtaxError(f"{where}:{lineno}:1: error[jsonl] expected a JSON object per line")
-        rows.append(row)
-    return rows
+    return [row for _, row in jsonl_rows(text, where)]
 
 
 def parse_json(text: str, where: str) -> dict[str, Any]:
