@@ -11,13 +11,12 @@ generator seeded from the call, so a call's text does not depend on the random s
 
 from __future__ import annotations
 
-import warnings
-
 import asyncio
 import concurrent.futures
 import queue
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +127,8 @@ class EmbeddedTeacher:
         # transformers' deprecation notices (past_key_values as a tuple, ...) would print on every run
         # and break the live display; they are about transformers' internals, not the user's input.
         hf_logging.set_verbosity_error()
-        warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+        # They are raised at our call site (stacklevel), so they are matched by their wording.
+        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*is deprecated and will be removed in")
         folder = self._folder()
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
