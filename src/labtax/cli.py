@@ -15,10 +15,9 @@ from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
 
 def default(key: str) -> str:
     """`[default: VALUE]` for a labtax.yaml setting, read from the schema (the one source of defaults)."""
-    from labtax.config import SCHEMA, flatten
-    from labtax.schemas import apply_defaults, load_schema
+    from labtax.config import schema_defaults
 
-    value = flatten(apply_defaults(load_schema(SCHEMA), {}))[key]
+    value = schema_defaults()[key]
     return f"[default: {key} = {value}]"
 
 
@@ -249,15 +248,9 @@ def config_command(settings: tuple[str, ...], fmt: str) -> None:
     """Print the effective labtax.yaml settings and where each came from (default, labtax.yaml, flag)."""
     import json
 
-    from labtax.config import sources, unflatten
-    from labtax.config import merge as merge_settings
-    from labtax.train.config import parse_override
+    from labtax.config import parse_sets, sources
 
-    overrides: dict = {}
-    for item in settings:
-        keys, value = parse_override(item)
-        overrides = merge_settings(overrides, unflatten(".".join(keys), value))
-    rows = sources(overrides=overrides)
+    rows = sources(overrides=parse_sets(list(settings)))
     if fmt == "json":
         click.echo(json.dumps([{"key": k, "value": v, "source": s} for k, v, s in rows], indent=2))
         return

@@ -77,9 +77,25 @@ def sources(root: Path | None = None, overrides: dict[str, Any] | None = None) -
     "default"), in the schema's order."""
     config = load_config(root, overrides)
     written, flags = flatten(read_file(config.root / CONFIG_NAME)), flatten(overrides or {})
-    order = list(flatten(apply_defaults(load_schema(SCHEMA), {})))
+    order = list(schema_defaults())
     rows = [(key, value, "flag" if key in flags else CONFIG_NAME if key in written else "default") for key, value in flatten(config.data).items()]
     return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
+
+
+def schema_defaults() -> dict[str, Any]:
+    """Every labtax.yaml default by dotted key, from the schema."""
+    return flatten(apply_defaults(load_schema(SCHEMA), {}))
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items (dotted keys, YAML values) as overrides for load_config."""
+    from labtax.train.config import parse_override  # one parser of KEY=VALUE for every --set
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        keys, value = parse_override(item)
+        overrides = merge(overrides, unflatten(".".join(keys), value))
+    return overrides
 
 
 def merge(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

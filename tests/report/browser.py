@@ -9,7 +9,8 @@ from typing import Any
 
 def browser(width: int = 1400, height: int = 1000) -> Any | None:
     """A headless chromium WebDriver that keeps the page's console log, or None without chromium."""
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver")
     if not binary or not driver:
         return None
     from selenium import webdriver
