@@ -205,7 +205,8 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
     assert Counter((d["stage"], d["reason"]) for d in dropped) == counted
     by_reason = {(d["stage"], d["reason"]): d for d in dropped}
     assert by_reason[("generate_instructions", "unparseable")]["raw"] == "Sure, here is one!"
-    assert by_reason[("generate_instructions", "near_duplicate")]["question"] == "Write a haiku about gravity."
+    duplicate = by_reason[("generate_instructions", "near_duplicate")]
+    assert duplicate["question"] == "Write a haiku about gravity." and duplicate["duplicate_of"] == "Write a haiku about gravity."  # a seed
     rejected = by_reason[("evaluate_instructions", "rejected")]
     assert rejected["verdict"] == "no" and rejected["question"] == "Write a haiku about the orbit of the moon around the earth."
     below = by_reason[("evaluate_pairs", "below_threshold")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ JUDGES = {"evaluate_instructions": "no", "evaluate_faithfulness": "no", "evaluat
 
 
 def mixed_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
-    """The good teacher, except: about 1 in 6 generations does not parse, about 1 in 5 judgements
+    """The good teacher, except: about 1 in 6 generations does not parse, 1 in 6 instructions repeats
+    an example of its prompt (a near-duplicate), about 1 in 5 judgements
     says no (or rates 1), and every judgement about logical reasoning (its task names fallacies) says no."""
     stage = stage_of(body)
     text = body["messages"][0]["content"]
@@ -27,6 +29,10 @@ def mixed_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
         return Reply(JUDGES[stage])
     if stage in ("generate_instructions", "generate_qa") and draw % 6 == 0:
         return Reply("Sure! Here is something else entirely.")
+    if stage == "generate_instructions" and draw % 6 == 1:  # an example of the prompt again: a near-duplicate
+        example = re.search(r"^Instruction: (.+)$", text, re.MULTILINE)
+        if example:
+            return Reply(f"Instruction: {example.group(1)}")
     if stage == "evaluate_pairs" and draw % 4 == 0:
         return Reply("2")
     return good_teacher(body)

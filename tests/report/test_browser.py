@@ -28,6 +28,10 @@ def _manifest(starter: Path) -> dict[str, Any]:
     return json.loads((starter / "generated" / "manifest.json").read_text())
 
 
+def _all(starter: Path) -> int:
+    return sum(_lines(p) for p in (starter / "generated").rglob("*.jsonl"))
+
+
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.is_file() else 0
 
@@ -73,6 +77,26 @@ def test_filter_by_leaf_and_search(starter: Path, page: Any) -> None:
     search.send_keys(question[:40])
     WebDriverWait(page, 5).until(lambda d: d.find_element(By.ID, "count").text.startswith("1–1 of 1 matching"))
     assert question in page.find_element(By.CSS_SELECTOR, "#rows tbody tr.item").text
+
+
+def test_near_duplicates_show_as_a_group(starter: Path, page: Any) -> None:
+    dropped = [json.loads(line) for p in (starter / "generated").rglob("*.dropped.jsonl") for line in p.read_text().splitlines()]
+    duplicates = [d for d in dropped if d["reason"] == "near_duplicate"]
+    assert duplicates and all(d["duplicate_of"] for d in duplicates)
+    page.execute_script("const s = document.getElementById('f-text'); s.value = ''; s.dispatchEvent(new Event('input'));")
+    for select in ("f-leaf", "f-status"):
+        Select(page.find_element(By.ID, select)).select_by_visible_text("all")
+    Select(page.find_element(By.ID, "f-reason")).select_by_visible_text("near_duplicate")
+    WebDriverWait(page, 5).until(lambda d: d.find_element(By.ID, "count").text.endswith(f"of {len(duplicates)} matching ({_all(starter)} in all)"))
+    link = page.find_element(By.CSS_SELECTOR, "#rows tbody tr.item a.group")
+    group = link.text.removeprefix("repeats: ")
+    Select(page.find_element(By.ID, "f-reason")).select_by_visible_text("all")
+    link = next(a for a in page.find_elements(By.CSS_SELECTOR, "#rows tbody tr.item a.group") if a.text.endswith(group))
+    link.click()
+    shown = page.find_elements(By.CSS_SELECTOR, "#rows tbody tr.item")
+    members = sum(1 for d in duplicates if d["duplicate_of"] == group)
+    assert len(shown) >= members >= 1
+    assert all(group.lower() in row.text.lower() for row in shown)
 
 
 def test_no_javascript_error(page: Any) -> None:

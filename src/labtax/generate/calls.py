@@ -32,6 +32,7 @@ class Dropped:
     verdict: str | None = None
     raw: str | None = None
     sample: int | None = None
+    duplicate_of: str | None = None  # near-duplicates: the seed or earlier question it repeats
 
 
 @dataclass
@@ -43,9 +44,10 @@ class StageStats:
     dropped: Counter[str] = field(default_factory=Counter)
     dropped_items: list[Dropped] = field(default_factory=list)
 
-    def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None, sample: int | None = None) -> None:
+    def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None,
+             sample: int | None = None, duplicate_of: str | None = None) -> None:
         self.dropped[reason] += 1
-        self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample))
+        self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of))
 
     def as_dict(self) -> dict[str, Any]:
         return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}

@@ -44,11 +44,17 @@ class NearDuplicates:
 
     def __init__(self, threshold: float, initial: list[str] | None = None) -> None:
         self.threshold = threshold
-        self._kept = [words(t) for t in initial or []]
+        self._texts = list(initial or [])
+        self._kept = [words(t) for t in self._texts]
 
     def seen(self, text: str) -> bool:
+        return self.closest(text) is not None
+
+    def closest(self, text: str) -> str | None:
+        """The first kept text `text` is a near-duplicate of (what a review groups it with), or None."""
         candidate = words(text)
-        return any(rouge_l(candidate, other) >= self.threshold for other in self._kept)
+        return next((self._texts[i] for i, other in enumerate(self._kept) if rouge_l(candidate, other) >= self.threshold), None)
 
     def add(self, text: str) -> None:
+        self._texts.append(text)
         self._kept.append(words(text))

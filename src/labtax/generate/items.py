@@ -89,8 +89,9 @@ def keep_new(
             continue
         question = question_of(parsed)
         item = make_item(sample, question, parsed)
-        if dedup.seen(question):
-            stage.drop(NEAR_DUPLICATE, item)
+        original = dedup.closest(question)
+        if original is not None:
+            stage.drop(NEAR_DUPLICATE, item, duplicate_of=original)
             continue
         dedup.add(question)
         kept.append(item)

@@ -10,7 +10,7 @@ from typing import Any
 from labtax.generate import knowledge, skills
 from labtax.report.read import Output
 
-ROW_COLUMNS = ("status", "leaf", "stage", "reason", "verdict", "score", "question", "answer", "context", "source", "raw", "id", "new")
+ROW_COLUMNS = ("status", "leaf", "stage", "reason", "verdict", "score", "question", "answer", "context", "source", "raw", "id", "new", "group")
 LOW_YIELD = 0.5  # a leaf whose yield is under half the median of the others stands out
 CURVE_POINTS = 1500  # most points drawn per curve (longer curves are thinned evenly)
 
@@ -172,12 +172,12 @@ class Rows:
         question, answer = _turns(record.get("messages") or [])
         scores = record.get("scores") or {}
         return [status, self._leaf(path), -1, None, None, _score(scores, None), question, answer,
-                self._intern(self.contexts, "c", record.get("context")), record.get("source"), None, record.get("id"), int(new)]
+                self._intern(self.contexts, "c", record.get("context")), record.get("source"), None, record.get("id"), int(new), None]
 
     def _dropped(self, path: str, row: dict[str, Any]) -> list[Any]:
         return ["dropped", self._leaf(path), self._intern(self.stages, "s", str(row.get("stage"))), row.get("reason"), row.get("verdict"),
                 _score(row.get("scores") or {}, row.get("verdict")), row.get("question") or "", row.get("answer") or "",
-                self._intern(self.contexts, "c", row.get("context")), row.get("source"), row.get("raw"), row.get("id"), 0]
+                self._intern(self.contexts, "c", row.get("context")), row.get("source"), row.get("raw"), row.get("id"), 0, row.get("duplicate_of")]
 
     def as_dict(self) -> dict[str, Any]:
         return {"columns": list(ROW_COLUMNS), "leaf_paths": self.leaves, "stages": self.stages, "contexts": self.contexts, "rows": self.rows}
