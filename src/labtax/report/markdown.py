@@ -14,7 +14,7 @@ def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
         "",
         f"{plural(t['records'], 'record')} from {plural(t['leaves'], 'leaf', 'leaves')}, "
         f"{plural(t['dropped'], 'dropped candidate')}; teacher calls {t['teacher_calls']}, cache hits {t['cache_hits']}, "
-        f"wall time {t['wall_s']} s.",
+        f"leaf wall time {t['wall_s']} s (summed).",
         "",
     ]
     since = data.get("since")
