@@ -33,3 +33,21 @@ def test_readme_and_ci_share_the_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "bash scripts/test.sh" in readme and "bash scripts/test.sh" in ci
     assert "bash scripts/run.sh" in readme
+
+
+def test_generate_and_train_docs_state_the_schema_defaults():
+    """docs/generate.md and docs/train.md carry tables generated from the schemas, so their defaults
+    cannot drift (they once said max_tokens 80/160/128 and warm-up 10 where the schema said otherwise)."""
+    from labtax.docs import DOCUMENTS_WITH_BLOCKS, config_table, train_table
+    from labtax.schemas import apply_defaults, load_schema
+
+    for name in DOCUMENTS_WITH_BLOCKS:
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert fill_blocks(text) == text, f"{name}: run python -m labtax.docs"
+    generate_doc = (ROOT / "docs" / "generate.md").read_text(encoding="utf-8")
+    train_doc = (ROOT / "docs" / "train.md").read_text(encoding="utf-8")
+    assert config_table("generate") in generate_doc and train_table() in train_doc
+    max_tokens = apply_defaults(load_schema("config.schema.json"), {})["generate"]["max_tokens"]
+    assert f"| `max_tokens.instruction` | `{max_tokens['instruction']}` |" in generate_doc
+    warmup = apply_defaults(load_schema("train.schema.json"), {})["defaults"]["warmup_steps"]
+    assert f"| `defaults.warmup_steps` | `{warmup}` |" in train_doc

@@ -15,13 +15,28 @@ from labtax import __version__
 from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError, os_error
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def default(key: str) -> str:
+    """`[default: VALUE]` for a labtax.yaml setting, read from the schema (the one source of defaults)."""
+    from labtax.config import schema_defaults
+
+    value = schema_defaults()[key]
+    return f"[default: {key} = {value}]"
+
+
+class PipelineGroup(click.Group):
+    """Lists commands in pipeline order (the order they are defined here), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="labtax")
 def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
 
     \b
-    Pipeline:  labtax lint -> labtax diff -> labtax generate -> labtax mix -> labtax train -> labtax eval
+    Pipeline:  labtax lint -> diff -> generate -> report -> mix -> train -> eval
     Exit codes: 0 ok, 1 findings or failed work, 2 usage, configuration or internal error.
     """
 
@@ -110,14 +125,16 @@ def diff(base: str | None, fmt: str) -> None:
     Exit 0 with or without changes; 2 outside a git repository or when the base does not resolve.
     """
     from labtax.config import load_config
-    from labtax.diff import changed_leaves, format_json, format_text
+    from labtax.diff import change_set, format_json, format_text
 
     config = load_config()
-    changes = changed_leaves(config.root, base, config.data["taxonomy_root"])
+    changes = change_set(config.root, base, config.data["taxonomy_root"])
     config.existing_taxonomy_root()  # after git's own checks: outside a repository says so first
-    output = format_json(changes) if fmt == "json" else format_text(changes)
+    output = format_json(changes.leaves) if fmt == "json" else format_text(changes.leaves)
     if output:
         click.echo(output)
+    if fmt == "text":  # on stderr: stdout stays the list of leaves, for scripts
+        click.echo(f"compared with {changes.base}" + ("" if changes.leaves else ": no changed leaves"), err=True)
 
 
 # ---- generate ---------------------------------------------------------------------------------
@@ -129,10 +146,10 @@ def diff(base: str | None, fmt: str) -> None:
 @click.option("--all", "all_leaves", is_flag=True, help="Generate for every leaf of the taxonomy.")
 @click.option("--teacher", metavar="embedded|URL", help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists).")
-@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates generated per leaf before filtering.")
-@click.option("--output", metavar="DIR", help="Output directory (default: generated/).")
-@click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once.")
-@click.option("--seed", type=click.IntRange(0), metavar="S", help="Run seed (same inputs, seed and cache: same output).")
+@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help=f"Candidates generated per leaf before filtering {default('generate.num_instructions')}.")
+@click.option("--output", metavar="DIR", help=f"Output directory {default('generate.output')}.")
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", help=f"Teacher calls in flight at once {default('generate.concurrency')}.")
+@click.option("--seed", type=click.IntRange(0), metavar="S", help=f"Run seed (same inputs, seed and cache: same output) {default('generate.seed')}.")
 @click.option("--dry-run", is_flag=True, help="Print the planned teacher calls per leaf and stage; call nothing.")
 def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, **settings: object) -> None:
     """Generate synthetic data for changed leaves with a teacher model.
@@ -155,31 +172,63 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
         raise LabtaxError(f"{len(result.failed)} leaf(s) failed; {where}", exit_code=EXIT_FINDINGS)
 
 
+# ---- report -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Output folder of `labtax generate` [default: generate.output, generated/].")
+@click.option("--output", "output_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [default: report.html; with --format md: standard output].")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default="html", show_default=True)
+@click.option("--since", metavar="REF_OR_MANIFEST", help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json [default: none].")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="A training run folder: its loss curves (and its eval.json) on a second page [default: none].")
+@click.option("--eval", "eval_file", type=click.Path(dir_okay=False, path_type=Path), help="eval.json of `labtax eval` [default: in --run, else in --input].")
+def report(input_dir: Path | None, output_file: Path | None, fmt: str, since: str | None, run_dir: Path | None, eval_file: Path | None) -> None:
+    """Review generated data: every record and dropped candidate, the funnel per leaf, in one HTML file."""
+    from labtax.config import load_config
+    from labtax.report import ReportOptions, build_report
+
+    if input_dir is None:
+        config = load_config()
+        input_dir = config.root / config.section("generate")["output"]
+    if output_file is None and fmt == "html":
+        output_file = Path("report.html")
+    result = build_report(ReportOptions(input_dir, output_file, fmt, since, run_dir, eval_file))
+    if result.path is None:
+        click.echo(result.text, nl=False)
+        return
+    t = result.data["totals"]
+    click.echo(f"wrote {result.path} ({len(result.text.encode()) / 1e6:.1f} MB): {t['records']} records, {t['dropped']} dropped, {t['leaves']} leaves", err=True)
+
+
 # ---- mix / train ------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Generated records [mix.input: generated/].")
-@click.option("--output", "output_dir", type=click.Path(path_type=Path), help="Output folder [mix.output: data/].")
-@click.option("--seed", type=int, help="Seed of shuffles, splits and replay draws [mix.seed: 42].")
-@click.option("--tokenizer", help="Student tokenizer folder [mix.tokenizer: the embedded student].")
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help=f"Generated records {default('mix.input')}.")
+@click.option("--output", "output_dir", type=click.Path(path_type=Path), help=f"Output folder {default('mix.output')}.")
+@click.option("--seed", type=int, help=f"Seed of shuffles, splits and replay draws {default('mix.seed')}.")
+@click.option("--tokenizer", help="Student tokenizer folder [default: mix.tokenizer, the embedded student].")
 def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, tokenizer: str | None) -> None:
     """Split generated data into the KT/1, KT/2 and ST phases with replay."""
     from labtax.config import load_config
     from labtax.mix import mix as run_mix
-    from labtax.train.report import mix_summary
+    from labtax.train.report import mix_summary, mix_warnings
 
-    click.echo(mix_summary(run_mix(load_config(), input_dir, output_dir, seed, tokenizer)))
+    stats = run_mix(load_config(), input_dir, output_dir, seed, tokenizer)
+    click.echo(mix_summary(stats))
+    for line in mix_warnings(stats):
+        click.echo(line, err=True)
 
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="Training config (YAML); default: schema defaults.")
-@click.option("--phases", help="Comma-separated phases to run, e.g. kt2,st [schedule: kt1,kt2,st].")
+@click.option("--phases", help="Comma-separated phases to run, e.g. kt2,st [default: schedule of the config, kt1,kt2,st].")
 @click.option("--resume", is_flag=True, help="Continue the run in output_dir from its journal and last saved state.")
 @click.option("--dry-run", is_flag=True, help="Print the plan per phase without loading the model.")
-@click.option("--nproc", type=int, help="Processes on this machine [nproc: 1].")
-@click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5.")
+@click.option("--nproc", type=int, help="Processes on this machine [default: nproc of the config, 1].")
+@click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines [default: none, this machine only].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5 [default: none].")
 @click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings).")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
           hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None) -> None:
@@ -246,6 +295,44 @@ def chat(prompt: str | None, model: str, max_tokens: int) -> None:
     from labtax.eval.chat import converse
 
     converse(model, prompt, max_tokens, ask=lambda: click.prompt("you", default="", show_default=False), say=click.echo)
+
+
+# ---- config / clean ----------------------------------------------------------------------------
+
+
+@cli.command("config")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a setting as a flag would, e.g. generate.seed=7 [default: none].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def config_command(settings: tuple[str, ...], fmt: str) -> None:
+    """Print the effective labtax.yaml settings and where each came from (default, labtax.yaml, flag)."""
+    import json
+
+    from labtax.config import parse_sets, sources
+
+    rows = sources(overrides=parse_sets(list(settings)))
+    if fmt == "json":
+        click.echo(json.dumps([{"key": k, "value": v, "source": s} for k, v, s in rows], indent=2))
+        return
+    width = max(len(k) for k, _, _ in rows)
+    for key, value, source in rows:
+        click.echo(f"{key:<{width}}  {json.dumps(value):<24}  {source}")
+
+
+@cli.command()
+@click.option("--runs", is_flag=True, help="Also remove the training runs under runs/ (checkpoints included).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, with sizes; remove nothing.")
+def clean(runs: bool, dry_run: bool) -> None:
+    """Remove caches (teacher call cache, compiled DeepSpeed ops) and, with --runs, training runs."""
+    from labtax.clean import remove, targets
+    from labtax.config import load_config
+
+    found = targets(load_config(), runs)
+    for target in found:
+        click.echo(f"{'would remove' if dry_run else 'removing'} {target.path} ({target.what}, {target.size / 1e6:.1f} MB)")
+    if not dry_run:
+        remove(found)
+    total = sum(t.size for t in found) / 1e6
+    click.echo(f"{'would free' if dry_run else 'freed'} {total:.1f} MB" if found else "nothing to remove", err=True)
 
 
 def main() -> None:

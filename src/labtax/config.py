@@ -56,20 +56,8 @@ def load_config(root: Path | None = None, overrides: dict[str, Any] | None = Non
     """
     root = find_root(root)
     path = root / CONFIG_NAME
-    raw: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            loaded = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-        except (YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of settings")
-        raw = loaded or {}
-    for key, value in (overrides or {}).items():
-        current = raw.get(key)
-        if isinstance(value, dict) and current is not None and not isinstance(current, dict):
-            continue  # the file's value is not a section: validation below reports it
-        raw[key] = {**(current or {}), **value} if isinstance(value, dict) else value
+    raw = read_file(path)
+    raw = merge(raw, overrides or {})
     errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
     lines = [f"{_origin(path, list(e.absolute_path), overrides or {})}: {e.message}" for e in errors]
     lines += [f"{_origin(path, key.split('.'), overrides or {})}: not a finite number (NaN or infinity)" for key in non_finite(raw)]
@@ -87,3 +75,69 @@ def _origin(path: Path, keys: list[Any], overrides: dict[str, Any]) -> str:
             return f"{path}: {dotted}"
         node = node[key]
     return f"option --{str(keys[-1]).replace('_', '-')} ({dotted})"
+def read_file(path: Path) -> dict[str, Any]:
+    """The settings written in labtax.yaml (no defaults); {} when there is no file."""
+    if not path.is_file():
+        return {}
+    try:
+        loaded = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    return loaded or {}
+
+
+def sources(root: Path | None = None, overrides: dict[str, Any] | None = None) -> list[tuple[str, Any, str]]:
+    """Every effective setting as (dotted key, value, where it came from: "flag", "labtax.yaml" or
+    "default"), in the schema's order."""
+    config = load_config(root, overrides)
+    written, flags = flatten(read_file(config.root / CONFIG_NAME)), flatten(overrides or {})
+    order = list(schema_defaults())
+    rows = [(key, value, "flag" if key in flags else CONFIG_NAME if key in written else "default") for key, value in flatten(config.data).items()]
+    return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
+
+
+def schema_defaults() -> dict[str, Any]:
+    """Every labtax.yaml default by dotted key, from the schema."""
+    return flatten(apply_defaults(load_schema(SCHEMA), {}))
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items (dotted keys, YAML values) as overrides for load_config."""
+    from labtax.train.config import parse_override  # one parser of KEY=VALUE for every --set
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        keys, value = parse_override(item)
+        overrides = merge(overrides, unflatten(".".join(keys), value))
+    return overrides
+
+
+def merge(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with `overrides` merged in, section by section at every depth."""
+    out = dict(raw)
+    for key, value in overrides.items():
+        current = out.get(key)
+        if isinstance(value, dict) and current is not None and not isinstance(current, dict):
+            continue  # the file's value is not a section: validation reports it
+        out[key] = merge(current or {}, value) if isinstance(value, dict) else value
+    return out
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"lint": {"strict": true}} -> {"lint.strict": true}; lists and scalars are values."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def unflatten(key: str, value: Any) -> dict[str, Any]:
+    """"generate.seed", 7 -> {"generate": {"seed": 7}} (an override for load_config)."""
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value

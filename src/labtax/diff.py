@@ -59,6 +59,7 @@ class ChangeSet:
 
     leaves: list[LeafChange]
     stray_leaf_files: list[str]
+    base: str = ""  # what was compared with, for people: "main (merge-base 1a2b3c4)", "the empty tree"
 
 
 def changed_leaves(repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy") -> list[LeafChange]:
@@ -80,17 +81,18 @@ def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "
     root = repo_root(git_repo)
     prefix = Path(repo).resolve().relative_to(root.resolve()).as_posix()
     inner = taxonomy_root if prefix == "." else f"{prefix}/{taxonomy_root}"  # the taxonomy as git sees it
-    base_id = resolve_base(git_repo, base if base is not None else load_config(Path(repo)).data["default_base"])
+    base_name, base_id = named_base(git_repo, base if base is not None else load_config(Path(repo)).data["default_base"])
     files = diff_against(git_repo, base_id, inner)
     files += [FileChange("A", path) for path in untracked(git_repo, inner)]
     stray = sorted({f.path for f in files if f.status != "D" and _is_stray_leaf_file(f.path, inner)})
     leaves = leaf_changes(root, _pair_moved_leaves(git_repo, files, inner), inner)
     if prefix == ".":
-        return ChangeSet(leaves, stray)
+        return ChangeSet(leaves, stray, base_name)
     strip = len(prefix) + 1
     return ChangeSet(
         [LeafChange(c.path[strip:], c.status, c.old_path[strip:] if c.old_path else None, c.branch) for c in leaves],
         [path[strip:] for path in stray],
+        base_name,
     )
 
 
@@ -105,15 +107,22 @@ def resolve_base(repo: Repo, base: str | None) -> str:
     A named base is used through its merge-base with HEAD, so commits that landed on the base
     branch after this branch left it do not show up as changes (like a pull request's diff).
     """
+    return named_base(repo, base)[1]
+
+
+def named_base(repo: Repo, base: str | None) -> tuple[str, str]:
+    """`resolve_base`, with a description of it for people ("main (merge-base 1a2b3c4)")."""
     # Before the first commit there is nothing to compare with: everything is new. That also holds for
     # `--base HEAD` (the pre-commit hook's base), which names no commit yet.
     if base == EMPTY_BASE or (base in (None, "HEAD") and not has_commits(repo)):
-        return empty_tree(repo)
+        return "the empty tree (every leaf is new)", empty_tree(repo)
     for ref in (base,) if base is not None else DEFAULT_BASES:
         commit = resolve_commit(repo, ref)
         if commit is not None:
             head = resolve_commit(repo, "HEAD")
-            return (merge_base(repo, head, commit) if head else None) or commit
+            found = (merge_base(repo, head, commit) if head else None) or commit
+            how = f"merge-base {found[:7]}" if found != commit else found[:7]
+            return f"{ref} ({how})", found
     if base is not None:
         raise GitError(f"base '{base}' does not name a commit in this repository (tried: {base}); "
                        "pass a branch, tag or commit id, or --base empty to list every leaf")

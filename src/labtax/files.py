@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from labtax.errors import LabtaxError
 
@@ -85,3 +86,20 @@ def file_lock(path: Path, what: str, folder: Path | None = None) -> Iterator[Non
         finally:
             handle.seek(0)
             handle.truncate()  # released: the lock file no longer names anyone
+def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSONL text; a line that is not a JSON
+    object raises one located error, `where:line:col: error[rule] ...`."""
+    import json
+
+    from labtax.errors import LabtaxError
+
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabtaxError(f"{where}:{lineno}:{exc.colno}: error[{rule}] not valid JSON: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise LabtaxError(f"{where}:{lineno}:1: error[{rule}] expected a JSON object per line")
+        yield lineno, row

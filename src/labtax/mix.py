@@ -20,13 +20,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from labtax.config import Config
 from labtax.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError
-from labtax.files import file_sha256, write_text_atomic
-from labtax.generate.output import EVAL_DIR, MANIFEST
+from labtax.files import file_sha256, jsonl_rows, write_text_atomic
+from labtax.generate.output import EVAL_DIR, MANIFEST, is_dropped_file
 from labtax.publish import publish_set
 from labtax.schemas import validator
 from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
@@ -83,7 +83,7 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     check = validator("record.schema.json")
     held_out = eval_prompts(input_dir / EVAL_DIR)
     records = []
-    for path in sorted(p for p in input_dir.rglob("*.jsonl") if EVAL_DIR not in p.relative_to(input_dir).parts[:1]):
+    for path in sorted(p for p in input_dir.rglob("*.jsonl") if EVAL_DIR not in p.relative_to(input_dir).parts[:1] and not is_dropped_file(p)):
         for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
             if line.strip():
                 records.append(_record(path, lineno, line, check, held_out))
@@ -115,22 +115,12 @@ def _record(path: Path, lineno: int, line: bytes, check: Any, held_out: dict[str
     return record
 
 
-def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield lineno, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[record] not valid JSON: {exc.msg}") from None
-
-
 def eval_prompts(folder: Path) -> dict[str, str]:
     """The user turn of every held-out evaluation prompt under `folder` -> where it is."""
     prompts = {}
     for path in sorted(folder.rglob("*.heldout.jsonl")) if folder.is_dir() else []:
-        for lineno, item in _jsonl_lines(path):
-            for turn in item.get("prompt", []) if isinstance(item, dict) else []:
+        for lineno, item in jsonl_rows(path.read_text(encoding="utf-8"), str(path), "eval-item"):
+            for turn in item.get("prompt", []):
                 if isinstance(turn, dict) and turn.get("role") == "user":
                     prompts[str(turn.get("content"))] = f"{path}:{lineno}"
     return prompts
@@ -349,7 +339,8 @@ def mix(
         "seed": seed,
         "tokenizer": tokenizer_path,
         "taxonomy_commit": head_commit(config.root),
-        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir), "root": str(config.root)},
+        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir), "root": str(config.root),
+                   "leaves_without_generated": sorted({leaf.path for leaf in leaves} - {r["leaf"] for r in records})},
         "dropped": dropped,
         "skipped_leaves": skipped,
         "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},

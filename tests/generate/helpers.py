@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.generate import GenerateOptions, GenerateResult, generate
+from labtax.generate.output import is_dropped_file
 
 SKILL = """version: 3
 created_by: tester
@@ -106,9 +107,9 @@ def run(repo: Path, **options: Any) -> GenerateResult:
 
 
 def outputs(repo: Path, folder: str = "generated") -> dict[str, str]:
-    """Every JSONL output file's text, by path relative to the output folder."""
+    """Every records file's text (not the dropped candidates), by path relative to the output folder."""
     base = repo / folder
-    return {p.relative_to(base).as_posix(): p.read_text() for p in sorted(base.rglob("*.jsonl"))}
+    return {p.relative_to(base).as_posix(): p.read_text() for p in sorted(base.rglob("*.jsonl")) if not is_dropped_file(p)}
 
 
 def records(repo: Path, relative: str) -> list[dict[str, Any]]:

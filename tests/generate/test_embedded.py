@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,17 @@ pytest.importorskip("transformers", reason="the embedded teacher needs labtax[em
 
 
 @pytest.mark.slow
-def test_embedded_teacher_end_to_end(repo: Path) -> None:
+def test_embedded_teacher_end_to_end(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
     settings = {"teacher": "embedded", "num_instructions": 2, "max_tokens": {"instruction": 40, "response": 48, "qa": 48}}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))
     leaf = "taxonomy/compositional_skills/writing/haiku/qna.yaml"
-    result = run(repo, leaves=(leaf,))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(repo, leaves=(leaf,))
     assert not result.failed
+    # no library noise: it would break the live display in a terminal
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)], [str(w.message) for w in caught]
+    assert "past_key_values" not in capfd.readouterr().err
     entry = result.manifest["leaves"][leaf]
     assert list(entry["stages"]) == ["generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs"]
     first = entry["stages"]["generate_instructions"]

@@ -177,3 +177,42 @@ def test_calibration_ignores_an_option_the_server_did_not_score(repo: Path) -> N
         result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))
     entry = result.manifest["leaves"]["taxonomy/compositional_skills/writing/haiku/qna.yaml"]
     assert entry["stages"]["evaluate_instructions"]["kept"] == entry["stages"]["evaluate_instructions"]["generated"] == 2
+
+
+def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
+    """Every drop the manifest counts is a line of <leaf>.dropped.jsonl, with its stage, reason,
+    verdict and the records' provenance; mix does not read it as training data."""
+    script = Scripted(
+        {
+            ("haiku", "generate_instructions"): [
+                "Sure, here is one!",
+                "Instruction: Write a haiku about gravity.",
+                "Instruction: Write a haiku about the orbit of the moon around the earth.",
+                "Instruction: Write a haiku about the colour of copper flames.",
+            ],
+            ("haiku", "evaluate_instructions"): ["no", "yes"],
+            ("haiku", "evaluate_pairs"): ["1"],
+        }
+    )
+    with TeacherServer(script) as server:
+        write_config(repo, server.url, num_instructions=4, pair_threshold=2)
+        result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))
+    entry = result.manifest["leaves"]["taxonomy/compositional_skills/writing/haiku/qna.yaml"]
+    dropped = records(repo, "compositional_skills/writing/haiku.dropped.jsonl")
+    check = validator("dropped.schema.json")
+    assert all(not list(check.iter_errors(d)) for d in dropped), dropped
+    counted = Counter((stage, reason) for stage, s in entry["stages"].items() for reason, n in s["dropped"].items() for _ in range(n))
+    assert Counter((d["stage"], d["reason"]) for d in dropped) == counted
+    by_reason = {(d["stage"], d["reason"]): d for d in dropped}
+    assert by_reason[("generate_instructions", "unparseable")]["raw"] == "Sure, here is one!"
+    duplicate = by_reason[("generate_instructions", "near_duplicate")]
+    assert duplicate["question"] == "Write a haiku about gravity." and duplicate["duplicate_of"] == "Write a haiku about gravity."  # a seed
+    rejected = by_reason[("evaluate_instructions", "rejected")]
+    assert rejected["verdict"] == "no" and rejected["question"] == "Write a haiku about the orbit of the moon around the earth."
+    below = by_reason[("evaluate_pairs", "below_threshold")]
+    assert below["verdict"] == "1" and below["answer"] and below["scores"] == {"instruction": True}
+    assert records(repo, "compositional_skills/writing/haiku.jsonl") == [] and entry["records"] == 0
+    assert all(d["provenance"]["templates"] == entry["templates"] and d["provenance"]["leaf_hash"] == entry["leaf_hash"] for d in dropped)
+    from labtax.mix import read_generated
+
+    assert all("stage" not in r for r in read_generated(repo / "generated"))

@@ -71,7 +71,8 @@ def test_stats_agree_with_the_files_and_datasets_loads_them(mix_project: Path) -
 
     stats = mix(load_config(mix_project))
     data = mix_project / "data"
-    assert stats["inputs"] == {"generated": 24, "seed_examples": 6, "folder": str(mix_project / "generated"), "root": str(mix_project)}
+    assert stats["inputs"] == {"generated": 24, "seed_examples": 6, "folder": str(mix_project / "generated"), "root": str(mix_project),
+                               "leaves_without_generated": []}
     total = 0
     for phase, s in stats["phases"].items():
         train = rows(data / f"{phase}.jsonl")
@@ -100,3 +101,20 @@ def test_cli_mix(mix_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert json.loads((mix_project / "out" / "mix.json").read_text())["seed"] == 3
     missing = CliRunner().invoke(cli, ["mix", "--input", "nowhere"])
     assert missing.exit_code == 2 and "no generated data" in missing.output
+
+
+def test_cli_mix_counts_generated_and_seed_and_warns_about_leaves_without_data(mix_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(mix_project)
+    rhymes = next(mix_project.glob("generated/compositional_skills/**/*.jsonl"))
+    rhymes.unlink()  # one leaf without generated data
+    result = CliRunner().invoke(cli, ["mix", "--output", "out"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((mix_project / "out" / "mix.json").read_text())
+    for phase, name in (("kt1", "KT/1"), ("kt2", "KT/2"), ("st", "ST")):
+        by_source = stats["phases"][phase]["by_source"]
+        line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name + " "))
+        assert f"(generated {by_source.get('generated', 0)}, seed {by_source.get('seed', 0)})" in line
+    assert {r["source"] for r in rows(mix_project / "out" / "st.jsonl") if not r["replayed"]} == {"seed"}  # ST's own data: seeds only
+    (leaf,) = stats["inputs"]["leaves_without_generated"]
+    assert leaf.startswith("taxonomy/compositional_skills/")
+    assert result.stderr == f"warning: {leaf}: no generated record (run `labtax generate` for it, or see `labtax report`)\n"

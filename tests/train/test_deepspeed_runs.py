@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,9 @@ def test_zero2_run_leaves_checkpoints_plot_and_no_optimizer_states(zero2_run: Pa
     assert model.config.num_hidden_layers == 2
     assert (zero2_run / "loss.png").read_bytes()[:4] == b"\x89PNG"
     assert not any(zero2_run.glob("*/state")), "finished phases keep no optimizer state"
+    # keep: best (the default): only the chosen checkpoint of each phase is left on disk
+    assert sorted(p.relative_to(zero2_run).as_posix() for p in zero2_run.glob("*/epoch-*")) == sorted(
+        Path(data["phases"][p]["chosen"]["checkpoint"]).relative_to(zero2_run).as_posix() for p in PHASES)
     assert set(data["data"]) == {f"{p}{s}" for p in PHASES for s in (".jsonl", ".val.jsonl")}
     assert data["config"]["phases"]["kt2"]["epochs"] == 3
 
@@ -100,6 +104,10 @@ def test_zero3_killed_mid_phase_resumes_to_the_end(zero3_resumed: dict, zero2_ru
     assert data["phases"]["kt1"]["finished"] == killed["phases"]["kt1"]["finished"], "KT/1 was not redone"
     assert data["phases"]["st"]["init_from"] == data["phases"]["kt2"]["chosen"]["checkpoint"]
     AutoModelForCausalLM.from_pretrained(data["final_checkpoint"])
+    output = zero3_resumed["output"]
+    # no library noise in what `labtax train` prints, and losses people can read
+    assert "Setting accelerator to CPU" not in output and "it/s]" not in output and "FutureWarning" not in output, output
+    assert re.search(r"KT/1 +epoch \d \(validation loss \d+\.\d{4}\)$", output, re.MULTILINE), output
     kt2 = [(r["epoch"], r["step"]) for r in steps(run_dir, "kt2")]
     assert kt2 == sorted(set(kt2)), "metrics hold each step once after the resume"
     # Same data, seeds and schedule: ZeRO-3 (killed and resumed) ends where ZeRO-2 did.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from labtax.generate.cache import CallCache, call_key
+from labtax.generate.items import Item
 from labtax.generate.teacher import LOGPROB_FLOOR, Choice, Completion, Teacher
 from labtax.generate.templates import Templates
 
@@ -24,16 +25,32 @@ CHARS_PER_TOKEN_MAX = 16  # more characters than this per asked-for token: the r
 _WORD = re.compile(r"\S+")
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """One candidate a stage dropped: the item as it stood (None before it parsed), the judge's
+    label when a judge dropped it, and the teacher's raw reply when it did not parse."""
+
+    reason: str
+    item: Item | None = None
+    verdict: str | None = None
+    raw: str | None = None
+    sample: int | None = None
+    duplicate_of: str | None = None  # near-duplicates: the seed or earlier question it repeats
+
+
 @dataclass
 class StageStats:
-    """How many items a stage produced, kept, and dropped by reason."""
+    """How many items a stage produced, kept, and dropped by reason (and the dropped candidates themselves)."""
 
     generated: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    dropped_items: list[Dropped] = field(default_factory=list)
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None,
+             sample: int | None = None, duplicate_of: str | None = None) -> None:
         self.dropped[reason] += 1
+        self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of))
 
     def as_dict(self) -> dict[str, Any]:
         return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}

@@ -40,11 +40,16 @@ class NearDuplicates:
 
     def __init__(self, threshold: float, initial: list[str] | None = None) -> None:
         self.threshold = threshold
-        self._kept = [words(t) for t in initial or []]
+        self._texts = list(initial or [])
+        self._kept = [words(t) for t in self._texts]
 
     def seen(self, text: str) -> bool:
+        return self.closest(text) is not None
+
+    def closest(self, text: str) -> str | None:
+        """The first kept text `text` is a near-duplicate of (what a review groups it with), or None."""
         candidate = words(text)
-        return any(self._close(candidate, other) for other in self._kept)
+        return next((self._texts[i] for i, other in enumerate(self._kept) if self._close(candidate, other)), None)
 
     def _close(self, a: list[str], b: list[str]) -> bool:
         """rouge_l(a, b) >= threshold, asking only what can decide it. F = 2 * LCS / (|a| + |b|), and
@@ -58,4 +63,5 @@ class NearDuplicates:
         return LCSseq.similarity(a, b, score_cutoff=max(needed, 1)) >= needed
 
     def add(self, text: str) -> None:
+        self._texts.append(text)
         self._kept.append(words(text))

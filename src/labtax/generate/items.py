@@ -87,13 +87,15 @@ def keep_new(
         stage.generated += 1
         parsed = parse_tagged(reply, tags)
         if parsed is None:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, raw=reply, sample=sample)
             continue
         question = question_of(parsed)
-        if dedup.seen(question):
-            stage.drop(NEAR_DUPLICATE)
+        item = make_item(sample, question, parsed)
+        original = dedup.closest(question)
+        if original is not None:
+            stage.drop(NEAR_DUPLICATE, item, duplicate_of=original)
             continue
         dedup.add(question)
-        kept.append(make_item(sample, question, parsed))
+        kept.append(item)
     stage.kept = len(kept)
     return kept

@@ -35,9 +35,9 @@ async def judge(
     for item, label in zip(items, labels, strict=True):
         stage.generated += 1
         if label is None:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, item)
         elif not passes(label):
-            stage.drop(failed_reason)
+            stage.drop(failed_reason, item, verdict=label)
         else:
             item.scores[score] = value_of(label)
             kept.append(item)

@@ -96,16 +96,18 @@ def keep_parsed(leaf: Leaf, chunks: list[Chunk], replies: list[str], first: int,
         stage.generated += 1
         parsed = parse_mcq(reply)
         if parsed is None:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, raw=reply, sample=sample)
             continue
         question, choices, answer = parsed
-        if dedup.seen(question):
-            stage.drop(NEAR_DUPLICATE)
-            continue
-        dedup.add(question)
         choices, answer = shuffled(choices, answer, f"{seed}\0{leaf.path}\0mcq\0{sample}")
         chunk = chunks[sample % len(chunks)]
-        kept.append(Item(sample, question, choices[answer], context=chunk.text, source=chunk.source, choices=tuple(choices), correct=answer))
+        item = Item(sample, question, choices[answer], context=chunk.text, source=chunk.source, choices=tuple(choices), correct=answer)
+        original = dedup.closest(question)
+        if original is not None:
+            stage.drop(NEAR_DUPLICATE, item, duplicate_of=original)
+            continue
+        dedup.add(question)
+        kept.append(item)
         stage.kept += 1
     return kept
 

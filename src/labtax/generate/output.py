@@ -1,7 +1,9 @@
 """The output set: one JSONL per leaf plus manifest.json, written atomically.
 
 `generated/<leaf folder under the taxonomy root>.jsonl` holds one record per line (schema:
-schemas/record.schema.json). The manifest is merged across runs: leaves generated now
+schemas/record.schema.json); `<leaf folder>.dropped.jsonl` next to it holds every candidate a
+stage dropped, with the stage, the reason, the judge's verdict and the same provenance (schema:
+schemas/dropped.schema.json), so a review can see what was thrown away and why. The manifest is merged across runs: leaves generated now
 replace their entries, deleted leaves lose theirs together with their JSONL file.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from labtax.files import write_text_atomic
+from labtax.generate.calls import Dropped
 from labtax.generate.items import Item
 from labtax.taxonomy import Leaf, chat_messages
 
@@ -21,6 +24,7 @@ MANIFEST = "manifest.json"
 EVAL_DIR = "eval"  # evaluation items: never read by `labtax mix`
 EVAL_KINDS = ("mcq", "heldout")
 MANIFEST_VERSION = 1
+DROPPED_SUFFIX = ".dropped.jsonl"
 
 
 def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
@@ -67,6 +71,39 @@ def mcq_record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, 
     }
 
 
+def dropped_path(records_path: Path) -> Path:
+    """<leaf>.dropped.jsonl next to <leaf>.jsonl."""
+    return records_path.with_name(records_path.name.removesuffix(".jsonl") + DROPPED_SUFFIX)
+
+
+def is_dropped_file(path: Path) -> bool:
+    return path.name.endswith(DROPPED_SUFFIX)
+
+
+def dropped_record(leaf: Leaf, stage: str, drop: Dropped, provenance: dict[str, Any]) -> dict[str, Any]:
+    """One line of <leaf>.dropped.jsonl: what the candidate was when `stage` dropped it, and why."""
+    item = drop.item
+    question, answer = (item.question, item.answer) if item else ("", "")
+    identity = json.dumps([leaf.path, leaf.content_hash, stage, drop.sample, question, answer, drop.raw], ensure_ascii=False)
+    return {
+        "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
+        "leaf": leaf.path,
+        "branch": leaf.branch,
+        "stage": stage,
+        "reason": drop.reason,
+        "verdict": drop.verdict,
+        "sample": drop.sample,
+        "question": question,
+        "answer": answer,
+        "raw": drop.raw,
+        "duplicate_of": drop.duplicate_of,
+        "context": item.context if item else None,
+        "source": item.source if item else None,
+        "scores": dict(item.scores) if item else {},
+        "provenance": provenance,
+    }
+
+
 def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
     """A kept skills record turned into a held-out prompt (the chat turns before the answer) and its reference."""
     *prompt, answer = record_["messages"]
@@ -108,13 +145,16 @@ def read_manifest(output: Path) -> dict[str, Any]:
 
 
 def remove_outputs(output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]) -> list[str]:
-    """Delete the JSONL files (records and eval items) and manifest entries of leaves that no longer exist; return the files removed."""
+    """Delete the JSONL files (records, their dropped candidates, eval items) and manifest entries of
+    leaves that no longer exist; return the files removed."""
     removed = []
     for leaf_path in leaf_paths:
-        paths = [output_path(output, leaf_path, taxonomy_root)] + [eval_path(output, leaf_path, taxonomy_root, k) for k in EVAL_KINDS]
-        for path in (p for p in paths if p.is_file()):
-            path.unlink()
-            removed.append(path.relative_to(output).as_posix())
+        records = output_path(output, leaf_path, taxonomy_root)
+        dropped_path(records).unlink(missing_ok=True)
+        for path in [records, *(eval_path(output, leaf_path, taxonomy_root, kind) for kind in EVAL_KINDS)]:
+            if path.is_file():
+                path.unlink()
+                removed.append(path.relative_to(output).as_posix())
             _prune_empty_dirs(path.parent, output)
         manifest["leaves"].pop(leaf_path, None)
     return removed

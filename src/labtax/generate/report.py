@@ -5,9 +5,11 @@ Formatting happens here only; the pipeline returns values.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,42 +18,71 @@ from rich.progress import (
     Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
 
+PLAIN_INTERVAL_S = 10.0  # seconds between plain progress lines when the output is not a terminal
+
+
+def rate(completed: float, elapsed: float | None) -> float | None:
+    """Completed calls per second of wall time since the stage started (cache hits included).
+    Not rich's windowed speed: a burst of cache hits would show thousands per second for minutes."""
+    return completed / elapsed if elapsed and completed else None
+
+
+def eta(total: float | None, completed: float, elapsed: float | None) -> float | None:
+    speed = rate(completed, elapsed)
+    return (total - completed) / speed if speed and total else None
+
+
 class RateColumn(ProgressColumn):
-    """Calls per second (cache hits included)."""
+    """Calls per second over the stage's wall time."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:.1f}/s" if task.speed else "-/s", style="progress.data.speed")
+        speed = rate(task.completed, task.elapsed)
+        return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
+
+
+class EtaColumn(ProgressColumn):
+    """Time left at the stage's average rate."""
+
+    def render(self, task: Task) -> Text:
+        left = eta(task.total, task.completed, task.elapsed)
+        return Text(f"eta {_duration(left)}" if left is not None and not task.finished else "eta -", style="progress.remaining")
 
 
 class StageProgress:
-    """One progress bar per stage; totals grow as the stages plan their calls."""
+    """One progress bar per stage; totals grow as the stages plan their calls. When the console is
+    not a terminal (piped, redirected, CI), plain lines every `interval` seconds instead of bars."""
 
-    def __init__(self, console: Console, enabled: bool) -> None:
+    def __init__(self, console: Console, enabled: bool, interval: float = PLAIN_INTERVAL_S) -> None:
+        self._console = console
+        self._plain = enabled and not console.is_terminal
+        self._interval = interval
         self._progress = Progress(
             TextColumn("{task.description:<24}"),
             BarColumn(),
             MofNCompleteColumn(),
             RateColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            EtaColumn(),
             console=console,
-            disable=not enabled,
+            disable=not enabled or self._plain,
         )
         self._tasks: dict[str, Any] = {}
+        self._printed = 0.0
 
     def __enter__(self) -> StageProgress:
         self._progress.start()
+        self._printed = time.monotonic()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
+        if self._plain and self._tasks:
+            self._console.print(self.plain_line(), markup=False, highlight=False, soft_wrap=True)
 
     def planned(self, stage: str, count: int) -> None:
         if stage not in self._tasks:
@@ -61,6 +92,25 @@ class StageProgress:
 
     def done(self, stage: str) -> None:
         self._progress.advance(self._tasks[stage])
+        if self._plain and time.monotonic() - self._printed >= self._interval:
+            self._printed = time.monotonic()
+            self._console.print(self.plain_line(), markup=False, highlight=False, soft_wrap=True)
+
+    def plain_line(self) -> str:
+        """`progress: stage done/total rate/s eta; ...` for every stage started so far."""
+        parts = []
+        for stage, task_id in self._tasks.items():
+            task = self._progress.tasks[task_id]
+            speed, left = rate(task.completed, task.elapsed), eta(task.total, task.completed, task.elapsed)
+            parts.append(f"{stage} {task.completed:.0f}/{task.total or 0:.0f} {speed or 0:.1f}/s eta {_duration(left)}")
+        return "progress: " + "; ".join(parts)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def _folder(leaf_path: str) -> str:
@@ -75,18 +125,21 @@ def table_console(stderr: bool = False) -> Console:
 
 
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
-    """Leaves x stages: generated, kept, dropped by reason."""
-    table = Table(title="labtax generate", show_lines=False)
-    for column in ("leaf", "stage", "generated", "kept", "dropped"):
-        table.add_column(column, justify="right" if column in ("generated", "kept") else "left", overflow="fold")
-    for path in leaf_paths:
-        entry = manifest_leaves.get(path)
-        if entry is None:
-            continue
-        for index, (stage, counts) in enumerate(entry["stages"].items()):
-            dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
-            table.add_row(_folder(path) if index == 0 else "", stage, str(counts["generated"]), str(counts["kept"]), dropped)
-        table.add_row("", "[bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", end_section=True)
+    """Per leaf (a row with its teacher calls and cache hits), its stages: generated, kept, dropped by reason."""
+    table = Table(title="labtax generate", show_lines=False, caption="calls: teacher calls this run made; cached: calls the cache answered")
+    # A leaf's name has a row to itself and nothing wraps (a folder name cut in two reads as two
+    # names); each drop reason has a line of its own.
+    table.add_column("leaf / stage", no_wrap=True)
+    for column in ("generated", "kept", "dropped", "calls", "cached"):
+        table.add_column(column, justify="left" if column == "dropped" else "right", no_wrap=True)
+    for path in (p for p in leaf_paths if p in manifest_leaves):
+        entry = manifest_leaves[path]
+        name = str(entry.get("output") or _folder(path)).removesuffix(".jsonl")
+        table.add_row(f"[bold]{escape(name)}[/bold]", "", "", "", str(entry.get("teacher_calls", "-")), str(entry.get("cache_hits", "-")))
+        for stage, counts in entry["stages"].items():
+            dropped = "\n".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
+            table.add_row(f"  {stage}", str(counts["generated"]), str(counts["kept"]), dropped, "", "")
+        table.add_row("  [bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", "", "", end_section=True)
     return table
 
 
@@ -126,6 +179,13 @@ def print_result(result: Any, console: Console | None = None) -> None:
         err.print(f"removed {path} (its leaf was deleted)")
     for reason in result.failed.values():
         err.print(f"failed: {reason}")
-    records = sum(int(result.manifest.get("leaves", {}).get(p, {}).get("records", 0)) for p in result.selection.generate if p not in result.failed)
-    done = len(result.selection.generate) - len(result.failed)
-    err.print(f"{records} records for {done} leaves in {result.output} ({result.wall_s:.1f} s)")
+    entries = [result.manifest.get("leaves", {}).get(p, {}) for p in result.selection.generate if p not in result.failed]
+    records = sum(int(e.get("records", 0)) for e in entries)
+    calls, hits = sum(int(e.get("teacher_calls", 0)) for e in entries), sum(int(e.get("cache_hits", 0)) for e in entries)
+    err.print(f"{plural(records, 'record')} for {plural(len(entries), 'leaf', 'leaves')} in {result.output} ({result.wall_s:.1f} s; "
+              f"{plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})")
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """"1 record", "2 records", "1 leaf", "3 leaves"."""
+    return f"{count} {one if count == 1 else many or one + 's'}"

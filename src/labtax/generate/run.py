@@ -29,6 +29,8 @@ from labtax.generate.output import (
     heldout_record,
     hold_out,
     mcq_record,
+    dropped_path,
+    dropped_record,
     output_path,
     read_manifest,
     write_or_remove,
@@ -254,9 +256,11 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
         write_records(path, records)
         for kind, rows in evals.items():
             write_or_remove(eval_path(output, leaf.path, config.data["taxonomy_root"], kind), rows)
+        drops = [dropped_record(leaf, name, drop, provenance) for name, s in stats.stages.items() for drop in s.dropped_items]
+        write_records(dropped_path(path), drops)
         entry = _entry(leaf, stats, len(records), path.relative_to(output).as_posix(), provenance, wall)
         entry["eval"] = {"heldout": len(evals["heldout"]), "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None}
-        manifest["leaves"][leaf.path] = entry
+        manifest["leaves"][leaf.path] = {**entry, **_generation_cost(entry, manifest["leaves"].get(leaf.path))}
         log.info("%s: %s records, %s eval items (%s teacher calls, %s cache hits)", leaf.path, len(records),
                  sum(map(len, evals.values())), stats.calls - stats.cache_hits, stats.cache_hits)
 
@@ -291,6 +295,16 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
         "truncated_replies": stats.truncated,
         "wall_s": round(wall, 3),
     }
+
+
+def _generation_cost(entry: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What producing the leaf's data cost: this run's teacher calls and wall time, or, when this run
+    was served from the cache (no teacher call), the cost an earlier run of the same leaf recorded."""
+    if entry["teacher_calls"] == 0 and previous and previous.get("leaf_hash") == entry["leaf_hash"]:
+        calls = previous.get("generated_teacher_calls", previous.get("teacher_calls", 0))
+        if calls:
+            return {"generated_wall_s": previous.get("generated_wall_s", previous.get("wall_s")), "generated_teacher_calls": calls}
+    return {"generated_wall_s": entry["wall_s"], "generated_teacher_calls": entry["teacher_calls"]}
 
 
 def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:

@@ -72,7 +72,7 @@ async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, sett
         stage.generated += 1
         answer = _strip_answer_tag(reply)
         if not answer:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, item, raw=reply)
             continue
         item.answer = answer
         kept.append(item)

@@ -134,3 +134,11 @@ def _parse_raw(out: str) -> list[FileChange]:
             changes.append(FileChange(status, fields[i + 1], old_blob=old_blob if status == "D" else None))
             i += 2
     return changes
+
+
+def file_at(repo: Repo, commit: str, path: str) -> str | None:
+    """The text of `path` (relative to the repository root) at `commit`, or None when it is not there."""
+    try:
+        return repo.git.execute(["git", "show", f"{commit}:{path}"], strip_newline_in_stdout=False)
+    except GitCommandError:
+        return None

@@ -68,6 +68,7 @@ class TrainConfig:
     eval_at_start: bool
     log_every: int
     phases: dict[str, PhaseConfig]
+    keep: str = "best"  # checkpoints left when a phase ends: best or all
 
     def selector_of(self, phase: str) -> str | dict[str, float]:
         return self.phases[phase].selector or self.selector

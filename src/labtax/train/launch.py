@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labtax.embedded import embedded_model_dir
+from labtax.embedded import embedded_model_dir, torch_extensions_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
 from labtax.files import file_sha256, write_text_atomic
 from labtax.mix import check_mix
@@ -179,6 +179,8 @@ def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> 
     cmd = command(config, run_dir, phases)
     echo(f"launching {' -> '.join(phases)}: {' '.join(cmd)}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # DeepSpeed's compiled ops go to a labtax cache (`labtax clean` removes it), not torch's default in $HOME.
+    env.setdefault("TORCH_EXTENSIONS_DIR", str(torch_extensions_dir()))
     code = subprocess.run(cmd, env=env, check=False).returncode
     if code != 0:
         failed = [p for p in phases if journal.read(run_dir)["phases"][p]["status"] not in ("done", "skipped")]

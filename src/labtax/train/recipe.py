@@ -26,6 +26,7 @@ from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import encode_file
 from labtax.train.metrics import MetricsLog
 from labtax.train.packing import Step, collate, epoch_seed, epoch_steps, eval_batches
+from labtax.train.report import loss
 
 
 @dataclass

@@ -11,13 +11,20 @@ def mix_summary(stats: dict[str, Any]) -> str:
     lines = [f"mixed {stats['inputs']['generated']} generated records and {stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"]
     for phase, s in stats["phases"].items():
         replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
+        sources = s.get("by_source", {})
         lines.append(
-            f"  {PHASE_NAMES[phase]:5} train {s['train']:6}  validation {s['validation']:5}  "
-            f"tokens {s['tokens']['train']:9,}  replayed: {replay}"
+            f"  {PHASE_NAMES[phase]:5} train {s['train']:6} (generated {sources.get('generated', 0)}, seed {sources.get('seed', 0)})  "
+            f"validation {s['validation']:5}  tokens {s['tokens']['train']:9,}  replayed: {replay}"
         )
     lines += [f"warning: dropped {n} record(s) of {why}" for why, n in stats.get("dropped", {}).items()]
     lines += [f"warning: skipped {why}" for why in stats.get("skipped_leaves", [])]
     return "\n".join(lines)
+
+
+def mix_warnings(stats: dict[str, Any]) -> list[str]:
+    """Leaves that give the student no generated record (only their seeds, if any): worth a look before training."""
+    missing = stats["inputs"].get("leaves_without_generated", [])
+    return [f"warning: {path}: no generated record (run `labtax generate` for it, or see `labtax report`)" for path in missing]
 
 
 PLAN_COLUMNS = (
@@ -46,6 +53,11 @@ def plan_table(plan: list[dict[str, Any]], world: int) -> str:
     if short:
         out.append("  warning: warm-up covers the whole phase, the full lr is never reached: " + ", ".join(short))
     return "\n".join(out)
+
+
+def loss(value: float | None) -> str:
+    """A loss as people read it: 4 decimals (2.2810, not 2.2810039967998095)."""
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _cell(key: str, value: Any) -> str:

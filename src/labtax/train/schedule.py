@@ -57,13 +57,22 @@ def score_epochs(run_dir: Path, phase: str, config: TrainConfig) -> list[dict[st
 
 def end_phase(run_dir: Path, phase: str, config: TrainConfig) -> dict[str, Any]:
     """Choose the phase's checkpoint (scoring the epochs first where the selector needs it),
-    record it with the reason, and delete the phase's optimizer states."""
+    record it with the reason, and delete the phase's optimizer states; with keep "best", the
+    checkpoints of the other epochs go too (they are marked `deleted` in the journal)."""
     spec = config.selector_of(phase)
-    candidates = [Candidate.from_journal(e) for e in score_epochs(run_dir, phase, config)]
+    epochs = score_epochs(run_dir, phase, config)
+    candidates = [Candidate.from_journal(e) for e in epochs]
     chosen = get_selector(spec)(phase, candidates)
     record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": describe(spec),
               "why": why(spec, chosen, candidates), "scores": chosen.scores}
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)
+    if config.keep == "best":
+        # Journal first, delete second: a crash in between leaves a checkpoint too many, never a missing one.
+        epochs = [{**e, "deleted": True} if e["epoch"] != chosen.epoch else e for e in epochs]
+        journal.update_phase(run_dir, phase, epochs=epochs)
+        for e in epochs:
+            if e.get("deleted"):
+                shutil.rmtree(e["checkpoint"], ignore_errors=True)
     return journal.update_phase(run_dir, phase, status="done", chosen=record, finished=time.time())
 
 

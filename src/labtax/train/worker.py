@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # torch.distributed's deprecation notices repeat on every collective DeepSpeed makes; they are not ours to fix.
     warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.distributed\.")
+    quiet_libraries()
     from labtax.errors import LabtaxError
     from labtax.train.recipe import run_phases
 
@@ -30,6 +31,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     return 0
+
+
+def quiet_libraries() -> None:
+    """Library noise off: progress bars of weight loading and shard writing (our own progress lines
+    say what happens), transformers' notices below errors, and DeepSpeed's warning that it found no
+    GPU on a machine that has none (it then picks the CPU accelerator, as told here)."""
+    import os
+
+    import torch
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not torch.cuda.is_available():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":
