@@ -208,8 +208,10 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
     duplicate = by_reason[("generate_instructions", "near_duplicate")]
     assert duplicate["question"] == "Write a haiku about gravity." and duplicate["duplicate_of"] == "Write a haiku about gravity."  # a seed
     rejected = by_reason[("evaluate_instructions", "rejected")]
-    assert rejected["verdict"] == "no" and rejected["question"] == "Write a haiku about the orbit of the moon around the earth."
     below = by_reason[("evaluate_pairs", "below_threshold")]
+    # the two judged instructions reach the judge concurrently: either may get the scripted "no"
+    judged = {"Write a haiku about the orbit of the moon around the earth.", "Write a haiku about the colour of copper flames."}
+    assert rejected["verdict"] == "no" and {rejected["question"], below["question"]} == judged
     assert below["verdict"] == "1" and below["answer"] and below["scores"] == {"instruction": True}
     assert records(repo, "compositional_skills/writing/haiku.jsonl") == [] and entry["records"] == 0
     assert all(d["provenance"]["templates"] == entry["templates"] and d["provenance"]["leaf_hash"] == entry["leaf_hash"] for d in dropped)
