@@ -37,7 +37,7 @@ def test_readme_and_ci_share_the_test_command():
 
 def test_generate_and_train_docs_state_the_schema_defaults():
     """docs/generate.md and docs/train.md carry tables generated from the schemas, so their defaults
-    cannot drift (they once said max_tokens 80/160/128 and warm-up 10 where the schema said otherwise)."""
+    cannot drift (generate.md once said max_tokens 80/160/128 where the schema said 64/128/96)."""
     from labtax.docs import DOCUMENTS_WITH_BLOCKS, config_table, train_table
     from labtax.schemas import apply_defaults, load_schema
 

@@ -113,8 +113,9 @@ def test_plan_warns_when_warm_up_covers_the_whole_phase() -> None:
            "optimizer_steps": 4, "effective_batch_size": 16, "micro_batch_tokens": 2048, "gradient_accumulation": 1.0,
            "warmup_steps": 10, "lr": 2e-5, "zero_stage": 2, "packing_efficiency": 0.99}
     assert "warning: warm-up covers the whole phase" in plan_table([row], 1)
-    assert "KT/1 (10 warm-up, 4 steps)" in plan_table([row], 1)
-    assert "warning" not in plan_table([{**row, "warmup_steps": 2}], 1)
+    assert "KT/1 (10 warm-up, 4 steps: the last step trains at 30% of lr)" in plan_table([row], 1)
+    assert "the last step trains at 75% of lr" in plan_table([{**row, "warmup_steps": 4}], 1)  # step 4 of 4: 3/4
+    assert "warning" not in plan_table([{**row, "warmup_steps": 3}], 1)  # step 4 trains at the full rate
 
 
 def test_metrics_survive_a_torn_last_line(tmp_path: Path) -> None:

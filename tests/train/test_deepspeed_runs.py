@@ -56,6 +56,9 @@ def test_loss_decreases_within_each_phase(zero2_run: Path) -> None:
         epochs = [r for r in rows_of(zero2_run) if r["kind"] == "epoch" and r["phase"] == phase]
         assert [e["epoch"] for e in epochs] == list(range(len(epochs)))  # epoch 0: the starting checkpoint
     assert all(0 < r["packing_efficiency"] <= 1 and r["tokens_per_s"] > 0 for r in steps(zero2_run, "kt1"))
+    # metrics record the rate each step trained at: with 1 warm-up step, the first step trains at 0
+    # (transformers' warm-up starts from 0), the next ones at the full rate
+    assert [r["lr"] for r in steps(zero2_run, "kt1")[:3]] == [0.0, 3.0e-3, 3.0e-3]
 
 
 def test_each_phase_starts_from_the_previous_chosen_checkpoint(zero2_run: Path, project: Path) -> None:

@@ -254,9 +254,10 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
         losses = []
         for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, epoch_seed(seed, phase, epoch)):
             began = time.perf_counter()
+            lr = engine.get_lr()[0]  # the rate this step trains at (after it, the scheduler has moved on)
             losses.append(train_step(ctx, engine, s))
             step += 1
-            log.step(epoch, step, steps_per_epoch * p.epochs, losses[-1], engine.get_lr()[0], s, ctx, time.perf_counter() - began)
+            log.step(epoch, step, steps_per_epoch * p.epochs, losses[-1], lr, s, ctx, time.perf_counter() - began)
         val = evaluate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:

@@ -47,8 +47,10 @@ def plan_table(plan: list[dict[str, Any]], world: int) -> str:
     truncated = [f"{PHASE_NAMES[p['phase']]} {p['truncated']}" for p in plan if p["truncated"]]
     if truncated:
         out.append("  truncated to max_seq_len: " + ", ".join(truncated))
-    # Warm-up longer than the phase means the phase never trains at its learning rate.
-    short = [f"{PHASE_NAMES[p['phase']]} ({p['warmup_steps']} warm-up, {p['optimizer_steps']} steps)"
+    # transformers' warm-up trains step i (from 1) at lr * (i-1)/W: with W >= N steps the phase never
+    # trains at its learning rate (metrics.jsonl logs the rate each step trained at, so it agrees).
+    short = [f"{PHASE_NAMES[p['phase']]} ({p['warmup_steps']} warm-up, {p['optimizer_steps']} steps: "
+             f"the last step trains at {(p['optimizer_steps'] - 1) / p['warmup_steps']:.0%} of lr)"
              for p in plan if p["warmup_steps"] >= p["optimizer_steps"] > 0]
     if short:
         out.append("  warning: warm-up covers the whole phase, the full lr is never reached: " + ", ".join(short))
