@@ -126,17 +126,20 @@ def diff(base: str | None, fmt: str) -> None:
 @click.option("--all", "all_leaves", is_flag=True, help="Generate for every leaf of the taxonomy.")
 @click.option("--teacher", metavar="embedded|URL", help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists).")
-@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates generated per leaf before filtering.")
+@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates of the first round per leaf before filtering.")
+@click.option("--target", type=click.IntRange(0), metavar="N", help="Kept records wanted per leaf (rounds until met or the budget is spent).")
 @click.option("--output", metavar="DIR", help="Output directory (default: generated/).")
 @click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once.")
 @click.option("--seed", type=click.IntRange(0), metavar="S", help="Run seed (same inputs, seed and cache: same output).")
 @click.option("--dry-run", is_flag=True, help="Print the planned teacher calls per leaf and stage; call nothing.")
-def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, **settings: object) -> None:
+@click.option("--allow-empty", is_flag=True, help="Exit 0 even when a selected leaf ends with zero records.")
+def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, allow_empty: bool, **settings: object) -> None:
     """Generate synthetic data for changed leaves with a teacher model.
 
     \b
     Default selection: the leaves `labtax diff` reports (deleted leaves lose their outputs).
     Writes DIR/<leaf folder>.jsonl per leaf, DIR/manifest.json and DIR/generate.log.
+    Exit 1 when a leaf failed, or ended with zero records (unless --allow-empty).
     """
     from labtax.generate import GenerateOptions
     from labtax.generate import generate as run_generate
@@ -149,6 +152,9 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
     print_result(result)
     if result.failed:
         raise LabtaxError(f"{len(result.failed)} leaf(s) failed; see {result.output}/generate.log", exit_code=EXIT_FINDINGS)
+    if result.empty and not allow_empty:
+        raise LabtaxError(f"{len(result.empty)} leaf(s) ended with zero records ({', '.join(result.empty)}); "
+                          "raise --target or generate.max_candidates_per_leaf, or pass --allow-empty", exit_code=EXIT_FINDINGS)
 
 
 # ---- mix / train ------------------------------------------------------------------------------

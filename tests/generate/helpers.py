@@ -93,7 +93,8 @@ def make_repo(root: Path) -> Path:
 
 
 def write_config(repo: Path, url: str, **generate: Any) -> None:
-    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, **generate}
+    """labtax.yaml for a test run: one round (target 0) unless a test asks for a target."""
+    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, "target_per_leaf": 0, **generate}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))  # JSON is YAML
 
 

@@ -28,9 +28,12 @@ class StageStats:
     generated: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    unparsed: str | None = None  # the first raw reply dropped as unparseable, for the error message
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, raw: str | None = None) -> None:
         self.dropped[reason] += 1
+        if raw is not None and self.unparsed is None:
+            self.unparsed = raw
 
     def as_dict(self) -> dict[str, Any]:
         return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
@@ -46,6 +49,9 @@ class LeafStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     current: str | None = None  # the stage running now, for error messages
+    target: int = 0  # kept records wanted
+    candidates: int = 0  # candidates tried over all rounds
+    rounds: int = 0
 
     def stage(self, name: str) -> StageStats:
         self.current = name

@@ -22,14 +22,15 @@ from labtax.generate.items import (
     seed_fields,
 )
 from labtax.generate.judge import judge_yes_no
+from labtax.generate.rounds import in_rounds
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_qa", "evaluate_faithfulness", "evaluate_relevance")
 
 
-async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats, dedup: NearDuplicates, first: int, count: int) -> list[Item]:
+    """Samples first .. first+count-1; `dedup` holds the seed questions and those of earlier rounds."""
     stage = stats.stage(STAGES[0])
-    count = int(settings["num_instructions"]) if chunks else 0
 
     async def one(sample: int) -> str:
         chunk = chunks[sample % len(chunks)]
@@ -37,14 +38,13 @@ async def generate_qa(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings:
         fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": chunk.text, "seeds": seed_fields(seeds)}
         return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["qa"]), stats=stats)
 
-    replies = await gather(one(i) for i in range(count))
-    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    replies = await gather(one(i) for i in range(first, first + count))
 
     def grounded_item(sample: int, question: str, parsed: dict[str, str]) -> Item:
         chunk = chunks[sample % len(chunks)]  # the chunk sample `sample` was asked about
         return Item(sample, question, parsed["answer"], context=chunk.text, source=chunk.source)
 
-    return keep_new(replies, ("Question", "Answer"), stage, dedup, question_of=lambda parsed: parsed["question"], make_item=grounded_item)
+    return keep_new(replies, ("Question", "Answer"), stage, dedup, question_of=lambda parsed: parsed["question"], make_item=grounded_item, first=first)
 
 
 async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
@@ -62,7 +62,14 @@ async def evaluate_relevance(leaf: Leaf, items: list[Item], caller: Caller, stat
 
 
 async def run_knowledge(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
-    """The knowledge stages for one leaf; returns the surviving items in sample order."""
-    items = await generate_qa(leaf, chunks, caller, settings, stats)
-    items = await evaluate_faithfulness(items, caller, stats)
-    return await evaluate_relevance(leaf, items, caller, stats)
+    """The knowledge stages for one leaf, in rounds (see rounds.py); the surviving items in sample order."""
+    if not chunks:
+        return []
+    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+
+    async def one_round(first: int, count: int) -> list[Item]:
+        items = await generate_qa(leaf, chunks, caller, settings, stats, dedup, first, count)
+        items = await evaluate_faithfulness(items, caller, stats)
+        return await evaluate_relevance(leaf, items, caller, stats)
+
+    return await in_rounds(one_round, settings, stats)

@@ -75,7 +75,7 @@ def table_console(stderr: bool = False) -> Console:
 
 
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
-    """Leaves x stages: generated, kept, dropped by reason."""
+    """Leaves x stages: generated, kept, dropped by reason; per leaf the candidates tried, records kept and the target."""
     table = Table(title="labtax generate", show_lines=False)
     for column in ("leaf", "stage", "generated", "kept", "dropped"):
         table.add_column(column, justify="right" if column in ("generated", "kept") else "left", overflow="fold")
@@ -86,8 +86,16 @@ def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Tab
         for index, (stage, counts) in enumerate(entry["stages"].items()):
             dropped = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
             table.add_row(_folder(path) if index == 0 else "", stage, str(counts["generated"]), str(counts["kept"]), dropped)
-        table.add_row("", "[bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", end_section=True)
+        table.add_row("", "[bold]records[/bold]", str(entry.get("candidates", "")), f"[bold]{entry['records']}[/bold]", _target_note(entry), end_section=True)
     return table
+
+
+def _target_note(entry: dict[str, Any]) -> str:
+    """"target 3 met in 2 rounds" for the records row (blank for manifests written before rounds)."""
+    if "rounds" not in entry:
+        return ""
+    met = "met" if entry["target_met"] else "[red]not met[/red]"
+    return f"target {entry['target']} {met} in {entry['rounds']} round{'s' * (entry['rounds'] != 1)}"
 
 
 def plan_table(plan: list[dict[str, Any]]) -> Table:

@@ -53,6 +53,7 @@ class GenerateOptions:
     teacher: str | None = None
     model: str | None = None
     num_instructions: int | None = None
+    target: int | None = None
     output: str | None = None
     concurrency: int | None = None
     seed: int | None = None
@@ -66,6 +67,7 @@ class GenerateResult:
     output: Path
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # leaf path -> "stage: reason"
+    empty: list[str] = field(default_factory=list)  # leaves generated now that kept no record
     manifest: dict[str, Any] = field(default_factory=dict)
     plan: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
@@ -110,6 +112,7 @@ def _config(options: GenerateOptions) -> Config:
         "teacher": options.teacher,
         "model": options.model,
         "num_instructions": options.num_instructions,
+        "target_per_leaf": options.target,
         "output": options.output,
         "concurrency": options.concurrency,
         "seed": options.seed,
@@ -196,6 +199,8 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
         write_records(path, [record(leaf, item, provenance) for item in items])
         manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)
+        if not items:
+            result.empty.append(leaf.path)
         log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
 
 
@@ -204,6 +209,11 @@ def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance
         "output": relative,
         "branch": leaf.branch,
         "records": records,
+        "target": stats.target,
+        "kept": records,
+        "candidates": stats.candidates,
+        "rounds": stats.rounds,
+        "target_met": records >= stats.target,
         "stages": {name: s.as_dict() for name, s in stats.stages.items()},
         "leaf_hash": leaf.content_hash,
         "taxonomy_commit": provenance["taxonomy_commit"],

@@ -24,28 +24,29 @@ from labtax.generate.items import (
     seed_fields,
 )
 from labtax.generate.judge import judge, judge_yes_no
+from labtax.generate.rounds import in_rounds
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs")
 SCORES = ["1", "2", "3"]
 
 
-async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
+async def generate_instructions(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats, dedup: NearDuplicates, first: int, count: int) -> list[Item]:
+    """Samples first .. first+count-1; `dedup` holds the seeds and the instructions of earlier rounds."""
     grounded = leaf.has_context
     stage = stats.stage(STAGES[0])
-    count = int(settings["num_instructions"])
 
     async def one(sample: int) -> str:
         seeds = pick_seeds(leaf, int(settings["seeds_per_prompt"]), caller.seed, sample)
         fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "grounded": grounded}
         return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=int(settings["max_tokens"]["instruction"]), stats=stats)
 
-    replies = await gather(one(i) for i in range(count))
-    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    replies = await gather(one(i) for i in range(first, first + count))
     return keep_new(
         replies, ("Context", "Instruction") if grounded else ("Instruction",), stage, dedup,
         question_of=lambda parsed: _first_paragraph(parsed["instruction"]),
         make_item=lambda sample, question, parsed: Item(sample, question, context=parsed.get("context")),
+        first=first,
     )
 
 
@@ -70,11 +71,11 @@ async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, sett
         stage.generated += 1
         answer = _strip_answer_tag(reply)
         if not answer:
-            stage.drop(UNPARSEABLE)
+            stage.drop(UNPARSEABLE, reply)
             continue
         item.answer = answer
         kept.append(item)
-    stage.kept = len(kept)
+    stage.kept += len(kept)
     return kept
 
 
@@ -89,11 +90,16 @@ async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings
 
 
 async def run_skills(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
-    """All four stages for one skills leaf; returns the surviving items in sample order."""
-    items = await generate_instructions(leaf, caller, settings, stats)
-    items = await evaluate_instructions(leaf, items, caller, stats)
-    items = await generate_responses(leaf, items, caller, settings, stats)
-    return await evaluate_pairs(leaf, items, caller, settings, stats)
+    """All four stages for one skills leaf, in rounds (see rounds.py); the surviving items in sample order."""
+    dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+
+    async def one_round(first: int, count: int) -> list[Item]:
+        items = await generate_instructions(leaf, caller, settings, stats, dedup, first, count)
+        items = await evaluate_instructions(leaf, items, caller, stats)
+        items = await generate_responses(leaf, items, caller, settings, stats)
+        return await evaluate_pairs(leaf, items, caller, settings, stats)
+
+    return await in_rounds(one_round, settings, stats)
 
 
 def _strip_answer_tag(reply: str) -> str:
