@@ -73,7 +73,7 @@ async def measure(latency: float, concurrency: int, requests: int) -> float:
 
 
 async def _measure(port: int, concurrency: int, requests: int) -> float:
-    section = {"model": None, "concurrency": concurrency, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1, "choice": "text", "assistant_prefill": False}
+    section = {"model": None, "concurrency": concurrency, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1, "choice": "text", "assistant_prefill": False, "context_tokens": None}
     teacher = OpenAITeacher(f"http://127.0.0.1:{port}/v1", section)
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]

@@ -124,7 +124,8 @@ def diff(base: str | None, fmt: str) -> None:
 @click.argument("leaves", nargs=-1, metavar="[LEAF]...")
 @click.option("--base", metavar="REF", help="Generate for the leaves changed against REF (default: as `labtax diff`).")
 @click.option("--all", "all_leaves", is_flag=True, help="Generate for every leaf of the taxonomy.")
-@click.option("--teacher", metavar="embedded|URL", help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--teacher", metavar="embedded|URL", multiple=True,
+              help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several servers of one model.")
 @click.option("--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists).")
 @click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates of the first round per leaf before filtering.")
 @click.option("--target", type=click.IntRange(0), metavar="N", help="Kept records wanted per leaf (rounds until met or the budget is spent).")

@@ -93,8 +93,9 @@ def make_repo(root: Path) -> Path:
 
 
 def write_config(repo: Path, url: str, **generate: Any) -> None:
-    """labtax.yaml for a test run: one round (target 0) unless a test asks for a target."""
-    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, "target_per_leaf": 0, **generate}
+    """labtax.yaml for a test run: one round (target 0) and explicit reply forms (no probe) unless a test asks otherwise."""
+    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, "target_per_leaf": 0,
+                "assistant_prefill": False, "choice": "logprobs", **generate}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))  # JSON is YAML
 
 

@@ -94,7 +94,7 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
         )
         models = {b["model"] for b in server.answered}
     assert result.exit_code == 0, result.output
-    assert models == {"m1"} and len(server.stages()) == 4
+    assert models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5  # 4 stages, 5 probes (auto defaults)
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[0])["provenance"]["seed"] == 5
     assert "records" in result.output

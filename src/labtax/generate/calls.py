@@ -95,17 +95,18 @@ class Caller:
         params = {**self.sampling, "max_tokens": max_tokens}
         # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
-        # forces_prefix changes what a stored reply means (a continuation or a whole reply): part of the key.
+        # The shape changes what a stored reply means (a continuation, JSON made tags, a whole reply): part of the key.
+        # Which server answered is not: all serve the same model.
         key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample,
-                       forces_prefix=self.teacher.forces_prefix)
+                       shape=self.teacher.shape)
 
         async def fetch() -> dict[str, Any]:
-            reply: Completion = await self.teacher.complete(messages, rendered.prefix, params)
+            reply: Completion = await self.teacher.complete(messages, rendered.prefix, params, rendered.tags)
             return {"text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
 
         value = await self._cached(stage, key, fetch, stats)
         text = str(value["text"])
-        return rendered.prefix + text if self.teacher.forces_prefix else text.strip()
+        return rendered.prefix + text if self.teacher.shape == "prefill" else text.strip()
 
     async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: tuple[str, ...] = ()) -> str | None:
         """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
@@ -117,6 +118,8 @@ class Caller:
         how much this very item moves the judgement. Identical baselines are asked once (cache).
         """
         value = await self._choice(stage, fields, options, stats)
+        if value["label"] is None and stage in stats.stages and stats.stages[stage].unparsed is None:
+            stats.stages[stage].unparsed = str(value.get("text") or "")
         scores = value.get("logprobs")
         if not (self.calibrate and content and scores):
             return value["label"]
@@ -137,7 +140,7 @@ class Caller:
 
         async def fetch() -> dict[str, Any]:
             reply: Choice = await self.teacher.choose(messages, rendered.prefix, options)
-            return {"label": reply.label, "logprobs": reply.logprobs, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+            return {"label": reply.label, "logprobs": reply.logprobs, "text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
 
         return await self._cached(stage, key, fetch, stats)
 

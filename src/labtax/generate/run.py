@@ -50,7 +50,7 @@ class GenerateOptions:
     leaves: tuple[str, ...] = ()
     all_leaves: bool = False
     base: str | None = None
-    teacher: str | None = None
+    teacher: str | tuple[str, ...] | None = None  # several URLs: servers of the same model
     model: str | None = None
     num_instructions: int | None = None
     target: int | None = None
@@ -96,7 +96,9 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     with _LogFile(output):
         log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(selection.remove), section["teacher"])
         if leaves:
-            outcomes = asyncio.run(_generate_all(config, section, leaves, chunks, output, console, options.show_progress))
+            features: dict[str, Any] = {}
+            outcomes = asyncio.run(_generate_all(config, section, leaves, chunks, output, console, options.show_progress, features))
+            manifest["teacher_features"] = features
             _store(config, section, leaves, outcomes, output, manifest, result)
         result.removed = remove_outputs(output, selection.remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
@@ -108,8 +110,11 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
 
 
 def _config(options: GenerateOptions) -> Config:
+    teacher = options.teacher
+    if isinstance(teacher, tuple):
+        teacher = None if not teacher else teacher[0] if len(teacher) == 1 else list(teacher)
     flags = {
-        "teacher": options.teacher,
+        "teacher": teacher,
         "model": options.model,
         "num_instructions": options.num_instructions,
         "target_per_leaf": options.target,
@@ -133,12 +138,19 @@ def _plan(leaf: Leaf, section: dict[str, Any], chunks: list[Any] | None) -> dict
     return {"leaf": leaf.path, "branch": leaf.branch, "stages": dict.fromkeys(skills.STAGES, n), "note": "grounded" if leaf.has_context else ""}
 
 
-async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
-    """Each leaf's items and stats, or the exception that stopped it."""
-    teacher = make_teacher(section)
-    await teacher.start()
+async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool,
+                        features: dict[str, Any]) -> list[Any]:
+    """Each leaf's items and stats, or the exception that stopped it; `features` gets what the teacher supports."""
     cache = CallCache(output / CACHE_NAME)
+    teacher = make_teacher(section, cache)
     try:
+        await teacher.start()
+    except BaseException:
+        cache.close()
+        raise
+    try:
+        console.print(teacher.describe(), markup=False, highlight=False)
+        features.update(teacher.features())
         with StageProgress(console, show) as progress:
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
             templates = Templates(_prompts_dir(config, section))
