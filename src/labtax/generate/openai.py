@@ -213,13 +213,13 @@ class OpenAITeacher:
                 reason, wait = f"{type(exc).__name__}: {exc}", None
             else:
                 if response.status_code < 400:
-                    self._release(server, client, failed=False)
+                    await self._release(server, client, failed=False)
                     return _json(response, url)
                 if response.status_code != 429 and response.status_code < 500:
-                    self._release(server, client, failed=False)
+                    await self._release(server, client, failed=False)
                     raise TeacherError(f"{url} answered HTTP {response.status_code}: {response.text[:300]}")
                 reason, wait = f"HTTP {response.status_code}", retry_after(response.headers.get("retry-after"))
-            self._release(server, client, failed=True, wait=wait)
+            await self._release(server, client, failed=True, wait=wait)
             if attempt == self.max_retries:
                 raise TeacherError(f"{url} failed after {self.max_retries + 1} attempts ({reason})")
         raise AssertionError("unreachable")
@@ -254,7 +254,9 @@ class OpenAITeacher:
                 except TimeoutError:
                     pass
 
-    def _release(self, server: Server, client: httpx.AsyncClient, *, failed: bool, wait: float | None = None) -> None:
+    async def _release(self, server: Server, client: httpx.AsyncClient, *, failed: bool, wait: float | None = None) -> None:
+        """Give the slot back (a failed server rests first) and wake one waiting call for it."""
+        assert self._changed is not None
         server.slots.put_nowait(client)
         server.in_flight -= 1
         if failed:
@@ -262,12 +264,8 @@ class OpenAITeacher:
             server.failures += 1
         else:
             server.failures = 0
-        asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        assert self._changed is not None
         async with self._changed:
-            self._changed.notify_all()
+            self._changed.notify(1)  # one slot freed: one waiter (waking all would cost O(waiters) per call)
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: a uniform wait up to base * 2^attempt, so retrying clients spread out."""

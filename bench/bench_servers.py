@@ -1,0 +1,66 @@
+"""Benchmark: throughput over 1, 2 and 4 teacher servers (not a test).
+
+Each server (bench_teacher's raw HTTP server, in its own process) works on at most 4 requests at a
+time, each taking 100 ms, so one server tops out at 40 requests/s. The client is labtax's
+OpenAITeacher with those servers as its `teacher` list and `concurrency: 4` per server, driven by
+many concurrent calls. Targets: 2 servers >= 1.8x the throughput of 1, 4 servers >= 3.5x.
+
+Run: .venv/bin/python bench/bench_servers.py [--requests N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_teacher import server_process  # noqa: E402
+
+from labtax.generate.openai import OpenAITeacher  # noqa: E402
+
+CAPACITY, LATENCY = 4, 0.1
+
+
+async def throughput(ports: list[int], requests: int) -> float:
+    section = {"model": None, "concurrency": CAPACITY, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1,
+               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    teacher = OpenAITeacher([f"http://127.0.0.1:{port}/v1" for port in ports], section)
+    await teacher.start()
+    messages = [{"role": "user", "content": "Task: write one new instruction."}]
+    params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16, "seed": 1}
+    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(CAPACITY * len(ports))))  # open the connections
+    started = time.perf_counter()
+    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(requests)))
+    elapsed = time.perf_counter() - started
+    await teacher.close()
+    return requests / elapsed
+
+
+def measure(servers: int, requests: int) -> float:
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=server_process, args=(LATENCY, queue, CAPACITY), daemon=True) for _ in range(servers)]
+    for process in processes:
+        process.start()
+    try:
+        return asyncio.run(throughput([queue.get(timeout=30) for _ in processes], requests))
+    finally:
+        for process in processes:
+            process.terminate()
+            process.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=160, help="requests per server")
+    args = parser.parse_args()
+    rates = {n: measure(n, args.requests * n) for n in (1, 2, 4)}
+    for n, rate in rates.items():
+        print(f"{n} server{'s' * (n > 1)} (4 at a time, 100 ms each): {rate:6.1f} requests/s = {rate / rates[1]:.2f}x of one (ideal {40 * n})")
+
+
+if __name__ == "__main__":
+    main()
