@@ -52,6 +52,7 @@ class LeafStats:
     target: int = 0  # kept records wanted
     candidates: int = 0  # candidates tried over all rounds
     rounds: int = 0
+    persona: str | None = None  # the response persona of a skills leaf
 
     def stage(self, name: str) -> StageStats:
         self.current = name
@@ -87,12 +88,16 @@ class Caller:
     calibrate: bool = True
     _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats) -> str:
-        """The teacher's reply to `stage` rendered with `fields`: the reply prefix and its continuation
-        (teachers that force the prefix), else the reply as written (it must carry the tags itself)."""
-        rendered = self.templates.render(stage, **fields)
+    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats,
+                       template: str | None = None, temperature: float | None = None) -> str:
+        """The teacher's reply to `stage` rendered with `fields` (by the stage's template, or `template`):
+        the reply prefix and its continuation (teachers that force the prefix), else the reply as
+        written (it must carry the tags itself)."""
+        rendered = self.templates.render(template or stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
         params = {**self.sampling, "max_tokens": max_tokens}
+        if temperature is not None:
+            params["temperature"] = temperature
         # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
         # The shape changes what a stored reply means (a continuation, JSON made tags, a whole reply): part of the key.

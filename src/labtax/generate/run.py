@@ -208,6 +208,9 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
             "sampling": {**caller.sampling, "max_tokens": section["max_tokens"]},
             "seed": caller.seed,
         }
+        if stats.persona is not None:  # the template and temperature of the leaf's response persona
+            provenance["persona"] = stats.persona
+            provenance["templates"][skills.STAGES[2]] = caller.template_hash(skills.persona_template(stats.persona))
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
         write_records(path, [record(leaf, item, provenance) for item in items])
         manifest["leaves"][leaf.path] = _entry(leaf, stats, len(items), path.relative_to(output).as_posix(), provenance, wall)

@@ -4,12 +4,15 @@
    examples when asked for several at once); near-duplicates of the seeds or of earlier
    instructions are dropped (ROUGE-L).
 2. evaluate_instructions: keep the instructions the teacher judges relevant, harmless, answerable.
-3. generate_responses: answer each kept instruction in the style of the leaf's examples.
+3. generate_responses: answer each kept instruction in the style of the leaf's examples, as the
+   leaf's persona (LAB's dual personas): precise, or creative (its own template and temperature)
+   for the leaves generate.response_personas names.
 4. evaluate_pairs: a 3-point rating; pairs below `pair_threshold` are dropped.
 """
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
 
 from labtax.generate.calls import Caller, LeafStats, gather
@@ -26,6 +29,7 @@ from labtax.generate.items import (
 from labtax.generate.judge import judge, judge_yes_no
 from labtax.generate.rounds import in_rounds
 from labtax.taxonomy import Leaf
+from labtax.taxonomy.documents import glob_match
 
 STAGES = ("generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs")
 SCORES = ["1", "2", "3"]
@@ -57,13 +61,28 @@ async def evaluate_instructions(leaf: Leaf, items: list[Item], caller: Caller, s
     return await judge_yes_no(STAGES[1], items, caller, stats, fields_of=fields, score="instruction", content=("instruction",))
 
 
+def persona_of(leaf: Leaf, settings: dict[str, Any]) -> str:
+    """The leaf's response persona: the first generate.response_personas pattern matching its folder
+    (relative to the taxonomy root), else "precise"."""
+    parts = PurePosixPath(leaf.folder).parts
+    relative = "/".join(parts[parts.index(leaf.branch):]) if leaf.branch in parts else leaf.folder
+    return next((persona for pattern, persona in settings["response_personas"].items() if glob_match(relative, pattern)), "precise")
+
+
+def persona_template(persona: str) -> str:
+    return STAGES[2] if persona == "precise" else f"{STAGES[2]}_{persona}"
+
+
 async def generate_responses(leaf: Leaf, items: list[Item], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
     stage = stats.stage(STAGES[2])
+    template = persona_template(stats.persona or "precise")
+    temperature = float(settings["sampling"]["creative_temperature"]) if stats.persona == "creative" else None
 
     async def one(item: Item) -> str:
         seeds = pick_seeds(leaf, int(settings["seeds_per_prompt"]), caller.seed, item.sample)
         fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "instruction": item.question, "context": item.context}
-        return await caller.complete(STAGES[2], fields, sample=item.sample, max_tokens=int(settings["max_tokens"]["response"]), stats=stats)
+        return await caller.complete(STAGES[2], fields, sample=item.sample, max_tokens=int(settings["max_tokens"]["response"]), stats=stats,
+                                     template=template, temperature=temperature)
 
     replies = await gather(one(item) for item in items)
     kept = []
@@ -92,6 +111,7 @@ async def evaluate_pairs(leaf: Leaf, items: list[Item], caller: Caller, settings
 async def run_skills(leaf: Leaf, caller: Caller, settings: dict[str, Any], stats: LeafStats) -> list[Item]:
     """All four stages for one skills leaf, in rounds (see rounds.py); the surviving items in sample order."""
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
+    stats.persona = persona_of(leaf, settings)
 
     async def one_round(first: int, count: int) -> list[Item]:
         items = await generate_instructions(leaf, caller, settings, stats, dedup, first, count)
