@@ -132,9 +132,10 @@ def diff(base: str | None, fmt: str) -> None:
 @click.option("--output", metavar="DIR", help="Output directory (default: generated/).")
 @click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once.")
 @click.option("--seed", type=click.IntRange(0), metavar="S", help="Run seed (same inputs, seed and cache: same output).")
-@click.option("--dry-run", is_flag=True, help="Print the planned teacher calls per leaf and stage; call nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the most teacher calls per leaf and stage, how many are cached, and an ETA; call nothing.")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 even when a selected leaf ends with zero records.")
-def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, allow_empty: bool, **settings: object) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output of --dry-run.")
+def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, allow_empty: bool, fmt: str, **settings: object) -> None:
     """Generate synthetic data for changed leaves with a teacher model.
 
     \b
@@ -150,6 +151,11 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
         raise click.UsageError("give at most one of --base, --all and LEAF arguments")
     options = GenerateOptions(leaves=leaves, all_leaves=all_leaves, base=base, dry_run=dry_run, **settings)  # type: ignore[arg-type]
     result = run_generate(options)
+    if dry_run and fmt == "json":
+        from labtax.generate.report import plan_json
+
+        click.echo(plan_json(result.plan))
+        return
     print_result(result)
     if result.failed:
         raise LabtaxError(f"{len(result.failed)} leaf(s) failed; see {result.output}/generate.log", exit_code=EXIT_FINDINGS)

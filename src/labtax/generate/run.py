@@ -30,6 +30,7 @@ from labtax.generate.output import (
     write_manifest,
     write_records,
 )
+from labtax.generate.plan import plan_run, rate_key
 from labtax.generate.report import StageProgress
 from labtax.generate.select import Selection, select_leaves
 from labtax.generate.teacher import make_teacher
@@ -40,6 +41,7 @@ from labtax.taxonomy.git import head_commit
 log = logging.getLogger("labtax.generate")
 LOG_NAME = "generate.log"
 CACHE_NAME = ".cache/calls.sqlite"
+MIN_RATE_CALLS = 8
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
-        result.plan = [_plan(leaf, section, chunks.get(leaf.path)) for leaf in leaves]
+        result.plan = plan_run(section, leaves, chunks, output / CACHE_NAME, Templates(_prompts_dir(config, section)), manifest)
         return result
     if not leaves and not selection.remove and not result.failed:
         return result
@@ -103,6 +105,7 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
         result.removed = remove_outputs(output, selection.remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
         manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": selection.remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
+        _note_rate(manifest, section, leaves, result.wall_s)
         write_manifest(output, manifest)
         log.info("done in %.1f s; failed: %s", result.wall_s, result.failed or "none")
     result.manifest = manifest
@@ -127,15 +130,6 @@ def _config(options: GenerateOptions) -> Config:
     if section["chunk_overlap"] >= section["chunk_tokens"]:
         raise ConfigError(f"generate.chunk_overlap ({section['chunk_overlap']}) must be smaller than generate.chunk_tokens ({section['chunk_tokens']})")
     return config
-
-
-def _plan(leaf: Leaf, section: dict[str, Any], chunks: list[Any] | None) -> dict[str, Any]:
-    n = int(section["num_instructions"])
-    if leaf.is_knowledge:
-        count = len(chunks or [])
-        stages = dict.fromkeys(knowledge.STAGES, n if count else 0)
-        return {"leaf": leaf.path, "branch": leaf.branch, "stages": stages, "note": f"{count} chunks"}
-    return {"leaf": leaf.path, "branch": leaf.branch, "stages": dict.fromkeys(skills.STAGES, n), "note": "grounded" if leaf.has_context else ""}
 
 
 async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool,
@@ -217,6 +211,13 @@ def _store(config: Config, section: dict[str, Any], leaves: list[Leaf], outcomes
         if not items:
             result.empty.append(leaf.path)
         log.info("%s: %s records (%s teacher calls, %s cache hits)", leaf.path, len(items), stats.calls - stats.cache_hits, stats.cache_hits)
+
+
+def _note_rate(manifest: dict[str, Any], section: dict[str, Any], leaves: list[Leaf], wall_s: float) -> None:
+    """Teacher calls per second of this run, for the estimates of later dry runs (runs with few new calls say little)."""
+    calls = sum(int(manifest["leaves"].get(leaf.path, {}).get("teacher_calls", 0)) for leaf in leaves)
+    if calls >= MIN_RATE_CALLS and wall_s > 0:
+        manifest.setdefault("rates", {})[rate_key(section)] = round(calls / wall_s, 3)
 
 
 def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
