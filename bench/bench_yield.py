@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +30,8 @@ def make_copy(target: Path) -> Path:
     return target
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a generate.* setting (JSON value)")
-    args = parser.parse_args()
-    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.sets)}
+def generate_starter(overrides: dict[str, Any]) -> tuple[Any, float]:
+    """`labtax generate --all` on a fresh copy of the starter taxonomy with `overrides`; the result and its wall time."""
     from labtax.generate import GenerateOptions, generate
 
     with tempfile.TemporaryDirectory() as folder:
@@ -43,7 +41,11 @@ def main() -> None:
                 config.write("\ngenerate: " + json.dumps(overrides) + "\n")
         started = time.monotonic()
         result = generate(GenerateOptions(root=repo, all_leaves=True, show_progress=False))
-        wall = time.monotonic() - started
+        return result, time.monotonic() - started
+
+
+def print_yield(result: Any, wall: float) -> None:
+    """Per leaf: records, teacher calls, kept per call; then the totals."""
     leaves = result.manifest.get("leaves", {})
     kept = calls = 0
     print(f"{'leaf':<60} {'records':>7} {'calls':>6} {'kept/call':>9}")
@@ -54,6 +56,16 @@ def main() -> None:
     empty = sum(1 for entry in leaves.values() if entry["records"] == 0)
     print(f"total: {kept} records from {calls} teacher calls = {kept / max(1, calls):.3f} kept per call; "
           f"{empty} of {len(leaves)} leaves empty; failed {len(result.failed)}; {wall:.0f} s")
+    for reason in result.failed.values():
+        print(f"failed: {reason}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a generate.* setting (JSON value)")
+    args = parser.parse_args()
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.sets)}
+    print_yield(*generate_starter(overrides))
 
 
 if __name__ == "__main__":
