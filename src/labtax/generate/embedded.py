@@ -39,7 +39,6 @@ class EmbeddedTeacher:
 
     name = f"embedded:{MODEL_NAME}"
     shape = "prefill"
-    forces_prefix = True
     context_tokens = CONTEXT_TOKENS
 
     def __init__(self, section: dict[str, Any]) -> None:

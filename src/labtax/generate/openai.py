@@ -90,10 +90,6 @@ class OpenAITeacher:
         self._changed: asyncio.Condition | None = None
         self._rng = random.Random()
 
-    @property
-    def forces_prefix(self) -> bool:
-        return self.shape == "prefill"
-
     async def start(self) -> None:
         headers = {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"} if os.environ.get(API_KEY_ENV) else {}
         self._changed = asyncio.Condition()

@@ -143,7 +143,7 @@ async def _generate_all(config: Config, section: dict[str, Any], leaves: list[Le
         cache.close()
         raise
     try:
-        console.print(teacher.describe(), markup=False, highlight=False)
+        console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)  # one line, however long
         features.update(teacher.features())
         with StageProgress(console, show) as progress:
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
