@@ -1,7 +1,7 @@
 """Benchmark: throughput over 1, 2 and 4 teacher servers (not a test).
 
-Each server (bench_teacher's raw HTTP server, in its own process) works on at most 4 requests at a
-time, each taking 100 ms, so one server tops out at 40 requests/s. The client is labtax's
+Each server (bench_teacher's raw HTTP server; all of them in one process apart from the client's)
+works on at most 4 requests at a time, each taking 100 ms, so one server tops out at 40 requests/s. The client is labtax's
 OpenAITeacher with those servers as its `teacher` list and `concurrency: 4` per server, driven by
 many concurrent calls. Targets: 2 servers >= 1.8x the throughput of 1, 4 servers >= 3.5x.
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_teacher import server_process  # noqa: E402
+from bench_teacher import serve  # noqa: E402
 
 from labtax.generate.openai import OpenAITeacher  # noqa: E402
 
@@ -40,17 +40,28 @@ async def throughput(ports: list[int], requests: int) -> float:
     return requests / elapsed
 
 
+def servers_process(count: int, ports: multiprocessing.Queue) -> None:
+    """`count` capacity-limited servers in one process and event loop (apart from the client's CPU time;
+    one process rather than `count` keeps the servers' own scheduling delays equal across runs)."""
+
+    async def run() -> None:
+        started = [await serve(LATENCY, CAPACITY) for _ in range(count)]
+        for _, port in started:
+            ports.put(port)
+        await asyncio.gather(*(server.serve_forever() for server, _ in started))
+
+    asyncio.run(run())
+
+
 def measure(servers: int, requests: int) -> float:
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    processes = [multiprocessing.Process(target=server_process, args=(LATENCY, queue, CAPACITY), daemon=True) for _ in range(servers)]
-    for process in processes:
-        process.start()
+    process = multiprocessing.Process(target=servers_process, args=(servers, queue), daemon=True)
+    process.start()
     try:
-        return asyncio.run(throughput([queue.get(timeout=30) for _ in processes], requests))
+        return asyncio.run(throughput([queue.get(timeout=30) for _ in range(servers)], requests))
     finally:
-        for process in processes:
-            process.terminate()
-            process.join()
+        process.terminate()
+        process.join()
 
 
 def main() -> None:
