@@ -83,6 +83,15 @@ def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
     return Reply("yes")
 
 
+def picky_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
+    """The good teacher, except that it rejects about two thirds of the instructions (by a hash of
+    the instruction), so that skills leaves need several rounds to reach a target."""
+    instruction = field_of(body, "Instruction")
+    if stage_of(body) == "evaluate_instructions" and instruction != "N/A":
+        return Reply("yes" if hashlib.sha256(instruction.encode()).digest()[0] % 3 == 0 else "no")
+    return good_teacher(body)
+
+
 def _tag_fields(text: str) -> dict[str, str]:
     """ "Tag: value" lines of a reply as {"tag": "value"}."""
     return {m.group(1).lower(): m.group(2).strip() for m in re.finditer(r"^(\w+): ?(.*)$", text, re.MULTILINE)}

@@ -3,7 +3,6 @@ unparseable replies, caching across reruns, and the exit code for empty leaves."
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,9 @@ from click.testing import CliRunner
 from labtax.cli import cli
 from labtax.generate.rounds import next_count
 from tests.generate.helpers import outputs, run, write_config
-from tests.generate.teacher_server import Reply, TeacherServer, field_of, good_teacher, stage_of
+from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, picky_teacher, stage_of
 
 HAIKU = "taxonomy/compositional_skills/writing/haiku/qna.yaml"
-
-
-def picky(body: dict[str, Any], attempt: int = 0) -> Reply:
-    """Rejects about two thirds of the instructions (decided by a hash of the instruction)."""
-    if stage_of(body) == "evaluate_instructions" and field_of(body, "Instruction") != "N/A":
-        digest = hashlib.sha256(field_of(body, "Instruction").encode()).digest()[0]
-        return Reply("yes" if digest % 3 == 0 else "no")
-    return good_teacher(body)
 
 
 def rejects_all(body: dict[str, Any], attempt: int = 0) -> Reply:
@@ -44,7 +35,7 @@ def test_next_count_scales_by_the_last_yield() -> None:
 
 
 def test_rounds_reach_the_target_and_a_rerun_is_all_cache(repo: Path) -> None:
-    with TeacherServer(picky) as server:
+    with TeacherServer(picky_teacher) as server:
         write_config(repo, server.url, num_instructions=3, target_per_leaf=4, max_candidates_per_leaf=60)
         result = run(repo, leaves=(HAIKU,))
         first_calls = len(server.answered)
