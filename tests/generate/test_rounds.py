@@ -84,3 +84,22 @@ def test_cli_exit_code_for_empty_leaves(repo: Path) -> None:
     assert empty.exit_code == 1 and "ended with zero records" in empty.output and "--allow-empty" in empty.output
     assert allowed.exit_code == 0, allowed.output
     assert "target 1 not met in 2 rounds" in allowed.output
+
+
+def test_one_unparseable_reply_is_not_enough_to_stop(repo: Path) -> None:
+    """A single empty answer is chance: the leaf goes on with more rounds."""
+
+    calls = {"n": 0}
+
+    def first_answer_empty(body: dict[str, Any], attempt: int = 0) -> Reply:
+        if stage_of(body) == "generate_responses":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return Reply("")
+        return good_teacher(body)
+
+    with TeacherServer(first_answer_empty) as server:
+        write_config(repo, server.url, num_instructions=1, target_per_leaf=2, max_candidates_per_leaf=6)
+        result = run(repo, leaves=(HAIKU,))
+    entry = result.manifest["leaves"][HAIKU]
+    assert not result.failed and entry["target_met"] and entry["stages"]["generate_responses"]["dropped"] == {"unparseable": 1}

@@ -5,8 +5,8 @@ records divided by the yield of the round before (kept / candidates), or twice t
 it kept nothing, never more than what is left of `max_candidates_per_leaf`. Samples are numbered
 across rounds, so each round's calls are new, deterministic for the seed, and cached like any call.
 
-A round after which a stage has dropped every reply as unparseable stops the leaf: more rounds
-would be asked the same way and fail the same way.
+A round after which a stage has dropped every one of its replies (at least MIN_EVIDENCE) as
+unparseable stops the leaf: more rounds would be asked the same way and fail the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from labtax.generate.items import UNPARSEABLE, Item
 
 RoundRunner = Callable[[int, int], Awaitable[list[Item]]]  # (first sample, count) -> kept items
 SHOWN_CHARS = 160  # of a raw reply in the error message
+MIN_EVIDENCE = 3  # replies a stage must have dropped, all as unparseable, before the leaf stops (one empty answer is chance)
 
 
 class UnparseableError(LabtaxError):
@@ -56,7 +57,7 @@ async def in_rounds(run_round: RoundRunner, settings: dict[str, Any], stats: Lea
 def check_parsed(stats: LeafStats) -> None:
     """Raise UnparseableError when a stage dropped every one of its replies as unparseable."""
     for name, stage in stats.stages.items():
-        if stage.generated and stage.dropped[UNPARSEABLE] == stage.generated:
+        if stage.generated >= MIN_EVIDENCE and stage.dropped[UNPARSEABLE] == stage.generated:
             stats.current = name
             raise UnparseableError(_unparseable_message(name, stage))
 
