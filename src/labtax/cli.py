@@ -130,7 +130,7 @@ def diff(base: str | None, fmt: str) -> None:
 @click.option("--num-instructions", type=click.IntRange(0), metavar="N", help="Candidates of the first round per leaf before filtering.")
 @click.option("--target", type=click.IntRange(0), metavar="N", help="Kept records wanted per leaf (rounds until met or the budget is spent).")
 @click.option("--output", metavar="DIR", help="Output directory (default: generated/).")
-@click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once.")
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", help="Teacher calls in flight at once, per server.")
 @click.option("--seed", type=click.IntRange(0), metavar="S", help="Run seed (same inputs, seed and cache: same output).")
 @click.option("--dry-run", is_flag=True, help="Print the most teacher calls per leaf and stage, how many are cached, and an ETA; call nothing.")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 even when a selected leaf ends with zero records.")
