@@ -26,7 +26,10 @@ REPLY = json.dumps(
 MODELS = json.dumps({"data": [{"id": "bench"}]}).encode()
 
 
-async def serve(latency: float) -> tuple[asyncio.AbstractServer, int]:
+async def serve(latency: float, capacity: int = 0) -> tuple[asyncio.AbstractServer, int]:
+    """The server; with `capacity`, at most that many requests are worked on at once (the rest queue)."""
+    gate = asyncio.Semaphore(capacity) if capacity else None
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -39,7 +42,11 @@ async def serve(latency: float) -> tuple[asyncio.AbstractServer, int]:
                     await reader.readexactly(length)
                 body = MODELS if head.startswith(b"GET") else REPLY
                 if latency and not head.startswith(b"GET"):
-                    await asyncio.sleep(latency)
+                    if gate is not None:
+                        async with gate:
+                            await asyncio.sleep(latency)
+                    else:
+                        await asyncio.sleep(latency)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -49,11 +56,11 @@ async def serve(latency: float) -> tuple[asyncio.AbstractServer, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
-def server_process(latency: float, ports: multiprocessing.Queue) -> None:
+def server_process(latency: float, ports: multiprocessing.Queue, capacity: int = 0) -> None:
     """The server in its own process and event loop, so it does not share the client's CPU time."""
 
     async def run() -> None:
-        server, port = await serve(latency)
+        server, port = await serve(latency, capacity)
         ports.put(port)
         async with server:
             await server.serve_forever()
@@ -73,7 +80,7 @@ async def measure(latency: float, concurrency: int, requests: int) -> float:
 
 
 async def _measure(port: int, concurrency: int, requests: int) -> float:
-    section = {"model": None, "concurrency": concurrency, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1, "choice": "text", "assistant_prefill": False}
+    section = {"model": None, "concurrency": concurrency, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1, "choice": "text", "assistant_prefill": False, "context_tokens": None}
     teacher = OpenAITeacher(f"http://127.0.0.1:{port}/v1", section)
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]

@@ -144,19 +144,24 @@ def diff(base: str | None, fmt: str) -> None:
 @click.argument("leaves", nargs=-1, metavar="[LEAF]...")
 @click.option("--base", metavar="REF", help="Generate for the leaves changed against REF (default: as `labtax diff`).")
 @click.option("--all", "all_leaves", is_flag=True, help="Generate for every leaf of the taxonomy.")
-@click.option("--teacher", metavar="embedded|URL", help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--teacher", metavar="embedded|URL", multiple=True,
+              help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several servers of one model.")
 @click.option("--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists).")
-@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help=f"Candidates generated per leaf before filtering {default('generate.num_instructions')}.")
+@click.option("--num-instructions", type=click.IntRange(0), metavar="N", help=f"Candidates of the first round per leaf before filtering {default('generate.num_instructions')}.")
+@click.option("--target", type=click.IntRange(0), metavar="N", help=f"Kept records wanted per leaf (rounds until met or the budget is spent) {default('generate.target_per_leaf')}.")
 @click.option("--output", metavar="DIR", help=f"Output directory {default('generate.output')}.")
-@click.option("--concurrency", type=click.IntRange(1), metavar="N", help=f"Teacher calls in flight at once {default('generate.concurrency')}.")
+@click.option("--concurrency", type=click.IntRange(1), metavar="N", help=f"Teacher calls in flight at once, per server {default('generate.concurrency')}.")
 @click.option("--seed", type=click.IntRange(0), metavar="S", help=f"Run seed (same inputs, seed and cache: same output) {default('generate.seed')}.")
-@click.option("--dry-run", is_flag=True, help="Print the planned teacher calls per leaf and stage; call nothing.")
-def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, **settings: object) -> None:
+@click.option("--dry-run", is_flag=True, help="Print the most teacher calls per leaf and stage, how many are cached, and an ETA; call nothing.")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 even when a selected leaf ends with zero records.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output of --dry-run.")
+def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, allow_empty: bool, fmt: str, **settings: object) -> None:
     """Generate synthetic data for changed leaves with a teacher model.
 
     \b
     Default selection: the leaves `labtax diff` reports (deleted leaves lose their outputs).
     Writes DIR/<leaf folder>.jsonl per leaf, DIR/manifest.json and DIR/generate.log.
+    Exit 1 when a leaf failed, or ended with zero records (unless --allow-empty).
     """
     from labtax.generate import GenerateOptions
     from labtax.generate import generate as run_generate
@@ -166,10 +171,18 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
         raise click.UsageError("give at most one of --base, --all and LEAF arguments")
     options = GenerateOptions(leaves=leaves, all_leaves=all_leaves, base=base, dry_run=dry_run, **settings)  # type: ignore[arg-type]
     result = run_generate(options)
+    if dry_run and fmt == "json":
+        from labtax.generate.report import plan_json
+
+        click.echo(plan_json(result.plan))
+        return
     print_result(result)
     if result.failed:
         where = "listed above" if dry_run else f"see {result.output}/generate.log"
         raise LabtaxError(f"{len(result.failed)} leaf(s) failed; {where}", exit_code=EXIT_FINDINGS)
+    if result.empty and not allow_empty:
+        raise LabtaxError(f"{len(result.empty)} leaf(s) ended with zero records ({', '.join(result.empty)}); "
+                          "raise --target or generate.max_candidates_per_leaf, or pass --allow-empty", exit_code=EXIT_FINDINGS)
 
 
 # ---- report -----------------------------------------------------------------------------------

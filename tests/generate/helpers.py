@@ -94,9 +94,11 @@ def make_repo(root: Path) -> Path:
 
 
 def write_config(repo: Path, url: str, evaluation: dict[str, Any] | None = None, **generate: Any) -> None:
-    """labtax.yaml for a scripted teacher. Eval items are off unless `evaluation` asks for them, so
-    the tests of the training records see every kept record and only the training stages' calls."""
-    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, **generate}
+    """labtax.yaml for a test run: one round (target 0) and explicit reply forms (no probe) unless a test
+    asks otherwise. Eval items are off unless `evaluation` asks for them, so the tests of the training
+    records see every kept record and only the training stages' calls."""
+    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, "target_per_leaf": 0,
+                "assistant_prefill": False, "choice": "logprobs", **generate}
     evaluation = {"holdout_fraction": 0, "mcq_per_leaf": 0, **(evaluation or {})}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings, "eval": evaluation}))  # JSON is YAML
 

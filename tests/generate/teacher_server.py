@@ -94,11 +94,58 @@ def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
     return Reply("yes")
 
 
+def picky_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
+    """The good teacher, except that it rejects about two thirds of the instructions (by a hash of
+    the instruction), so that skills leaves need several rounds to reach a target."""
+    instruction = field_of(body, "Instruction")
+    if stage_of(body) == "evaluate_instructions" and instruction != "N/A":
+        return Reply("yes" if hashlib.sha256(instruction.encode()).digest()[0] % 3 == 0 else "no")
+    return good_teacher(body)
+
+
+def _tag_fields(text: str) -> dict[str, str]:
+    """ "Tag: value" lines of a reply as {"tag": "value"}."""
+    return {m.group(1).lower(): m.group(2).strip() for m in re.finditer(r"^(\w+): ?(.*)$", text, re.MULTILINE)}
+
+
+def capable(features: set[str], inner: Callable[[dict[str, Any], int], Reply] = good_teacher) -> Callable[[dict[str, Any], int], Reply]:
+    """A server that honours exactly `features` (prefill, json_schema, guided_choice, grammar,
+    logprobs) the way llama.cpp or vLLM do, and ignores the fields of the others; `inner` writes the text."""
+
+    def script(body: dict[str, Any], attempt: int) -> Reply:
+        messages = body["messages"]
+        prefill = messages[-1]["content"] if messages[-1]["role"] == "assistant" and "prefill" in features else ""
+        if messages[0]["content"].startswith("Count from 1 to 10"):
+            text = "1 2 3 4 5 6 7 8 9 10"
+        else:
+            text = inner({**body, "messages": messages[:1]}, attempt).text
+        options = body.get("guided_choice") if "guided_choice" in features else None
+        if "grammar" in body and "grammar" in features:
+            options = re.findall(r'"([^"]*)"', body["grammar"])
+        if options:
+            text = text if text in options else options[0]
+        schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
+        if schema and "json_schema" in features:
+            fields = _tag_fields(text)
+            text = json.dumps({name: (spec["enum"][0] if "enum" in spec and text not in spec["enum"] else text if "enum" in spec else fields.get(name, text))
+                               for name, spec in schema["properties"].items()})
+        if prefill:
+            text = text[len(prefill):] if text.startswith(prefill) else text.removeprefix(prefill.strip())
+        logprobs = None
+        if body.get("logprobs") and "logprobs" in features:
+            logprobs = [{"token": text, "logprob": -0.1, "top_logprobs": [{"token": text, "logprob": -0.1}, {"token": "zz", "logprob": -3.0}]}]
+        return Reply(text, logprobs=logprobs)
+
+    return script
+
+
 class TeacherServer:
     """Start with `with TeacherServer(script) as server:`; `server.url` ends in /v1."""
 
-    def __init__(self, script: Callable[[dict[str, Any], int], Reply] = good_teacher, freeze_after: int | None = None) -> None:
+    def __init__(self, script: Callable[[dict[str, Any], int], Reply] = good_teacher, freeze_after: int | None = None,
+                 models: list[dict[str, Any]] | None = None) -> None:
         self.script = script
+        self.models = models or [{"id": "scripted-teacher", "object": "model"}]  # what /models lists
         self.freeze_after = freeze_after  # after this many answers, hold every request unanswered
         self.received: list[dict[str, Any]] = []
         self.answered: list[dict[str, Any]] = []
@@ -148,7 +195,7 @@ class TeacherServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
-                    self._send(200, {"object": "list", "data": [{"id": "scripted-teacher", "object": "model"}]})
+                    self._send(200, {"object": "list", "data": server.models})
                 else:
                     self._send(404, {"error": "not found"})
 

@@ -16,7 +16,7 @@ pytest.importorskip("transformers", reason="the embedded teacher needs labtax[em
 
 @pytest.mark.slow
 def test_embedded_teacher_end_to_end(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    settings = {"teacher": "embedded", "num_instructions": 2, "max_tokens": {"instruction": 40, "response": 48, "qa": 48}}
+    settings = {"teacher": "embedded", "num_instructions": 2, "target_per_leaf": 0, "max_tokens": {"instruction": 40, "response": 48, "qa": 48}}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))
     leaf = "taxonomy/compositional_skills/writing/haiku/qna.yaml"
     with warnings.catch_warnings(record=True) as caught:

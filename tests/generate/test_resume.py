@@ -25,7 +25,7 @@ from tests.generate.helpers import (
     write_config,
     write_leaf,
 )
-from tests.generate.teacher_server import TeacherServer, stage_of
+from tests.generate.teacher_server import TeacherServer, good_teacher, picky_teacher, stage_of
 
 
 def body_key(body: dict) -> str:
@@ -48,17 +48,21 @@ def cached_calls(repo: Path) -> int:
         return 0
 
 
-def test_kill_9_then_rerun_repeats_no_finished_call(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rounds", [False, True], ids=["one-round", "rounds"])
+def test_kill_9_then_rerun_repeats_no_finished_call(tmp_path: Path, rounds: bool) -> None:
+    script, settings = (picky_teacher, {"target_per_leaf": 4, "max_candidates_per_leaf": 24}) if rounds else (good_teacher, {})
     reference = make_repo(tmp_path / "reference")
-    with TeacherServer() as server:
-        write_config(reference, server.url)
+    with TeacherServer(script) as server:
+        write_config(reference, server.url, **settings)
         run(reference)
         total = len(server.answered)
+    if rounds:  # the kill lands after round 1
+        assert max(e["rounds"] for e in json.loads((reference / "generated/manifest.json").read_text())["leaves"].values()) >= 2
 
     repo = make_repo(tmp_path / "repo")
-    finished = 12
-    with TeacherServer(freeze_after=finished) as server:
-        write_config(repo, server.url)
+    finished = 40 if rounds else 12
+    with TeacherServer(script, freeze_after=finished) as server:
+        write_config(repo, server.url, **settings)
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         command = [sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"]
         process = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -71,8 +75,8 @@ def test_kill_9_then_rerun_repeats_no_finished_call(tmp_path: Path) -> None:
         first = {body_key(b) for b in server.answered}
     assert len(first) == finished
 
-    with TeacherServer() as server:
-        write_config(repo, server.url)
+    with TeacherServer(script) as server:
+        write_config(repo, server.url, **settings)
         run(repo)
         second = [body_key(b) for b in server.answered]
     assert not first & set(second)  # no finished call was asked again

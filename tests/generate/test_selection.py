@@ -56,10 +56,34 @@ def test_dry_run_plans_without_calling(repo: Path) -> None:
         result = run(repo, dry_run=True)
         assert server.received == []
     plan = {entry["leaf"]: entry for entry in result.plan}
-    assert plan[HAIKU]["stages"] == {"generate_instructions": 3, "evaluate_instructions": 3, "generate_responses": 3, "evaluate_pairs": 3}
-    assert plan[KINEMATICS]["stages"] == {"generate_qa": 3, "evaluate_faithfulness": 3, "evaluate_relevance": 3}
-    assert plan[KINEMATICS]["note"] == "4 chunks"
+    # judgements read by log-probabilities may each ask one calibration call more
+    assert plan[HAIKU]["stages"] == {"generate_instructions": 3, "evaluate_instructions": 6, "generate_responses": 3, "evaluate_pairs": 6}
+    assert plan[KINEMATICS]["stages"] == {"generate_qa": 3, "evaluate_faithfulness": 6, "evaluate_relevance": 6}
+    assert plan[KINEMATICS]["chunks"] == 4 and plan[HAIKU]["chunks"] is None
+    assert plan[HAIKU]["cached"] is None and plan[HAIKU]["eta_s"] is None  # the server names the model: unknown until asked
     assert not (repo / "generated").exists()
+
+
+def test_dry_run_bounds_hold_and_count_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with TeacherServer() as server:
+        write_config(repo, server.url, model="scripted-teacher", num_instructions=2, target_per_leaf=3, max_candidates_per_leaf=5)
+        before = {entry["leaf"]: entry for entry in run(repo, dry_run=True).plan}
+        done = run(repo)
+        after = {entry["leaf"]: entry for entry in run(repo, dry_run=True).plan}
+        monkeypatch.chdir(repo)
+        printed = CliRunner().invoke(cli, ["generate", "--all", "--dry-run", "--format", "json"])
+        asked = len(server.received)
+    assert all(entry["cached"] == 0 for entry in before.values())
+    for leaf, entry in done.manifest["leaves"].items():
+        assert entry["calls"] <= after[leaf]["calls_max"] == before[leaf]["calls_max"]  # the bound held
+        assert after[leaf]["cached"] == entry["calls"]  # a finished leaf replays wholly from the cache
+        assert before[leaf]["eta_s"] is None and after[leaf]["eta_s"] is not None  # from the rate the run measured
+        assert all(entry["stages"][stage]["generated"] <= calls for stage, calls in after[leaf]["stages"].items())
+    assert asked == sum(entry["teacher_calls"] for entry in done.manifest["leaves"].values())  # dry runs asked nothing
+    data = json.loads(printed.output)
+    assert printed.exit_code == 0 and {e["leaf"] for e in data["leaves"]} == set(after)
+    assert data["total"]["calls_max"] == sum(e["calls_max"] for e in after.values())
+    assert set(data["leaves"][0]) >= {"stages", "calls_max", "cached", "chunks", "eta_s"}
 
 
 def test_leaf_arguments(repo: Path) -> None:
@@ -94,7 +118,7 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
         )
         models = {b["model"] for b in server.answered}
     assert result.exit_code == 0, result.output
-    assert models == {"m1"} and len(server.stages()) == 4
+    assert models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5  # 4 stages, 5 probes (auto defaults)
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
     held = (repo / "out/eval/compositional_skills/writing/haiku.heldout.jsonl").read_text().splitlines()
     # two kept pairs: the default eval.holdout_fraction holds one out for evaluation

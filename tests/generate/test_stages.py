@@ -49,7 +49,7 @@ def test_skills_four_stages_filter_and_count(repo: Path) -> None:
     script = Scripted(
         {
             ("haiku", "generate_instructions"): [
-                "Sure, here is one!",  # no tag: unparseable
+                "Answer: Sure, here is one!",  # a wrong tag, even leniently: unparseable
                 "Instruction: Write a haiku about gravity.",  # a seed again: near-duplicate
                 "Instruction: Write a haiku about the orbit of the moon around the earth.",
                 "Instruction: Write a haiku about the colour of copper flames.",

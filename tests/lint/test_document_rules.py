@@ -11,9 +11,9 @@ def test_lt401_missing_document(tmp_path):
 
 def test_lt401_wrong_document_type(tmp_path):
     text = GOOD_KNOWLEDGE.replace("kinematics.md", "docs/*")
-    files = {"docs/kinematics.md": "# ok\n", "docs/kinematics.pdf": "%PDF"}
+    files = {"docs/kinematics.md": "# ok\n", "docs/kinematics.pdf": "%PDF", "docs/page.html": "<p>ok</p>", "docs/kinematics.docx": "PK"}
     (problem,) = assert_rule(tmp_path, "LT401", text, (53, 7), leaf=KNOWLEDGE_LEAF, files=files)
-    assert "'docs/kinematics.pdf' is not Markdown or plain text" in problem.message
+    assert "'docs/kinematics.docx' is not a document type labtax reads" in problem.message  # PDF and HTML are
 
 
 def test_lt401_document_link_outside_the_leaf(tmp_path):

@@ -46,11 +46,14 @@ class StageStats:
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     dropped_items: list[Dropped] = field(default_factory=list)
+    unparsed: str | None = None  # the first raw reply dropped as unparseable, for the error message
 
     def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None,
              sample: int | None = None, duplicate_of: str | None = None) -> None:
         self.dropped[reason] += 1
         self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of))
+        if raw is not None and self.unparsed is None:
+            self.unparsed = raw
 
     def as_dict(self) -> dict[str, Any]:
         return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
@@ -67,6 +70,10 @@ class LeafStats:
     completion_tokens: int = 0
     truncated: int = 0  # replies cut to max_tokens (a teacher that ignores it)
     current: str | None = None  # the stage running now, for error messages
+    target: int = 0  # kept records wanted
+    candidates: int = 0  # candidates tried over all rounds
+    rounds: int = 0
+    persona: str | None = None  # the response persona of a skills leaf
 
     def stage(self, name: str) -> StageStats:
         self.current = name
@@ -102,26 +109,31 @@ class Caller:
     calibrate: bool = True
     _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats) -> str:
-        """The teacher's reply to `stage` rendered with `fields`: the reply prefix and its continuation
-        (teachers that force the prefix), else the reply as written (it must carry the tags itself)."""
-        rendered = self.templates.render(stage, **fields)
+    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats,
+                       template: str | None = None, temperature: float | None = None) -> str:
+        """The teacher's reply to `stage` rendered with `fields` (by the stage's template, or `template`):
+        the reply prefix and its continuation (teachers that force the prefix), else the reply as
+        written (it must carry the tags itself)."""
+        rendered = self.templates.render(template or stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
         params = {**self.sampling, "max_tokens": max_tokens}
+        if temperature is not None:
+            params["temperature"] = temperature
         # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
-        # forces_prefix changes what a stored reply means (a continuation or a whole reply): part of the key.
+        # The shape changes what a stored reply means (a continuation, JSON made tags, a whole reply): part of the key.
+        # Which server answered is not: all serve the same model.
         key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample,
-                       forces_prefix=self.teacher.forces_prefix)
+                       shape=self.teacher.shape)
 
         async def fetch() -> dict[str, Any]:
-            reply: Completion = await self.teacher.complete(messages, rendered.prefix, params)
+            reply: Completion = await self.teacher.complete(messages, rendered.prefix, params, rendered.tags)
             text, cut = cap_reply(reply.text, max_tokens)
             return {"text": text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "truncated": cut}
 
         value = await self._cached(stage, key, fetch, stats)
         text = str(value["text"])
-        return rendered.prefix + text if self.teacher.forces_prefix else text.strip()
+        return rendered.prefix + text if self.teacher.shape == "prefill" else text.strip()
 
     async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: tuple[str, ...] = ()) -> str | None:
         """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
@@ -133,6 +145,8 @@ class Caller:
         how much this very item moves the judgement. Identical baselines are asked once (cache).
         """
         value = await self._choice(stage, fields, options, stats)
+        if value["label"] is None and stage in stats.stages and stats.stages[stage].unparsed is None:
+            stats.stages[stage].unparsed = str(value.get("text") or "")
         scores = value.get("logprobs")
         if not (self.calibrate and content and scores):
             return value["label"]
@@ -158,7 +172,7 @@ class Caller:
 
         async def fetch() -> dict[str, Any]:
             reply: Choice = await self.teacher.choose(messages, rendered.prefix, options)
-            return {"label": reply.label, "logprobs": reply.logprobs, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+            return {"label": reply.label, "logprobs": reply.logprobs, "text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
 
         return await self._cached(stage, key, fetch, stats)
 

@@ -27,6 +27,7 @@ from labtax.generate.teacher import Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
 STOP_WAIT_S = 1.0  # how long close() waits for the worker (it stops at the next token)
+CONTEXT_TOKENS = 8192  # SmolLM2-135M-Instruct's max_position_embeddings
 
 
 @dataclass
@@ -40,7 +41,8 @@ class EmbeddedTeacher:
     """`complete` and `choose` on the embedded model."""
 
     name = f"embedded:{MODEL_NAME}"
-    forces_prefix = True
+    shape = "prefill"
+    context_tokens = CONTEXT_TOKENS
 
     def __init__(self, section: dict[str, Any]) -> None:
         self.batch_size = int(section["embedded_batch"])
@@ -65,8 +67,14 @@ class EmbeddedTeacher:
             self._thread = None
         self._model = None
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
-        return await self._submit("complete", messages, prefix, params)
+    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()) -> Completion:
+        return await self._submit("complete", messages, prefix, params)  # the prefix shapes the reply
+
+    def describe(self) -> str:
+        return f"teacher {self.name} (embedded): replies continue the reply prefix, judgements by log-probabilities"
+
+    def features(self) -> dict[str, Any]:
+        return {"servers": [], "probed": None, "shape": self.shape, "choice": "logprobs"}
 
     async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
         return await self._submit("choose", messages, prefix, options)

@@ -71,6 +71,15 @@ def seed_fields(seeds: list[SeedExample]) -> list[dict[str, str | None]]:
     return [{"question": s.question, "answer": s.answer, "context": s.context} for s in seeds]
 
 
+def parse_reply(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:
+    """`parse_tagged`, leniently: a reply that left out its first tag (a teacher that answers
+    "Write a haiku about rain." when asked to start with "Instruction:") still parses."""
+    parsed = parse_tagged(text, tags)
+    if parsed is None and tags and text.strip():
+        parsed = parse_tagged(f"{tags[0]}:\n{text.strip()}", tags)
+    return parsed
+
+
 def keep_new(
     replies: list[str],
     tags: tuple[str, ...],
@@ -78,14 +87,15 @@ def keep_new(
     dedup: NearDuplicates,
     question_of: Callable[[dict[str, str]], str],
     make_item: Callable[[int, str, dict[str, str]], Item],
+    first: int = 0,
 ) -> list[Item]:
     """The replies that parse (every tag of `tags`) and whose question is no near-duplicate of a seed
     or of an earlier reply, as items; the others are counted as dropped on `stage` (a StageStats).
-    Replies are taken in sample order, so the filter is deterministic."""
+    Replies are samples `first`, `first + 1`, ... taken in sample order, so the filter is deterministic."""
     kept = []
-    for sample, reply in enumerate(replies):
+    for sample, reply in enumerate(replies, first):
         stage.generated += 1
-        parsed = parse_tagged(reply, tags)
+        parsed = parse_reply(reply, tags)
         if parsed is None:
             stage.drop(UNPARSEABLE, raw=reply, sample=sample)
             continue
@@ -97,5 +107,5 @@ def keep_new(
             continue
         dedup.add(question)
         kept.append(item)
-    stage.kept = len(kept)
+    stage.kept += len(kept)
     return kept

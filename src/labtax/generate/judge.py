@@ -41,7 +41,7 @@ async def judge(
         else:
             item.scores[score] = value_of(label)
             kept.append(item)
-    stage.kept = len(kept)
+    stage.kept += len(kept)
     return kept
 
 

@@ -101,7 +101,7 @@ def keep_parsed(leaf: Leaf, chunks: list[Chunk], replies: list[str], first: int,
         question, choices, answer = parsed
         choices, answer = shuffled(choices, answer, f"{seed}\0{leaf.path}\0mcq\0{sample}")
         chunk = chunks[sample % len(chunks)]
-        item = Item(sample, question, choices[answer], context=chunk.text, source=chunk.source, choices=tuple(choices), correct=answer)
+        item = Item(sample, question, choices[answer], context=chunk.text, source=chunk.reference, choices=tuple(choices), correct=answer)
         original = dedup.closest(question)
         if original is not None:
             stage.drop(NEAR_DUPLICATE, item, duplicate_of=original)

@@ -125,7 +125,8 @@ def table_console(stderr: bool = False) -> Console:
 
 
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
-    """Per leaf (a row with its teacher calls and cache hits), its stages: generated, kept, dropped by reason."""
+    """Per leaf (a row with its teacher calls and cache hits), its stages: generated, kept, dropped by
+    reason; then the candidates tried, the records kept and the target."""
     table = Table(title="labtax generate", show_lines=False, caption="calls: teacher calls this run made; cached: calls the cache answered")
     # A leaf's name has a row to itself and nothing wraps (a folder name cut in two reads as two
     # names); each drop reason has a line of its own.
@@ -139,23 +140,58 @@ def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Tab
         for stage, counts in entry["stages"].items():
             dropped = "\n".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
             table.add_row(f"  {stage}", str(counts["generated"]), str(counts["kept"]), dropped, "", "")
-        table.add_row("  [bold]records[/bold]", "", f"[bold]{entry['records']}[/bold]", "", "", "", end_section=True)
+        table.add_row("  [bold]records[/bold]", str(entry.get("candidates", "")), f"[bold]{entry['records']}[/bold]", _target_note(entry), "", "", end_section=True)
     return table
+
+
+def _target_note(entry: dict[str, Any]) -> str:
+    """"target 3 met in 2 rounds" for the records row (blank for manifests written before rounds)."""
+    if "rounds" not in entry:
+        return ""
+    met = "met" if entry["target_met"] else "[red]not met[/red]"
+    return f"target {entry['target']} {met} in {entry['rounds']} round{'s' * (entry['rounds'] != 1)}"
 
 
 def plan_table(plan: list[dict[str, Any]]) -> Table:
-    """The teacher calls a run would make, per leaf and stage (upper bounds after the first stage)."""
-    table = Table(title="labtax generate --dry-run: planned teacher calls")
-    for column in ("leaf", "stage", "calls", "note"):
-        table.add_column(column, justify="right" if column == "calls" else "left", overflow="fold")
-    total = 0
+    """The teacher calls a run can make at most, per leaf and stage, with what the cache answers and the estimated time."""
+    table = Table(title="labtax generate --dry-run: teacher calls at most (a run cannot exceed them)")
+    for column in ("leaf", "stage", "calls max", "cached", "eta"):
+        table.add_column(column, justify="left" if column in ("leaf", "stage") else "right", overflow="fold")
     for entry in plan:
+        chunks = f" ({entry['chunks']} chunks)" if entry.get("chunks") is not None else ""
         for index, (stage, calls) in enumerate(entry["stages"].items()):
-            note = entry.get("note", "") if index == 0 else "at most"
-            table.add_row(_folder(entry["leaf"]) if index == 0 else "", stage, str(calls), note)
-            total += calls
-    table.add_row("[bold]total[/bold]", "", f"[bold]at most {total}[/bold]", "", end_section=True)
+            table.add_row(_folder(entry["leaf"]) + chunks if index == 0 else "", stage, str(calls), "", "")
+        table.add_row("", "[bold]leaf[/bold]", str(entry["calls_max"]), _unknown(entry["cached"]), _eta(entry["eta_s"]), end_section=True)
+    totals = plan_totals(plan)
+    table.add_row("[bold]total[/bold]", "", f"[bold]{totals['calls_max']}[/bold]", _unknown(totals["cached"]), _eta(totals["eta_s"]))
     return table
+
+
+def plan_totals(plan: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sums over the leaves of a plan (cached and eta stay None when any leaf's is unknown)."""
+    def total(key: str) -> Any:
+        values = [entry[key] for entry in plan]
+        return None if any(v is None for v in values) else round(sum(values), 1)
+
+    return {"calls_max": sum(entry["calls_max"] for entry in plan), "cached": total("cached"), "eta_s": total("eta_s")}
+
+
+def plan_json(plan: list[dict[str, Any]]) -> str:
+    """`--dry-run --format json`: {"leaves": [one object per leaf], "total": {...}}."""
+    import json
+
+    return json.dumps({"leaves": plan, "total": plan_totals(plan)}, indent=2)
+
+
+def _unknown(value: Any) -> str:
+    return "?" if value is None else str(value)
+
+
+def _eta(seconds: float | None) -> str:
+    """At most this long (from the rate measured by earlier runs), or "?" before any."""
+    if seconds is None:
+        return "?"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def print_result(result: Any, console: Console | None = None) -> None:
@@ -165,6 +201,8 @@ def print_result(result: Any, console: Console | None = None) -> None:
     if result.plan or (result.failed and not result.manifest):  # a dry run, or a run stopped before any work
         if result.plan:
             out.print(plan_table(result.plan))
+            err.print("cached: calls the cache answers (? = the teacher's model or probe is not known yet); "
+                      "eta: the calls not cached at the rate measured by earlier runs (? = none yet)")
         for reason in result.failed.values():
             err.print(f"failed: {reason}")
         return

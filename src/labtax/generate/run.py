@@ -39,6 +39,7 @@ from labtax.generate.output import (
     write_manifest,
     write_records,
 )
+from labtax.generate.plan import plan_run, rate_key
 from labtax.generate.report import StageProgress
 from labtax.generate.select import Selection, select_leaves
 from labtax.generate.teacher import make_teacher
@@ -50,6 +51,7 @@ from labtax.taxonomy.tree import unread_link
 log = logging.getLogger("labtax.generate")
 LOG_NAME = "generate.log"
 CACHE_NAME = ".cache/calls.sqlite"
+MIN_RATE_CALLS = 8
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,10 @@ class GenerateOptions:
     leaves: tuple[str, ...] = ()
     all_leaves: bool = False
     base: str | None = None
-    teacher: str | None = None
+    teacher: str | tuple[str, ...] | None = None  # several URLs: servers of the same model
     model: str | None = None
     num_instructions: int | None = None
+    target: int | None = None
     output: str | None = None
     concurrency: int | None = None
     seed: int | None = None
@@ -76,6 +79,7 @@ class GenerateResult:
     output: Path
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # leaf path -> "stage: reason"
+    empty: list[str] = field(default_factory=list)  # leaves generated now that kept no record
     manifest: dict[str, Any] = field(default_factory=dict)
     plan: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
@@ -108,7 +112,7 @@ def _generate(config: Config, options: GenerateOptions, output: Path, console: C
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
-        result.plan = [_plan(leaf, section, evaluation, chunks.get(leaf.path)) for leaf in leaves]
+        result.plan = plan_run(_with_mcq(section, evaluation), leaves, chunks, output / CACHE_NAME, Templates(_prompts_dir(config, section)), manifest)
         return result
     remove = sorted({*selection.remove, *_gone(config, manifest)})
     if not leaves and not remove and not result.failed:
@@ -118,11 +122,15 @@ def _generate(config: Config, options: GenerateOptions, output: Path, console: C
         log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(remove), section["teacher"])
         for reason in result.failed.values():
             log.error("%s", reason)
-        outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress)) if leaves else []
+        features: dict[str, Any] = {}
+        outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress, features)) if leaves else []
+        if leaves:
+            manifest["teacher_features"] = features
         _store(config, section, evaluation, leaves, outcomes, output, manifest, result)
         result.removed = remove_outputs(output, remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
         manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
+        _note_rate(manifest, section, leaves, result.wall_s)
         write_manifest(output, manifest)
         log.info("done in %.1f s; failed: %s", result.wall_s, result.failed or "none")
     result.manifest = manifest
@@ -151,10 +159,14 @@ def _gone(config: Config, manifest: dict[str, Any]) -> list[str]:
 
 
 def _config(options: GenerateOptions) -> Config:
+    teacher = options.teacher
+    if isinstance(teacher, tuple):
+        teacher = None if not teacher else teacher[0] if len(teacher) == 1 else list(teacher)
     flags = {
-        "teacher": options.teacher,
+        "teacher": teacher,
         "model": options.model,
         "num_instructions": options.num_instructions,
+        "target_per_leaf": options.target,
         "output": options.output,
         "concurrency": options.concurrency,
         "seed": options.seed,
@@ -166,27 +178,29 @@ def _config(options: GenerateOptions) -> Config:
     return config
 
 
-def _plan(leaf: Leaf, section: dict[str, Any], evaluation: dict[str, Any], chunks: list[Any] | None) -> dict[str, Any]:
-    n = int(section["num_instructions"])
-    if leaf.is_knowledge:
-        count = len(chunks or [])
-        stages = dict.fromkeys(knowledge.STAGES, n if count else 0)
-        if evaluation["mcq_per_leaf"]:  # an upper bound: the rounds stop at the budget
-            stages.update(dict.fromkeys(mcq.STAGES, int(evaluation["mcq_max_candidates"]) if count else 0))
-        return {"leaf": leaf.path, "branch": leaf.branch, "stages": stages, "note": f"{count} chunks"}
-    return {"leaf": leaf.path, "branch": leaf.branch, "stages": dict.fromkeys(skills.STAGES, n), "note": "grounded" if leaf.has_context else ""}
+def _with_mcq(section: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The generate settings plus the multiple-choice eval settings (for the plan's bounds and replay)."""
+    return {**section, **{k: v for k, v in evaluation.items() if k.startswith("mcq_")}}
 
 
-async def _generate_all(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path, console: Console, show: bool) -> list[Any]:
-    """Each leaf's items and stats, or the exception that stopped it."""
+async def _generate_all(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path,
+                        console: Console, show: bool, features: dict[str, Any]) -> list[Any]:
+    """Each leaf's items and stats, or the exception that stopped it; `features` gets what the teacher supports."""
     cache = CallCache(output / CACHE_NAME)  # first: a cache that cannot be used stops the run before any call
-    teacher = make_teacher(section)
+    teacher = make_teacher(section, cache)
     try:
         await teacher.start()
     except BaseException:
         cache.close()
         raise
     try:
+        await teacher.start()
+    except BaseException:
+        cache.close()
+        raise
+    try:
+        console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)  # one line, however long
+        features.update(teacher.features())
         with StageProgress(console, show) as progress:
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
             templates = Templates(_prompts_dir(config, section))
@@ -251,6 +265,9 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
             "sampling": {**caller.sampling, "max_tokens": section["max_tokens"]},
             "seed": caller.seed,
         }
+        if stats.persona is not None:  # the template and temperature of the leaf's response persona
+            provenance["persona"] = stats.persona
+            provenance["templates"][skills.STAGES[2]] = caller.template_hash(skills.persona_template(stats.persona))
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
         records, evals = _eval_split(evaluation, leaf, [record(leaf, item, provenance) for item in items], mcq_outcome, provenance)
         write_records(path, records)
@@ -261,6 +278,8 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
         entry = _entry(leaf, stats, len(records), path.relative_to(output).as_posix(), provenance, wall)
         entry["eval"] = {"heldout": len(evals["heldout"]), "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None}
         manifest["leaves"][leaf.path] = {**entry, **_generation_cost(entry, manifest["leaves"].get(leaf.path))}
+        if not items:
+            result.empty.append(leaf.path)
         log.info("%s: %s records, %s eval items (%s teacher calls, %s cache hits)", leaf.path, len(records),
                  sum(map(len, evals.values())), stats.calls - stats.cache_hits, stats.cache_hits)
 
@@ -278,11 +297,23 @@ def _eval_split(evaluation: dict[str, Any], leaf: Leaf, records: list[dict[str, 
     return records, evals
 
 
+def _note_rate(manifest: dict[str, Any], section: dict[str, Any], leaves: list[Leaf], wall_s: float) -> None:
+    """Teacher calls per second of this run, for the estimates of later dry runs (runs with few new calls say little)."""
+    calls = sum(int(manifest["leaves"].get(leaf.path, {}).get("teacher_calls", 0)) for leaf in leaves)
+    if calls >= MIN_RATE_CALLS and wall_s > 0:
+        manifest.setdefault("rates", {})[rate_key(section)] = round(calls / wall_s, 3)
+
+
 def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
     return {
         "output": relative,
         "branch": leaf.branch,
         "records": records,
+        "target": stats.target,
+        "kept": records,
+        "candidates": stats.candidates,
+        "rounds": stats.rounds,
+        "target_met": records >= stats.target,
         "stages": {name: s.as_dict() for name, s in stats.stages.items()},
         "leaf_hash": leaf.content_hash,
         "taxonomy_commit": provenance["taxonomy_commit"],

@@ -36,12 +36,13 @@ class Choice:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     logprobs: dict[str, float] | None = None
+    text: str = ""  # the reply as written (shown when no label could be read)
 
     @classmethod
-    def best(cls, logprobs: dict[str, float], prompt_tokens: int, completion_tokens: int) -> Choice:
+    def best(cls, logprobs: dict[str, float], prompt_tokens: int, completion_tokens: int, text: str = "") -> Choice:
         """The likeliest option (the first listed on a tie)."""
         label = max(logprobs, key=lambda o: logprobs[o])
-        return cls(label, prompt_tokens, completion_tokens, dict(logprobs))
+        return cls(label, prompt_tokens, completion_tokens, dict(logprobs), text)
 
 
 class TeacherError(LabtaxError):
@@ -52,17 +53,20 @@ class TeacherError(LabtaxError):
 
 class Teacher(Protocol):
     """What generation needs from a teacher model. `name` identifies the model in cache keys;
-    `forces_prefix` tells whether replies continue the reply prefix (else they must repeat it)."""
+    `shape` says how replies are shaped: "prefill" (they continue the reply prefix), "json" (a
+    structured reply, returned as "Tag: value" lines) or "plain" (they must write the tags themselves);
+    `context_tokens` is the context window where known."""
 
     name: str
-    forces_prefix: bool
+    shape: str
+    context_tokens: int | None
 
     async def start(self) -> None:
         """Load the model or check that the server answers; raise LabtaxError if it cannot."""
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any]) -> Completion:
-        """Reply to `messages`, the reply starting with `prefix`. `params`: temperature, top_p,
-        max_tokens, seed."""
+    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()) -> Completion:
+        """Reply to `messages`, the reply starting with `prefix` and holding `tags` ("Tag: value"
+        sections). `params`: temperature, top_p, max_tokens, seed."""
 
     async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
         """Pick the most likely of `options` as the reply's first word after `prefix`."""
@@ -70,16 +74,29 @@ class Teacher(Protocol):
     async def close(self) -> None:
         """Release connections or memory."""
 
+    def describe(self) -> str:
+        """One line for the run: which teacher, and how its replies are shaped."""
 
-def make_teacher(section: dict[str, Any]) -> Teacher:
-    """The teacher named by the generate config section: "embedded" or an http(s) URL."""
-    spec = str(section["teacher"])
-    if spec == "embedded":
+    def features(self) -> dict[str, Any]:
+        """What the manifest records about the teacher's features."""
+
+
+def teacher_specs(section: dict[str, Any]) -> list[str]:
+    """generate.teacher as a list (it may be one value or several server URLs)."""
+    spec = section["teacher"]
+    return [str(s) for s in spec] if isinstance(spec, list) else [str(spec)]
+
+
+def make_teacher(section: dict[str, Any], cache: Any = None) -> Teacher:
+    """The teacher named by the generate config section: "embedded", or one or more http(s) URLs.
+    `cache` (a CallCache) keeps what a server probe learned."""
+    specs = teacher_specs(section)
+    if specs == ["embedded"]:
         from labtax.generate.embedded import EmbeddedTeacher
 
         return EmbeddedTeacher(section)
-    if spec.startswith(("http://", "https://")):
+    if specs and all(spec.startswith(("http://", "https://")) for spec in specs):
         from labtax.generate.openai import OpenAITeacher
 
-        return OpenAITeacher(spec, section)
-    raise LabtaxError(f"unknown teacher {spec!r}: use 'embedded' or a server URL such as http://127.0.0.1:8000/v1")
+        return OpenAITeacher(specs, section, cache)
+    raise LabtaxError(f"unknown teacher {', '.join(specs)!r}: use 'embedded' or one or more server URLs such as http://127.0.0.1:8000/v1")

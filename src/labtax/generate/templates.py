@@ -3,7 +3,9 @@
 Leaf content only ever enters a template as a variable's value, and Jinja never evaluates
 values, so a seed example holding `{{ 7*7 }}` reaches the teacher verbatim. The sandbox
 keeps a user's own prompts directory from reaching Python internals.
-A template may set `reply_prefix`: the text the teacher's reply is forced to start with.
+A template may set `reply_prefix`: the text the teacher's reply is forced to start with, and
+`reply_tags`: the "Tag:" sections the reply must hold (a server with JSON-schema output is asked
+for exactly these fields).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Rendered:
 
     text: str
     prefix: str
+    tags: tuple[str, ...] = ()  # the "Tag:" sections the reply must hold (template variable reply_tags)
 
 
 class Templates:
@@ -57,7 +60,7 @@ class Templates:
             raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {exc}") from None
         except TEMPLATE_FAULTS as exc:  # the template's own code failed, e.g. a range over the sandbox's limit
             raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {type(exc).__name__}: {exc}") from None
-        return Rendered(str(module).strip() + "\n", str(getattr(module, "reply_prefix", "")))
+        return Rendered(str(module).strip() + "\n", str(getattr(module, "reply_prefix", "")), tuple(getattr(module, "reply_tags", ())))
 
     def hash(self, stage: str) -> str:
         """sha256 of the stage's template source and of every template it includes or extends."""

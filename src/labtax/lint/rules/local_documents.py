@@ -1,4 +1,4 @@
-"""A local knowledge document (no repo) must exist in the leaf folder and be Markdown or plain text.
+"""A local knowledge document (no repo) must exist in the leaf folder and be Markdown, plain text, PDF or HTML.
 
 Passes::
 
@@ -9,7 +9,7 @@ Passes::
 Fails::
 
     document:
-      patterns: [kinematics.pdf]     # no such file, or not .md/.markdown/.txt
+      patterns: [kinematics.docx]    # no such file, or not .md/.markdown/.txt/.pdf/.html/.htm
       license: CC-BY-4.0
 """
 
@@ -42,4 +42,4 @@ def check(source):
             if not os.path.realpath(match).startswith(folder_real + os.sep):
                 yield Finding(ID, f"document '{name}' is a link to a file outside the leaf folder; store the document itself", at=at)
             elif not name.lower().endswith(extensions):
-                yield Finding(ID, f"document '{name}' is not Markdown or plain text (allowed: {', '.join(extensions)}); convert it", at=at)
+                yield Finding(ID, f"document '{name}' is not a document type labtax reads (allowed: {', '.join(extensions)}); convert it", at=at)
