@@ -5,6 +5,7 @@ library function, prints through a formatter and maps the result to an exit code
 from __future__ import annotations
 
 import sys
+from typing import Any
 from pathlib import Path
 
 import click
@@ -175,9 +176,13 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 @click.option("--dry-run", is_flag=True, help="Print the plan per phase without loading the model.")
 @click.option("--nproc", type=int, help="Processes on this machine [nproc: 1].")
 @click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines.")
+@click.option("--nnodes", type=int, help="Machines of a torchrun launch, each running this command [nnodes: 1].")
+@click.option("--node-rank", type=int, help="This machine's index, 0 to nnodes-1 [node_rank: 0].")
+@click.option("--master-addr", help="Address of node 0 (c10d rendezvous) [master_addr].")
+@click.option("--master-port", type=int, help="Rendezvous port on node 0 [master_port].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5.")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
-          hostfile: Path | None, overrides: tuple[str, ...]) -> None:
+          hostfile: Path | None, overrides: tuple[str, ...], **launch: Any) -> None:
     """Tune a student phase by phase with DeepSpeed."""
     from labtax.train.config import load_train_config
     from labtax.train.launch import train as run_train
@@ -185,7 +190,7 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
 
     schedule = [p.strip() for p in phases.split(",")] if phases else None
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
-                               hostfile=str(hostfile) if hostfile else None)
+                               hostfile=str(hostfile) if hostfile else None, **launch)
     click.echo(train_summary(run_train(config, resume=resume, dry_run=dry_run, echo=click.echo)))
 
 
