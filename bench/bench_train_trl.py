@@ -70,14 +70,15 @@ def run_labtax(data: Path, work: Path) -> dict:
     result = timed(cmd, work / "labtax.log")
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [s for s in steps if s["kind"] == "step"]
-    return {**result, "losses": [round(s["loss"], 4) for s in steps]}
+    train_s = sum(s["tokens"] / s["tokens_per_s"] for s in steps)  # the optimizer steps only
+    return {**result, "train_s": round(train_s, 1), "losses": [round(s["loss"], 4) for s in steps]}
 
 
 def run_trl(data: Path, work: Path) -> dict:
     cmd = [sys.executable, __file__, "--trl-worker", str(data), str(work / "trl-run")]
     result = timed(cmd, work / "trl.log")
     history = json.loads((work / "trl-run" / "losses.json").read_text())
-    return {**result, "losses": [round(x, 4) for x in history]}
+    return {**result, "train_s": round(history["train_s"], 1), "losses": [round(x, 4) for x in history["losses"]]}
 
 
 def trl_worker(data: Path, out: Path) -> None:
@@ -101,10 +102,10 @@ def trl_worker(data: Path, out: Path) -> None:
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(pairs),
                          processing_class=AutoTokenizer.from_pretrained(model_dir))
-    trainer.train()
+    train_s = trainer.train().metrics["train_runtime"]
     trainer.save_model(str(out / "final"))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    (out / "losses.json").write_text(json.dumps(losses))
+    (out / "losses.json").write_text(json.dumps({"losses": losses, "train_s": train_s}))
 
 
 def token_count(data: Path) -> int:
@@ -115,10 +116,32 @@ def token_count(data: Path) -> int:
     return sum(len(s) for s in encode_file(data / "kt1.jsonl", load_tokenizer(str(embedded_model_dir())), BUDGET))
 
 
+def mfu(tokens_per_s: float) -> float | None:
+    """Model FLOPs utilisation of the training steps on a known CUDA device (None on CPU)."""
+    import torch
+
+    from bench_train import PEAK_BF16_TFLOPS
+    if not torch.cuda.is_available():
+        return None
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from labtax.embedded import embedded_model_dir
+
+    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in torch.cuda.get_device_name()), None)
+    cfg = AutoConfig.from_pretrained(embedded_model_dir())
+    with torch.device("meta"):  # shapes only
+        params = sum(p.numel() for p in AutoModelForCausalLM.from_config(cfg).parameters())
+    # The usual model FLOPs, the same for both tools (labtax skips the output layer on prompt
+    # tokens, which this does not credit): 6 per parameter per token, plus attention over 2,048-token rows.
+    flops = 6 * params + 12 * cfg.num_hidden_layers * cfg.hidden_size * BUDGET
+    return round(tokens_per_s * flops / (peak * 1e12), 4) if peak else None
+
+
 def compare(runs: dict[str, list[dict]], tokens: int) -> dict:
     """Per tool the best round (least disturbed by other load), and labtax / TRL ratios."""
     best = {tool: min(rs, key=lambda r: r["wall_s"]) for tool, rs in runs.items() if rs}
     table = {tool: {"tokens_per_s": round(tokens / r["wall_s"], 1), "wall_s": r["wall_s"], "peak_rss_gb": r["peak_rss_gb"],
+                    "train_tokens_per_s": round(tokens / r["train_s"], 1), "mfu": mfu(tokens / r["train_s"]),
                     "rounds_wall_s": [x["wall_s"] for x in runs[tool]], "first_losses": r["losses"][:3], "last_losses": r["losses"][-3:],
                     "steps": len(r["losses"])} for tool, r in best.items()}
     if len(table) == 2:
