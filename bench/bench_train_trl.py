@@ -8,10 +8,13 @@ checkpoint at the end. labtax runs `labtax train --phases kt1` with configs/trai
 the last reply is the prompt). Each run is its own command under `/usr/bin/time -v`, so the peak
 memory is the largest resident set of any process of the run, start-up and checkpoint included.
 
-TRL is a benchmark-only dependency: `.venv/bin/python -m pip install trl` (check that torch stays
-at 2.13.0; the train extra already brings transformers, accelerate and datasets).
+TRL is a benchmark-only dependency, in its own extra (not in `all`):
+`.venv/bin/python -m pip install -e '.[bench-trl]'` (or `pip install trl`; it leaves torch at 2.13.0:
+the train extra already brings transformers, accelerate and datasets). On a CUDA machine both
+tools train in bf16 and the result adds each one's model FLOPs utilisation.
 
     .venv/bin/python bench/bench_train_trl.py [--samples 608] [--rounds 1] [--only labtax|trl]
+    .venv/bin/python bench/bench_train_trl.py --three-phase [N]   # the default config, all three phases
 
 The data: the starter taxonomy's seed examples through `labtax mix`, all three phases' training
 samples cycled to `--samples` conversations (608 is about 72,000 tokens).
@@ -108,6 +111,25 @@ def trl_worker(data: Path, out: Path) -> None:
     (out / "losses.json").write_text(json.dumps({"losses": losses, "train_s": train_s}))
 
 
+def three_phase_peak(work: Path, per_phase: int | None) -> dict:
+    """Peak memory and wall time of the default config's whole KT/1 -> KT/2 -> ST schedule on the
+    mixed starter data (`per_phase`: only the first N training samples of each phase)."""
+    from bench_train import mixed_starter
+
+    data = mixed_starter(work)
+    if per_phase:
+        for phase in ("kt1", "kt2", "st"):
+            lines = (data / f"{phase}.jsonl").read_text().splitlines()[:per_phase]
+            (data / f"{phase}.jsonl").write_text("".join(line + "\n" for line in lines))
+    run = work / "three-phase"
+    cmd = [sys.executable, "-c", "from labtax.cli import main; main()", "train", "--config", str(REPO / "configs/train.yaml"),
+           "--set", f"data_dir={data}", "--set", f"output_dir={run}"]
+    result = timed(cmd, work / "three-phase.log")
+    sizes = sum(f.stat().st_size for f in run.rglob("*") if f.is_file())
+    steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return {**result, "optimizer_steps": sum(1 for m in steps if m["kind"] == "step"), "run_folder_gb": round(sizes / 1e9, 2)}
+
+
 def token_count(data: Path) -> int:
     from labtax.embedded import embedded_model_dir
     from labtax.train.chat import load_tokenizer
@@ -157,17 +179,25 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=608)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the two tools this many times")
     parser.add_argument("--only", choices=["labtax", "trl"])
+    parser.add_argument("--three-phase", nargs="?", const=0, type=int, metavar="N",
+                        help="instead: the default config's three phases on the starter data (N: first N samples per phase)")
     parser.add_argument("--trl-worker", nargs=2, type=Path, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trl_worker:
         trl_worker(*args.trl_worker)
+        return 0
+    if args.three_phase is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps({"three_phase_default_config": three_phase_peak(Path(tmp), args.three_phase)}, indent=2))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = bench_data(work, args.samples)
         tokens = token_count(data)
         runs: dict[str, list[dict]] = {"labtax": [], "trl": []}
-        for r, tool in itertools.product(range(args.rounds), ("trl", "labtax")):
+        # Alternate which tool goes first: a machine shared with other work drifts in load.
+        order = [(r, t) for r in range(args.rounds) for t in (("labtax", "trl") if r % 2 == 0 else ("trl", "labtax"))]
+        for r, tool in order:
             if args.only in (None, tool):
                 round_dir = work / f"{tool}-{r}"
                 round_dir.mkdir()
