@@ -101,6 +101,7 @@ def variant(name: str, data: Path, count: int) -> dict:
     model = AutoModelForCausalLM.from_pretrained(embedded_model_dir(), dtype=torch.float32, attn_implementation="sdpa")
     if rest:
         model.gradient_checkpointing_enable()
+    model.train()  # from_pretrained gives eval mode, where transformers skips gradient checkpointing
     model.config.use_cache = False
     engine = engine_for(engine_kind, model, 10)
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

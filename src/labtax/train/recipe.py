@@ -266,6 +266,8 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     steps_per_epoch = len(epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, seed))
     ds = ds_config(ctx)
     engine = setup_engine(ctx, setup_model(ctx, entry["init_from"], ds), ds, steps_per_epoch * p.epochs)
+    # from_pretrained leaves the model in eval mode, where transformers skips gradient checkpointing.
+    engine.train()
     start, step = 1, 0
     if done:  # resume: weights, optimizer and scheduler exactly as saved after the last finished epoch
         engine.load_checkpoint(str(run_dir / phase / "state"), tag=done[-1]["state"])
