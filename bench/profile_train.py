@@ -46,7 +46,7 @@ def engine_for(kind: str, model, total: int):
 
     from labtax.train.engine import TorchEngine
 
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-5, fused=True)
     sched = get_scheduler("constant_with_warmup", opt, num_warmup_steps=2, num_training_steps=total)
     if kind == "torch":
         return TorchEngine(model, opt, sched, 1.0)
