@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import Any
 from pathlib import Path
 
 import click
@@ -241,10 +242,14 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 @click.option("--dry-run", is_flag=True, help="Print the plan per phase without loading the model.")
 @click.option("--nproc", type=int, help="Processes on this machine [default: nproc of the config, 1].")
 @click.option("--hostfile", type=click.Path(path_type=Path), help="DeepSpeed hostfile for several machines [default: none, this machine only].")
+@click.option("--nnodes", type=int, help="Machines of a torchrun launch, each running this command [default: nnodes of the config, 1].")
+@click.option("--node-rank", type=int, help="This machine's index, 0 to nnodes-1 [default: node_rank of the config, 0].")
+@click.option("--master-addr", help="Address of node 0 (c10d rendezvous) [default: master_addr of the config].")
+@click.option("--master-port", type=int, help="Rendezvous port on node 0 [default: master_port of the config].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5 [default: none].")
 @click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings).")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
-          hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None) -> None:
+          hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None, **launch: Any) -> None:
     """Tune a student phase by phase with DeepSpeed.
 
     With --resume and no --config/--set the run continues with its stored settings; with them, changes
@@ -256,7 +261,7 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
 
     schedule = [p.strip() for p in phases.split(",")] if phases else None
     config = load_train_config(config_path, list(overrides), nproc=nproc, schedule=schedule,
-                               hostfile=str(hostfile) if hostfile else None)
+                               hostfile=str(hostfile) if hostfile else None, **launch)
     given = bool(config_path or overrides or nproc or hostfile)
     result = run_train(config, resume=resume, dry_run=dry_run, echo=click.echo, settings_given=given, restart_phase=restart_phase)
     click.echo(train_summary(result))

@@ -13,6 +13,7 @@ from labtax.errors import ConfigError, LabtaxError
 from labtax.schemas import validator
 from labtax.train.config import load_train_config
 from labtax.train.launch import command
+from labtax.train.plan import world_size
 from labtax.train.select import Candidate, get_selector
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,10 @@ def test_defaults_come_from_the_schema_and_overrides_apply(tmp_path: Path) -> No
         (["schedule=[st, kt1]"], "out of order"),
         (["phases.kt1.lr=.nan"], r"phases.kt1.lr: not a finite number"),
         (["defaults.weight_decay=.inf"], r"defaults.weight_decay: not a finite number"),
+        (["nnodes=2"], "needs master_addr and master_port"),
+        (["nnodes=2", "node_rank=2", "master_addr=a", "master_port=1"], "must be below nnodes"),
+        (["nnodes=2", "hostfile=h", "master_addr=a", "master_port=1"], "give one of them"),
+        (["engine=torch", "nproc=2"], "engine torch runs one process"),
     ],
 )
 def test_bad_settings_are_config_errors(overrides: list[str], message: str) -> None:
@@ -72,6 +77,10 @@ def test_launch_commands(tmp_path: Path) -> None:
     multi = command(load_train_config(None, hostfile=str(hostfile)), tmp_path, ["kt1"])
     assert multi[1:3] == ["-m", "deepspeed.launcher.runner"] and multi[multi.index("--hostfile") + 1] == str(hostfile)
     assert multi[-4:] == ["--module", "labtax.train.worker", str(tmp_path), "kt1"]
+    nodes = command(load_train_config(None, nnodes=2, node_rank=1, master_addr="10.0.0.1", master_port=29400), tmp_path, ["kt1"])
+    assert nodes[nodes.index("--nnodes") + 1] == "2" and nodes[nodes.index("--node-rank") + 1] == "1"
+    assert nodes[nodes.index("--rdzv-endpoint") + 1] == "10.0.0.1:29400" and "c10d" in nodes
+    assert world_size(load_train_config(None, nnodes=2, master_addr="a", master_port=1, nproc=4)) == 8
 
 
 def test_dry_run_plans_without_model_weights(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ import torch
 from labtax.train.chat import load_tokenizer
 from labtax.train.data import encode_file
 from labtax.train.packing import collate
-from labtax.train.recipe import IGNORE
+from labtax.train.chat import IGNORE
 from tests.train import tiny
 
 pytestmark = pytest.mark.slow

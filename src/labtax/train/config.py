@@ -61,6 +61,10 @@ class TrainConfig:
     hostfile: str | None
     launcher: str
     master_port: int | None
+    engine: str
+    nnodes: int
+    node_rank: int
+    master_addr: str | None
     selector: str | dict[str, float]
     eval_items: int
     benchmark: str | None
@@ -140,8 +144,22 @@ def load_train_config(
     if data["schedule"] != sorted(data["schedule"], key=PHASES.index):
         # each phase starts from the one before it in the LAB order, so the phases run in that order
         raise ConfigError(f"schedule {data['schedule']} is out of order; phases run in the LAB order {', '.join(PHASES)}")
+    _check_launch(data)
     phases = {name: _phase(name, data) for name in PHASES}
     return _build(data, phases)
+
+
+def _check_launch(data: dict[str, Any]) -> None:
+    """Launch settings that contradict each other, caught before anything starts."""
+    if data["nnodes"] > 1:
+        if data["hostfile"]:
+            raise ConfigError("nnodes and hostfile are two ways to use several machines; give one of them")
+        if not data["master_addr"] or not data["master_port"]:
+            raise ConfigError(f"nnodes {data['nnodes']} needs master_addr and master_port (node 0's address and a free port)")
+    if data["node_rank"] >= data["nnodes"]:
+        raise ConfigError(f"node_rank {data['node_rank']} must be below nnodes {data['nnodes']}")
+    if data["engine"] == "torch" and (data["nproc"] > 1 or data["nnodes"] > 1 or data["hostfile"]):
+        raise ConfigError("engine torch runs one process; use engine deepspeed (or auto) for several")
 
 
 def _build(data: dict[str, Any], phases: dict[str, PhaseConfig]) -> TrainConfig:

@@ -8,6 +8,7 @@ phase's checkpoint with the selector and records it in the journal; the next pha
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -49,12 +50,20 @@ def command(config: TrainConfig, run_dir: Path, phases: list[str]) -> list[str]:
         if config.master_port:
             cmd += ["--master_port", str(config.master_port)]
         return [*cmd, "--module", *worker]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(config.nproc)]
-    if config.master_port:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(config.nnodes), "--nproc-per-node", str(config.nproc)]
+    if config.nnodes > 1:
+        # c10d rendezvous on node 0; the run folder names the job so two runs never meet.
+        cmd += ["--node-rank", str(config.node_rank), "--rdzv-backend", "c10d",
+                "--rdzv-endpoint", f"{config.master_addr}:{config.master_port}", "--rdzv-id", run_id(run_dir)]
+    elif config.master_port:
         cmd += ["--master-addr", "127.0.0.1", "--master-port", str(config.master_port)]
     else:
         cmd += ["--standalone"]  # a free port, chosen by torchrun
     return [*cmd, "-m", *worker]
+
+
+def run_id(run_dir: Path) -> str:
+    return hashlib.sha256(str(run_dir).encode()).hexdigest()[:16]
 
 
 def data_hashes(config: TrainConfig) -> dict[str, str]:
@@ -123,10 +132,13 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
         raise LabtaxError(f"{config.data_dir}: phases {', '.join(config.schedule)} have no training samples; nothing to train (run `labtax mix`)", EXIT_FINDINGS)
     if dry_run:
         return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
+    if config.node_rank > 0:
+        return join_launch(config, run_dir, student, echo)
     data = start_journal(config, run_dir, student, plans, resume)
     todo = [p for p in config.schedule if data["phases"][p]["status"] not in ("done", "skipped")]
     if todo:
-        launch(config, run_dir, todo, echo)
+        # Every node must hand its workers the same phases; the others cannot read a journal yet.
+        launch(config, run_dir, todo if config.nnodes == 1 else config.schedule, echo)
     return finish(config, run_dir, student)
 
 
@@ -172,6 +184,12 @@ def restart_from(run_dir: Path, phase: str) -> None:
         data["phases"][later] = {"status": "pending", "epochs": []}
         shutil.rmtree(run_dir / later, ignore_errors=True)
     journal.write(run_dir, data)
+def join_launch(config: TrainConfig, run_dir: Path, student: str, echo: Any) -> dict[str, Any]:
+    """A node other than 0: its workers join node 0's rendezvous; node 0 keeps the journal and
+    the plot (output_dir must be on a filesystem all nodes share)."""
+    launch(config, run_dir, config.schedule, echo)
+    data = journal.read(run_dir)
+    return {**data, "final_checkpoint": starting_point(data, None, student)}
 
 
 def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> None:

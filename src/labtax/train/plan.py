@@ -59,7 +59,7 @@ def hostfile_slots(path: str) -> list[tuple[str, int]]:
 def world_size(config: TrainConfig) -> int:
     if config.hostfile:
         return sum(slots for _, slots in hostfile_slots(config.hostfile))
-    return config.nproc
+    return config.nproc * config.nnodes
 
 
 def phase_plan(config: TrainConfig, phase: str, tokenizer: Any, world: int) -> PhasePlan:

@@ -21,9 +21,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from labtax.train import journal, schedule
-from labtax.train.chat import IGNORE, Encoded, load_tokenizer
+from labtax.train.chat import Encoded, load_tokenizer
 from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import encode_file
+from labtax.train.engine import TorchEngine, use_torch
+from labtax.train.loss import label_positions, linear_cross_entropy
 from labtax.train.metrics import MetricsLog
 from labtax.train.packing import Step, collate, epoch_seed, epoch_steps, eval_batches
 from labtax.train.report import loss
@@ -43,6 +45,7 @@ class Context:
     tokenizer: Any
     train: list[Encoded]
     val: list[Encoded]
+    plain: bool  # plain torch instead of DeepSpeed (one process, no offload)
 
 
 # ---- setup -----------------------------------------------------------------------------------------
@@ -91,7 +94,7 @@ def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.n
     from transformers import AutoModelForCausalLM
 
     keep = None
-    if ctx.phase.zero_stage == 3:
+    if ctx.phase.zero_stage == 3 and not ctx.plain:
         # Alive during from_pretrained, this makes transformers load straight into ZeRO-3 partitions.
         from transformers.integrations import HfDeepSpeedConfig
 
@@ -110,10 +113,13 @@ def setup_engine(ctx: Context, model: torch.nn.Module, config: dict[str, Any], t
     from transformers import get_scheduler
 
     p = ctx.phase
+    # The fused kernel (CPU and CUDA) takes a sixth of the CPU time of the default multi-tensor one.
     optimizer = torch.optim.AdamW(
-        [q for q in model.parameters() if q.requires_grad], lr=p.lr, weight_decay=p.weight_decay
+        [q for q in model.parameters() if q.requires_grad], lr=p.lr, weight_decay=p.weight_decay, fused=True
     )
     scheduler = get_scheduler(p.scheduler, optimizer, num_warmup_steps=p.warmup_steps, num_training_steps=total_steps)
+    if ctx.plain:
+        return TorchEngine(model, optimizer, scheduler, p.max_grad_norm)
     engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config)
     return engine
 
@@ -125,21 +131,40 @@ def setup(run_dir: Path, phase: str, config: TrainConfig, init_from: str, dist_i
     data = Path(config.data_dir)
     train = encode_file(data / f"{phase}.jsonl", tokenizer, p.max_seq_len)
     val = encode_file(data / f"{phase}.val.jsonl", tokenizer, p.max_seq_len)
-    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val)
+    plain = use_torch(config.engine, world, p.offload)
+    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val, plain)
 
 
 # ---- forward, train step, evaluation --------------------------------------------------------------
 
 
+def whole_output_layer(ctx: Context, model: Any) -> torch.Tensor | None:
+    """The output layer's weight when the loss may be taken from the hidden states: a plain
+    bias-free linear head over whole (not ZeRO-3-partitioned) weights, logits not post-processed."""
+    head = model.get_output_embeddings()
+    partitioned = ctx.phase.zero_stage == 3 and not ctx.plain
+    plain_head = isinstance(head, torch.nn.Linear) and head.bias is None
+    rescaled = any(getattr(model.config, k, None) for k in ("final_logit_softcapping", "logit_scale"))
+    return head.weight if plain_head and not partitioned and not rescaled else None
+
+
 def loss_sum(ctx: Context, engine: Any, samples: list[Encoded]) -> torch.Tensor:
-    """Summed cross-entropy over the label tokens of one packed micro-batch."""
+    """Summed cross-entropy over the label tokens of one packed micro-batch.
+
+    Only label positions reach the output layer: prompt tokens never get vocabulary logits. With
+    whole weights the loss comes chunk by chunk from the hidden states (labtax.train.loss);
+    under ZeRO-3 the model's own head computes logits for the label positions only."""
     pad = ctx.tokenizer.pad_token_id if ctx.tokenizer.pad_token_id is not None else 0
     batch = {k: torch.tensor(v, device=ctx.device) for k, v in collate(samples, ctx.config.pad_to_multiple_of, pad).items()}
-    logits = engine(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
     # Position t predicts token t+1; the shift never crosses a sample since each starts with a prompt token.
-    return F.cross_entropy(
-        logits[0, :-1].float(), batch["labels"][0, 1:], ignore_index=IGNORE, reduction="sum"
-    )
+    where, targets = label_positions(batch["labels"][0])
+    inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"], "use_cache": False}
+    weight = whole_output_layer(ctx, engine.module)
+    if weight is not None:
+        hidden = engine.module.get_decoder()(**inputs).last_hidden_state[0]
+        return linear_cross_entropy(hidden[where], weight, targets)
+    logits = engine(**inputs, logits_to_keep=where).logits
+    return F.cross_entropy(logits[0].float(), targets, reduction="sum")
 
 
 def train_step(ctx: Context, engine: Any, step: Step) -> float:
@@ -176,11 +201,12 @@ def evaluate(ctx: Context, engine: Any) -> float | None:
 # ---- checkpoints -------------------------------------------------------------------------------------
 
 
-def save_epoch(ctx: Context, engine: Any, epoch: int, step: int) -> tuple[str, str]:
-    """HF checkpoint (consolidated weights + tokenizer) and the full DeepSpeed state for --resume."""
+def save_epoch(ctx: Context, engine: Any, epoch: int, step: int) -> tuple[str, str | None]:
+    """HF checkpoint (consolidated weights in the training dtype + tokenizer) and, unless this is
+    the phase's last epoch, the full optimizer state for --resume (a finished phase needs none)."""
     phase_dir = ctx.run_dir / ctx.phase.name
     target = phase_dir / f"epoch-{epoch}"
-    if ctx.phase.zero_stage == 3:
+    if ctx.phase.zero_stage == 3 and not ctx.plain:
         state = engine._zero3_consolidated_16bit_state_dict()  # noqa: SLF001 - collective; gathers layer by layer
     else:
         state = engine.module.state_dict()
@@ -191,8 +217,10 @@ def save_epoch(ctx: Context, engine: Any, epoch: int, step: int) -> tuple[str, s
         ctx.tokenizer.save_pretrained(tmp)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
-    tag = f"epoch-{epoch}"
-    engine.save_checkpoint(str(phase_dir / "state"), tag=tag, client_state={"epoch": epoch, "step": step})
+    del state
+    tag = f"epoch-{epoch}" if epoch < ctx.phase.epochs else None
+    if tag:
+        engine.save_checkpoint(str(phase_dir / "state"), tag=tag, client_state={"epoch": epoch, "step": step})
     dist.barrier()
     return str(target), tag
 
@@ -233,12 +261,16 @@ def run_phases(run_dir: Path, phases: list[str]) -> None:
 def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[int, int, torch.device]) -> None:
     """Train one phase from the journal's `init_from`, resuming after its last saved epoch."""
     entry = journal.read(run_dir)["phases"][phase]
+    done = entry.get("epochs", [])
+    if done and done[-1]["epoch"] >= config.phases[phase].epochs:
+        return  # every epoch is saved (the launch died before the phase was closed): nothing to train
     ctx = setup(run_dir, phase, config, entry["init_from"], dist_info)
     p, seed = ctx.phase, config.seed
     steps_per_epoch = len(epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, seed))
     ds = ds_config(ctx)
     engine = setup_engine(ctx, setup_model(ctx, entry["init_from"], ds), ds, steps_per_epoch * p.epochs)
-    done = entry.get("epochs", [])
+    # from_pretrained leaves the model in eval mode, where transformers skips gradient checkpointing.
+    engine.train()
     start, step = 1, 0
     if done:  # resume: weights, optimizer and scheduler exactly as saved after the last finished epoch
         engine.load_checkpoint(str(run_dir / phase / "state"), tag=done[-1]["state"])
