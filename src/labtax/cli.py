@@ -202,9 +202,12 @@ def report(input_dir: Path | None, output_file: Path | None, fmt: str, since: st
     from labtax.config import load_config
     from labtax.report import ReportOptions, build_report
 
+    config = load_config()
     if input_dir is None:
-        config = load_config()
         input_dir = config.root / config.section("generate")["output"]
+    if eval_file is None and run_dir is None:  # where `labtax eval` writes without --run
+        found = config.root / config.section("eval")["output"] / "eval.json"
+        eval_file = found if found.is_file() else None
     if output_file is None and fmt == "html":
         output_file = Path("report.html")
     result = build_report(ReportOptions(input_dir, output_file, fmt, since, run_dir, eval_file))
