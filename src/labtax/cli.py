@@ -384,8 +384,6 @@ def main() -> None:
     sys.exit(0)
 
 
-
-
 def _exit_at_once(code: int) -> None:
     """Leave without the interpreter's teardown: after Ctrl-C a worker thread may still be inside
     torch (loading the embedded model, one decoding step), and tearing torch down under it aborts
