@@ -12,7 +12,7 @@ from labtax.config import load_config
 from labtax.eval.judge import GRADES, Grade, Judge, judge_section
 from labtax.generate.cache import CallCache
 from labtax.generate.calls import NoProgress
-from tests.generate.teacher_server import Reply, TeacherServer, field_of
+from tests.generate.teacher_server import Reply, TeacherServer, field_of, stage_of
 
 
 def grade(section: dict[str, Any], cache_dir: Path, triples: list[tuple[str, str, str]]) -> list[Grade]:
@@ -32,11 +32,11 @@ def test_grades_are_read_by_constrained_choice(tmp_path: Path, mode: str, field:
         return Reply("9" if field_of(body, "Answer to grade") == "Blue." else "2")
 
     with TeacherServer(script) as server:
-        (tmp_path / "labtax.yaml").write_text(f"generate: {{teacher: '{server.url}', choice: {mode}, retry_backoff_s: 0.01}}\n")
+        (tmp_path / "labtax.yaml").write_text(f"generate: {{teacher: '{server.url}', choice: {mode}, assistant_prefill: false, retry_backoff_s: 0.01}}\n")
         section = judge_section(load_config(tmp_path).section("generate"), {"judge": None})
         grades = grade(section, tmp_path, [("Sky colour?", "Blue.", "Blue."), ("Sky colour?", "Blue.", "Green.")])
-        bodies = list(server.received)
-    assert grades == [Grade(9, None), Grade(2, None)]
+        bodies = [b for b in server.received if stage_of(b) == "judge_answer"]
+    assert grades == [Grade(9, None), Grade(2, None)] and len(bodies) == 2
     if mode == "guided":
         assert all(b["guided_choice"] == GRADES for b in bodies)
     if mode == "grammar":
