@@ -12,13 +12,13 @@ Every bad line is reported with its file and line; nothing is guessed.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from labtax.config import Config
 from labtax.errors import LabtaxError
+from labtax.files import jsonl_rows
 from labtax.schemas import validator
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 
@@ -56,19 +56,13 @@ class PromptItem:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) of a JSONL file; a broken line is a located error."""
+    """(line number, item) of an evaluation set; a broken or invalid line is a located error."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LabtaxError(f"{path}: cannot read this evaluation set ({exc})") from None
     check = validator("eval-item.schema.json")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabtaxError(f"{path}:{lineno}:{exc.colno}: error[eval-item] not valid JSON: {exc.msg}") from None
+    for lineno, item in jsonl_rows(text, str(path), "eval-item"):
         error = next(iter(check.iter_errors(item)), None)
         if error is not None:
             where = ".".join(map(str, error.absolute_path)) or "(item)"

@@ -86,16 +86,18 @@ def keep_new(
     stage: Any,
     dedup: NearDuplicates,
     question_of: Callable[[dict[str, str]], str],
-    make_item: Callable[[int, str, dict[str, str]], Item],
+    make_item: Callable[[int, str, Any], Item],
     first: int = 0,
+    parse: Callable[[str], Any] | None = None,
 ) -> list[Item]:
-    """The replies that parse (every tag of `tags`) and whose question is no near-duplicate of a seed
-    or of an earlier reply, as items; the others are counted as dropped on `stage` (a StageStats).
-    Replies are samples `first`, `first + 1`, ... taken in sample order, so the filter is deterministic."""
+    """The replies that parse (every tag of `tags`, or by `parse`) and whose question is no
+    near-duplicate of a seed or of an earlier reply, as items; the others are counted as dropped on
+    `stage` (a StageStats). Replies are samples `first`, `first + 1`, ... taken in sample order, so
+    the filter is deterministic."""
     kept = []
     for sample, reply in enumerate(replies, first):
         stage.generated += 1
-        parsed = parse_reply(reply, tags)
+        parsed = parse(reply) if parse else parse_reply(reply, tags)
         if parsed is None:
             stage.drop(UNPARSEABLE, raw=reply, sample=sample)
             continue

@@ -24,7 +24,7 @@ from typing import Any
 from labtax.generate.calls import Caller, LeafStats, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
-from labtax.generate.items import NEAR_DUPLICATE, UNPARSEABLE, Item
+from labtax.generate.items import Item, keep_new
 from labtax.generate.judge import judge_yes_no
 from labtax.taxonomy import Leaf
 
@@ -90,26 +90,13 @@ async def generate_mcq(leaf: Leaf, chunks: list[Chunk], caller: Caller, samples:
 
 def keep_parsed(leaf: Leaf, chunks: list[Chunk], replies: list[str], first: int, seed: int, dedup: NearDuplicates, stats: LeafStats) -> list[Item]:
     """Replies that parse into a new (not near-duplicate) item, with shuffled options."""
-    stage = stats.stage(STAGES[0])
-    kept = []
-    for sample, reply in enumerate(replies, first):
-        stage.generated += 1
-        parsed = parse_mcq(reply)
-        if parsed is None:
-            stage.drop(UNPARSEABLE, raw=reply, sample=sample)
-            continue
-        question, choices, answer = parsed
-        choices, answer = shuffled(choices, answer, f"{seed}\0{leaf.path}\0mcq\0{sample}")
+
+    def make_item(sample: int, question: str, parsed: tuple[str, list[str], int]) -> Item:
+        choices, answer = shuffled(parsed[1], parsed[2], f"{seed}\0{leaf.path}\0mcq\0{sample}")
         chunk = chunks[sample % len(chunks)]
-        item = Item(sample, question, choices[answer], context=chunk.text, source=chunk.reference, choices=tuple(choices), correct=answer)
-        original = dedup.closest(question)
-        if original is not None:
-            stage.drop(NEAR_DUPLICATE, item, duplicate_of=original)
-            continue
-        dedup.add(question)
-        kept.append(item)
-        stage.kept += 1
-    return kept
+        return Item(sample, question, choices[answer], context=chunk.text, source=chunk.reference, choices=tuple(choices), correct=answer)
+
+    return keep_new(replies, (), stats.stage(STAGES[0]), dedup, question_of=lambda parsed: parsed[0], make_item=make_item, first=first, parse=parse_mcq)
 
 
 async def evaluate_mcq(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
