@@ -95,7 +95,7 @@ def test_one_unparseable_reply_is_not_enough_to_stop(repo: Path) -> None:
         if stage_of(body) == "generate_responses":
             calls["n"] += 1
             if calls["n"] == 1:
-                return Reply("")
+                return Reply("  \n ")  # no answer in it (an empty reply would be a failed call, retried)
         return good_teacher(body)
 
     with TeacherServer(first_answer_empty) as server:

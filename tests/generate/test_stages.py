@@ -185,7 +185,7 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
     script = Scripted(
         {
             ("haiku", "generate_instructions"): [
-                "Sure, here is one!",
+                "Context: a passage, and no instruction after it",
                 "Instruction: Write a haiku about gravity.",
                 "Instruction: Write a haiku about the orbit of the moon around the earth.",
                 "Instruction: Write a haiku about the colour of copper flames.",
@@ -204,7 +204,7 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
     counted = Counter((stage, reason) for stage, s in entry["stages"].items() for reason, n in s["dropped"].items() for _ in range(n))
     assert Counter((d["stage"], d["reason"]) for d in dropped) == counted
     by_reason = {(d["stage"], d["reason"]): d for d in dropped}
-    assert by_reason[("generate_instructions", "unparseable")]["raw"] == "Sure, here is one!"
+    assert by_reason[("generate_instructions", "unparseable")]["raw"] == "Context: a passage, and no instruction after it"
     duplicate = by_reason[("generate_instructions", "near_duplicate")]
     assert duplicate["question"] == "Write a haiku about gravity." and duplicate["duplicate_of"] == "Write a haiku about gravity."  # a seed
     rejected = by_reason[("evaluate_instructions", "rejected")]

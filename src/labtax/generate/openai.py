@@ -213,6 +213,9 @@ class OpenAITeacher:
                     response = await client.post(url, json=body)
             except (httpx.TransportError, TimeoutError) as exc:  # connect/read errors, timeouts, dropped connections
                 reason, wait = f"{type(exc).__name__}: {str(exc) or f'no complete reply within {self.timeout_s:g} s'}", None
+            except BaseException:  # cancelled (another call of its leaf failed) or interrupted: the slot goes back
+                await self._release(server, client, failed=False)
+                raise
             else:
                 if response.status_code < 400:
                     data, reason = _reply(response)
@@ -271,7 +274,9 @@ class OpenAITeacher:
         else:
             server.failures = 0
         async with self._changed:
-            self._changed.notify(1)  # one slot freed: one waiter (waking all would cost O(waiters) per call)
+            # Every waiter looks again: a waiter woken alone could be cancelled (its leaf failed) and
+            # take the wake-up with it, leaving the free slot unused while the others sleep.
+            self._changed.notify_all()
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: a uniform wait up to base * 2^attempt, so retrying clients spread out."""
