@@ -62,7 +62,9 @@ def timed(cmd: list[str], log: Path) -> dict:
     if code != 0:
         raise SystemExit(f"{cmd[:4]} failed (exit {code}); see the log:\n{text[-3000:]}")
     kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(kb / 1e6, 2)}
+    # CPU seconds of all its processes: on a shared machine a steadier measure than wall time.
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_gb": round(kb / 1e6, 2)}
 
 
 def run_labtax(data: Path, work: Path) -> dict:
@@ -164,7 +166,7 @@ def compare(runs: dict[str, list[dict]], tokens: int) -> dict:
     best = {tool: min(rs, key=lambda r: r["wall_s"]) for tool, rs in runs.items() if rs}
     table = {tool: {"tokens_per_s": round(tokens / r["wall_s"], 1), "wall_s": r["wall_s"], "peak_rss_gb": r["peak_rss_gb"],
                     "train_tokens_per_s": round(tokens / r["train_s"], 1), "mfu": mfu(tokens / r["train_s"]),
-                    "rounds_wall_s": [x["wall_s"] for x in runs[tool]], "first_losses": r["losses"][:3], "last_losses": r["losses"][-3:],
+                    "rounds_wall_s": [x["wall_s"] for x in runs[tool]], "rounds_cpu_s": [x["cpu_s"] for x in runs[tool]], "first_losses": r["losses"][:3], "last_losses": r["losses"][-3:],
                     "steps": len(r["losses"])} for tool, r in best.items()}
     if len(table) == 2:
         table["ratio_labtax_over_trl"] = {
@@ -202,7 +204,8 @@ def main() -> int:
                 round_dir = work / f"{tool}-{r}"
                 round_dir.mkdir()
                 runs[tool].append((run_labtax if tool == "labtax" else run_trl)(data, round_dir))
-                print(f"round {r + 1} {tool}: {runs[tool][-1]['wall_s']} s, peak {runs[tool][-1]['peak_rss_gb']} GB", flush=True)
+                last = runs[tool][-1]
+                print(f"round {r + 1} {tool}: {last['wall_s']} s ({last['cpu_s']} CPU s), peak {last['peak_rss_gb']} GB", flush=True)
         result = {"samples": args.samples, "tokens": tokens, **compare(runs, tokens)}
     print(json.dumps(result, indent=2))
     return 0
