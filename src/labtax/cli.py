@@ -250,7 +250,7 @@ def mix(input_dir: Path | None, output_dir: Path | None, seed: int | None, token
 @click.option("--master-addr", help="Address of node 0 (c10d rendezvous) [default: master_addr of the config].")
 @click.option("--master-port", type=int, help="Rendezvous port on node 0 [default: master_port of the config].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. phases.kt1.lr=1e-5 [default: none].")
-@click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings).")
+@click.option("--restart-phase", metavar="PHASE", help="Resume, but run PHASE and the later phases again (with changed settings) [default: none].")
 def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: bool, nproc: int | None,
           hostfile: Path | None, overrides: tuple[str, ...], restart_phase: str | None, **launch: Any) -> None:
     """Tune a student phase by phase with DeepSpeed.
@@ -275,13 +275,13 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
 
 @cli.command("eval")
 @click.option("--model", metavar="embedded|HF_DIR", help="Evaluate one model [default: embedded].")
-@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="Evaluate a training run: its base model and every phase's chosen checkpoint.")
-@click.option("--input", "input_dir", type=click.Path(path_type=Path), help="Generate output holding eval/ [generate.output: generated/].")
-@click.option("--sets", help="Comma-separated: knowledge,skills,seeds,benchmark [eval.sets: all].")
-@click.option("--judge", metavar="embedded|URL", help="Who grades answers [eval.judge, else generate.teacher].")
-@click.option("--benchmark", type=click.Path(path_type=Path), help="Folder of MMLU-format files (*.jsonl, or question,A,B,C,D,answer *.csv).")
-@click.option("--shots", type=click.IntRange(0), help="Multiple-choice examples before each item [eval.shots: 0].")
-@click.option("--output", type=click.Path(path_type=Path), help="Where eval.json/md/png go [RUN_DIR/eval with --run, else eval.output: evaluation/].")
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), help="Evaluate a training run: its base model and every phase's chosen checkpoint [default: none].")
+@click.option("--input", "input_dir", type=click.Path(path_type=Path), help=f"Generate output holding eval/ {default('generate.output')}.")
+@click.option("--sets", help="Comma-separated: knowledge,skills,seeds,benchmark [default: eval.sets, all four].")
+@click.option("--judge", metavar="embedded|URL", help="Who grades answers [default: eval.judge, else generate.teacher].")
+@click.option("--benchmark", type=click.Path(path_type=Path), help="Folder of MMLU-format files (*.jsonl, or question,A,B,C,D,answer *.csv) [default: none].")
+@click.option("--shots", type=click.IntRange(0), help=f"Multiple-choice examples before each item {default('eval.shots')}.")
+@click.option("--output", type=click.Path(path_type=Path), help=f"Where eval.json/md/png go: RUN_DIR/eval with --run, else {default('eval.output')}.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def eval_command(model: str | None, run_dir: Path | None, input_dir: Path | None, sets: str | None, judge: str | None,
                  benchmark: Path | None, shots: int | None, output: Path | None, fmt: str) -> None:

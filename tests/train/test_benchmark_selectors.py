@@ -52,7 +52,7 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project:
     with TeacherServer(judge) as server:
         (root / "labtax.yaml").write_text(
             "mix:\n  short_max_tokens: 20\n  tokenizer: model\n"
-            f"generate:\n  teacher: {server.url}\n  concurrency: 1\n  retry_backoff_s: 0.01\n"
+            f"generate:\n  teacher: {server.url}\n  concurrency: 1\n  retry_backoff_s: 0.01\n  assistant_prefill: false\n  choice: logprobs\n"
             "eval:\n  max_answer_tokens: 6\n"
         )
         mix(load_config(root))

@@ -110,7 +110,7 @@ def test_zero3_killed_mid_phase_resumes_to_the_end(zero3_resumed: dict, zero2_ru
     output = zero3_resumed["output"]
     # no library noise in what `labtax train` prints, and losses people can read
     assert "Setting accelerator to CPU" not in output and "it/s]" not in output and "FutureWarning" not in output, output
-    assert re.search(r"KT/1 +epoch \d \(validation loss \d+\.\d{4}\)$", output, re.MULTILINE), output
+    assert re.search(r"KT/1 +epoch \d by val_loss: lowest validation loss \(epochs 1: \d+\.\d{4}, 2: \d+\.\d{4}\)$", output, re.MULTILINE), output
     kt2 = [(r["epoch"], r["step"]) for r in steps(run_dir, "kt2")]
     assert kt2 == sorted(set(kt2)), "metrics hold each step once after the resume"
     # Same data, seeds and schedule: ZeRO-3 (killed and resumed) ends where ZeRO-2 did.

@@ -43,7 +43,8 @@ def free_port() -> int:
 
 
 def run(project: Path, config: Path, *args: str) -> subprocess.Popen:
-    return labtax("train", "--config", str(config), "--phases", "kt1", *args, cwd=project)
+    # keep every epoch's checkpoint: the tests compare epoch 1's weights across launches
+    return labtax("train", "--config", str(config), "--phases", "kt1", "--set", "keep=all", *args, cwd=project)
 
 
 def finish(proc: subprocess.Popen) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from labtax.train import journal, schedule
+from labtax.train.config import load_train_config
 
 
 def _run(tmp_path: Path) -> Path:
@@ -26,7 +27,7 @@ def _run(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("keep", ["best", "all"])
 def test_a_finished_phase_keeps_the_chosen_checkpoint_or_all(tmp_path: Path, keep: str) -> None:
     run = _run(tmp_path)
-    entry = schedule.end_phase(run, "kt1", "val_loss", keep)
+    entry = schedule.end_phase(run, "kt1", load_train_config(None, [f"keep={keep}"]))
     assert entry["chosen"]["epoch"] == 2 and Path(entry["chosen"]["checkpoint"]).is_dir()
     left = sorted(p.name for p in (run / "kt1").iterdir())
     assert left == (["epoch-2"] if keep == "best" else ["epoch-1", "epoch-2", "epoch-3"])
