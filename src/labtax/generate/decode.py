@@ -7,6 +7,7 @@ its call, its own temperature, top_p and token budget, and stops at end of turn.
 
 from __future__ import annotations
 
+import warnings
 from threading import Event
 from typing import Any
 
@@ -19,6 +20,14 @@ def sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict
                  halt: Event | None = None) -> tuple[list[list[int]], list[int]]:
     """New token ids per row, and each row's prompt length (left-padded batch, KV cache).
     When `halt` is set, decoding ends at the next token by raising Stopped."""
+    with warnings.catch_warnings():
+        # transformers' deprecation notices (past_key_values, ...) are raised here on every step and
+        # would break a live display; they concern its internals, not the user's input.
+        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*is deprecated and will be removed in")
+        return _sample_batch(model, tokenizer, texts, params, halt)
+
+
+def _sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]], halt: Event | None) -> tuple[list[list[int]], list[int]]:
     import torch
 
     encoded = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)

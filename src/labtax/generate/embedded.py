@@ -16,7 +16,6 @@ import concurrent.futures
 import queue
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +141,7 @@ class EmbeddedTeacher:
         hf_logging.disable_progress_bar()
         # transformers' deprecation notices (past_key_values as a tuple, ...) would print on every run
         # and break the live display; they are about transformers' internals, not the user's input.
-        hf_logging.set_verbosity_error()
-        # They are raised at our call site (stacklevel), so they are matched by their wording.
-        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*is deprecated and will be removed in")
+        hf_logging.set_verbosity_error()  # the FutureWarnings of decoding are silenced in decode.sample_batch
         folder = self._folder()
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
