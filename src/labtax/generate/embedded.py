@@ -178,8 +178,9 @@ class EmbeddedTeacher:
                 full = torch.cat([ids, torch.tensor([shared], dtype=ids.dtype)], dim=1) if shared else ids
                 logprobs = torch.log_softmax(self._model(input_ids=full).logits[0, -1].float(), dim=-1)
                 scores = [float(torch.logsumexp(torch.stack([logprobs[c[-1]] for c in group]), 0)) for group in variants]
-            else:
-                scores = [max(self._sequence_logprob(ids, c) for c in group) for group in variants]
+            else:  # one pass scores every one-token option; only the longer ones ("10") get a pass each
+                last = torch.log_softmax(self._model(input_ids=ids).logits[0, -1].float(), dim=-1)
+                scores = [max(float(last[c[0]]) if len(c) == 1 else self._sequence_logprob(ids, c) for c in group) for group in variants]
         return Choice.best(dict(zip(options, scores, strict=True)), int(ids.shape[1]), 1)
 
     def _continuation(self, base_ids: Any, messages: Messages, stem: str, text: str) -> list[int]:
