@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtax.config import load_config
+from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
 
 PHASE_BRANCHES = {"kt1": ("knowledge",), "kt2": ("knowledge", "foundational_skills"), "st": ("compositional_skills",)}
@@ -54,13 +54,12 @@ def _subset(items: list[Any], scope: Scope, label: str) -> list[Any]:
     return random.Random(f"{scope.seed}:{label}").sample(ordered, min(scope.max_items, len(ordered)))
 
 
-def phase_sets(scope: Scope, phase: str, needs: set[str]) -> Any:
+def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Any:
     """The items the phase's selector needs, as eval.run.Sets."""
     from labtax.eval.run import Sets
     from labtax.eval.sets import benchmark_items, generated_sets, seed_items
     from labtax.generate.output import EVAL_DIR
 
-    config = load_config(scope.root)
     folder = scope.input_dir / EVAL_DIR
     mcq, heldout = generated_sets(folder) if folder.is_dir() else ([], [])
     branches = PHASE_BRANCHES[phase]
@@ -86,7 +85,7 @@ def score_checkpoint(checkpoint: str, phase: str, needs: set[str], scope: Scope,
 
     config = load_config(scope.root)
     settings = config.section("eval")
-    sets = phase_sets(scope, phase, needs)
+    sets = phase_sets(config, scope, phase, needs)  # one labtax.yaml read per checkpoint
     cache = CallCache(cache_dir / "calls.sqlite")
     try:
         with StageProgress(Console(stderr=True), False) as progress:
