@@ -333,10 +333,13 @@ async def score_all(judge: Judge, models: list[ModelSpec], sets: Sets, settings:
                     progress: StageProgress) -> list[tuple[ModelSpec, list[Outcome]]]:
     """Every model's outcomes, graded. The judge is started first, so an unreachable one fails
     before any student works; students run in a worker thread, off the judge's event loop."""
-    if not sets.prompts:
+    async def students() -> list[tuple[ModelSpec, list[Outcome]]]:
         return [(spec, await asyncio.to_thread(score_model, spec, sets, settings, cache, progress)) for spec in models]
+
+    if not sets.prompts:  # nothing to grade: the judge is never started
+        return await students()
     async with judge:
-        scored = [(spec, await asyncio.to_thread(score_model, spec, sets, settings, cache, progress)) for spec in models]
+        scored = await students()
         await grade_answers(judge, [o for _, outcomes in scored for o in outcomes])
     return scored
 
