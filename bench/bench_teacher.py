@@ -17,6 +17,7 @@ import asyncio
 import json
 import multiprocessing
 import time
+from collections.abc import Callable
 
 from labtax.generate.openai import OpenAITeacher
 
@@ -26,8 +27,15 @@ REPLY = json.dumps(
 MODELS = json.dumps({"data": [{"id": "bench"}]}).encode()
 
 
-async def serve(latency: float, capacity: int = 0) -> tuple[asyncio.AbstractServer, int]:
-    """The server; with `capacity`, at most that many requests are worked on at once (the rest queue)."""
+def completion(text: str, prompt_tokens: int = 10) -> bytes:
+    """A chat completion body whose reply is `text`."""
+    return json.dumps({"id": "b", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                       "finish_reason": "stop"}], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split())}}).encode()
+
+
+async def serve(latency: float, capacity: int = 0, reply: Callable[[bytes], bytes] | None = None) -> tuple[asyncio.AbstractServer, int]:
+    """The server; with `capacity`, at most that many requests are worked on at once (the rest queue);
+    `reply` makes each answer from the request body (default: one fixed reply)."""
     gate = asyncio.Semaphore(capacity) if capacity else None
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -38,9 +46,8 @@ async def serve(latency: float, capacity: int = 0) -> tuple[asyncio.AbstractServ
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
-                if length:
-                    await reader.readexactly(length)
-                body = MODELS if head.startswith(b"GET") else REPLY
+                raw = await reader.readexactly(length) if length else b""
+                body = MODELS if head.startswith(b"GET") else reply(raw) if reply else REPLY
                 if latency and not head.startswith(b"GET"):
                     if gate is not None:
                         async with gate:
@@ -56,11 +63,11 @@ async def serve(latency: float, capacity: int = 0) -> tuple[asyncio.AbstractServ
     return server, server.sockets[0].getsockname()[1]
 
 
-def server_process(latency: float, ports: multiprocessing.Queue, capacity: int = 0) -> None:
+def server_process(latency: float, ports: multiprocessing.Queue, capacity: int = 0, reply: Callable[[bytes], bytes] | None = None) -> None:
     """The server in its own process and event loop, so it does not share the client's CPU time."""
 
     async def run() -> None:
-        server, port = await serve(latency, capacity)
+        server, port = await serve(latency, capacity, reply)
         ports.put(port)
         async with server:
             await server.serve_forever()

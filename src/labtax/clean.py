@@ -1,6 +1,7 @@
 """`labtax clean`: remove what labtax can rebuild (caches) and, when asked, training runs.
 
-Caches: the teacher call cache of `generate` (<generate.output>/.cache), DeepSpeed's compiled ops
+Caches: the teacher call caches of `generate` (<generate.output>/.cache) and `rank`
+(<rank.output>/.cache), DeepSpeed's compiled ops
 (<labtax cache>/torch_extensions and a checkout's .torch_extensions). Runs: the folders under runs/.
 """
 
@@ -27,6 +28,7 @@ def targets(config: Config, runs: bool) -> list[Target]:
     """What `clean` would remove (existing paths only)."""
     found = [
         (config.root / config.section("generate")["output"] / ".cache", "teacher call cache"),
+        (config.root / config.section("rank")["output"] / ".cache", "teacher call cache of labtax rank"),
         (torch_extensions_dir(), "compiled DeepSpeed ops"),
         (config.root / ".torch_extensions", "compiled DeepSpeed ops (this checkout)"),
     ]

@@ -37,7 +37,7 @@ def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
 
     \b
-    Pipeline:  labtax lint -> diff -> generate -> report -> mix -> train -> eval
+    Pipeline:  labtax lint -> diff -> generate -> rank -> report -> mix -> train -> eval
     Exit codes: 0 ok, 1 findings or failed work, 2 usage, configuration or internal error.
     """
 
@@ -186,6 +186,43 @@ def generate(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_ru
                           "raise --target or generate.max_candidates_per_leaf, or pass --allow-empty", exit_code=EXIT_FINDINGS)
 
 
+# ---- rank -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("leaves", nargs=-1, metavar="[LEAF]...")
+@click.option("--base", metavar="REF", help="Rank the leaves changed against REF (default: as `labtax diff`).")
+@click.option("--all", "all_leaves", is_flag=True, help="Rank every leaf of the taxonomy.")
+@click.option("--candidates", type=click.IntRange(2, 9), metavar="K", help=f"Candidate answers per question {default('rank.candidates')}.")
+@click.option("--method", type=click.Choice(["pairs", "list"]), help=f"pairs: both orders of every pair, agreeing verdicts only; list: one ranking per question {default('rank.method')}.")
+@click.option("--student", metavar="HF_DIR", help="Add a student checkpoint's greedy answers to the candidates [default: rank.student, none].")
+@click.option("--teacher", metavar="embedded|URL", help="The ranker [default: rank.teacher, else generate.teacher].")
+@click.option("--output", metavar="DIR", help=f"Output directory {default('rank.output')}.")
+@click.option("--dry-run", is_flag=True, help="Print the leaves, questions, candidates and comparisons; call nothing.")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 even when a selected leaf has no generated records.")
+def rank(leaves: tuple[str, ...], base: str | None, all_leaves: bool, dry_run: bool, allow_empty: bool, **settings: object) -> None:
+    """Rank candidate answers under the constitution into preference pairs (reward model, DPO).
+
+    \b
+    Default selection: the leaves `labtax diff` reports; reads generate's output of each.
+    Writes DIR/<leaf folder>.jsonl, DIR/{reward,dpo,val,test}.jsonl and DIR/manifest.json.
+    Exit 1 when a leaf failed, or has no generated records (unless --allow-empty).
+    """
+    from labtax.rank.report import print_result
+    from labtax.rank.run import RankOptions
+    from labtax.rank.run import rank as run_rank
+
+    if sum(map(bool, (leaves, all_leaves, base is not None))) > 1:
+        raise click.UsageError("give at most one of --base, --all and LEAF arguments")
+    result = run_rank(RankOptions(leaves=leaves, all_leaves=all_leaves, base=base, dry_run=dry_run, **settings))  # type: ignore[arg-type]
+    print_result(result)
+    if result.failed:
+        raise LabtaxError(f"{len(result.failed)} leaf(s) failed (listed above)", exit_code=EXIT_FINDINGS)
+    if result.empty and not allow_empty:
+        raise LabtaxError(f"{len(result.empty)} leaf(s) have no generated records ({', '.join(result.empty)}); "
+                          "run `labtax generate` for them first, or pass --allow-empty", exit_code=EXIT_FINDINGS)
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 
@@ -281,10 +318,13 @@ def train(config_path: Path | None, phases: str | None, resume: bool, dry_run: b
 @click.option("--judge", metavar="embedded|URL", help="Who grades answers [default: eval.judge, else generate.teacher].")
 @click.option("--benchmark", type=click.Path(path_type=Path), help="Folder of MMLU-format files (*.jsonl, or question,A,B,C,D,answer *.csv) [default: none].")
 @click.option("--shots", type=click.IntRange(0), help=f"Multiple-choice examples before each item {default('eval.shots')}.")
+@click.option("--reward-model", type=click.Path(path_type=Path), help="A reward model (`labtax train`, reward phase): its test pair accuracy, and each model's reward deviation on the test prompts [default: none].")
+@click.option("--preferences", type=click.Path(path_type=Path), help=f"`labtax rank` output holding test.jsonl, for --reward-model {default('rank.output')}.")
 @click.option("--output", type=click.Path(path_type=Path), help=f"Where eval.json/md/png go: RUN_DIR/eval with --run, else {default('eval.output')}.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def eval_command(model: str | None, run_dir: Path | None, input_dir: Path | None, sets: str | None, judge: str | None,
-                 benchmark: Path | None, shots: int | None, output: Path | None, fmt: str) -> None:
+                 benchmark: Path | None, shots: int | None, reward_model: Path | None, preferences: Path | None,
+                 output: Path | None, fmt: str) -> None:
     """Score models on the evaluation sets: multiple choice, judged answers, BLEU/ROUGE.
 
     Writes eval.json, eval.md and eval.png; judge calls and answers are cached (a rerun is free).
@@ -298,7 +338,8 @@ def eval_command(model: str | None, run_dir: Path | None, input_dir: Path | None
         raise click.UsageError("give --model or --run, not both")
     chosen = tuple(s.strip() for s in sets.split(",") if s.strip()) if sets else None
     result = evaluate(EvalOptions(model=model, run=run_dir, input=input_dir, sets=chosen, judge=judge, output=output,
-                                  benchmark=benchmark, shots=shots, show_progress=fmt == "text"))
+                                  benchmark=benchmark, shots=shots, reward_model=reward_model, preferences=preferences,
+                                  show_progress=fmt == "text"))
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return

@@ -64,8 +64,9 @@ def config_document() -> str:
     return head + config_table()
 
 
-BLOCKS = {"config": config_table, "rules": rules_table, "config-generate": lambda: config_table("generate"), "train": train_table}
-DOCUMENTS_WITH_BLOCKS = ("README.md", "docs/generate.md", "docs/train.md")
+BLOCKS = {"config": config_table, "rules": rules_table, "config-generate": lambda: config_table("generate"), "train": train_table,
+          "config-rank": lambda: config_table("rank")}
+DOCUMENTS_WITH_BLOCKS = ("README.md", "docs/generate.md", "docs/train.md", "docs/rank.md")
 
 
 def fill_blocks(text: str) -> str:

@@ -156,3 +156,52 @@ def write_config(project: Path, name: str, stage: int) -> Path:
     path = project / f"{name}.yaml"
     path.write_text(TRAIN_YAML.format(model=project / "model", data=project / "data", out=project / "runs" / name, stage=stage))
     return path
+
+
+WRONG = "I do not know."
+
+
+def write_preferences(folder: Path) -> dict[str, int]:
+    """A separable preference set (`labtax rank` format): the right answer beats "I do not know."
+    for every question of the tiny records; split by question into reward, dpo, val and test."""
+    questions = [*FACTS, *SKILLS, *RHYMES]
+    splits = {"reward": questions[:12], "dpo": questions[:12], "val": questions[12:16], "test": questions[16:]}
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        lines = [json.dumps({
+            "prompt": [{"role": "user", "content": q}], "chosen": [{"role": "assistant", "content": a}],
+            "rejected": [{"role": "assistant", "content": WRONG}], "leaf": "tiny", "question_id": hashlib.sha256(q.encode()).hexdigest()[:16],
+            "split": split, "reference": a, "ranking": {"method": "pairs", "agreement": 2}, "provenance": {},
+        }) + "\n" for q, a in rows]
+        (folder / f"{split}.jsonl").write_text("".join(lines))
+    return {s: len(r) for s, r in splits.items()}
+
+
+PREFERENCE_YAML = """\
+model: {model}
+preferences_dir: {prefs}
+output_dir: {out}
+schedule: {schedule}
+nproc: {nproc}
+engine: {engine}
+pad_to_multiple_of: 1
+defaults:
+  lr: 3.0e-3
+  epochs: {epochs}
+  warmup_steps: 0
+  effective_batch_size: 4
+  max_seq_len: 96
+  micro_batch_tokens: 256
+  zero_stage: {stage}
+phases:
+  reward:
+    lr: 1.0e-2
+"""
+
+
+def write_preference_config(project: Path, name: str, schedule: str = "[reward, dpo]", nproc: int = 1, stage: int = 2,
+                            epochs: int = 3, engine: str = "auto") -> Path:
+    path = project / f"{name}.yaml"
+    path.write_text(PREFERENCE_YAML.format(model=project / "model", prefs=project / "preferences", out=project / "runs" / name,
+                                           schedule=schedule, nproc=nproc, stage=stage, epochs=epochs, engine=engine))
+    return path

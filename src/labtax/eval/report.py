@@ -22,6 +22,7 @@ COLUMNS = {  # metric -> column title; scores on a 0-1 scale except the judge's 
     "rouge2": "ROUGE-2",
     "rougeL": "ROUGE-L",
     "benchmark_accuracy": "benchmark acc",
+    "reward_deviation": "reward dev.",
 }
 CHART = ("mcq_accuracy", "judge_score", "rougeL", "benchmark_accuracy")
 
@@ -42,7 +43,12 @@ def markdown(result: dict[str, Any]) -> str:
     lines = ["# labtax eval", "", f"Judge: `{result['judge']}`; sets: {', '.join(result['sets'])}; shots: {result['shots']}.", ""]
     lines += ["| model | phase | " + " | ".join(COLUMNS.values()) + " | items |", "|---|---|" + "---|" * (len(COLUMNS) + 1)]
     for m in models:
-        lines.append(f"| {m['name']} | {m['phase']} | " + " | ".join(fmt(m["metrics"][k]) for k in COLUMNS) + f" | {_items(m)} |")
+        lines.append(f"| {m['name']} | {m['phase']} | " + " | ".join(fmt(m["metrics"].get(k)) for k in COLUMNS) + f" | {_items(m)} |")
+    if result.get("reward_model"):
+        rm = result["reward_model"]
+        lines += ["", f"Reward model `{rm['path']}`: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs). "
+                  "Reward dev. is the mean reward of the reference answers minus that of the model's answers on the test prompts of "
+                  f"`{rm['preferences']}` (lower is better)."]
     chosen = [m for m in models if m.get("chosen")]
     if chosen:
         lines += ["", "## Chosen checkpoints", ""]
@@ -122,7 +128,7 @@ def summary_table(result: dict[str, Any]) -> Table:
     for title in ("model", "phase", *COLUMNS.values()):
         table.add_column(title, no_wrap=True)
     for m in result["models"]:
-        table.add_row(m["name"], m["phase"], *(fmt(m["metrics"][k]) for k in COLUMNS))
+        table.add_row(m["name"], m["phase"], *(fmt(m["metrics"].get(k)) for k in COLUMNS))
     return table
 
 
@@ -130,6 +136,10 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     """What follows the table: regressions, missing sets, where the files are."""
     lines = [f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} (was {fmt(r['before'])} at {r['against']})" for r in result["regressions"]]
     lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]
+    if result.get("reward_model"):
+        rm = result["reward_model"]
+        lines.append(f"reward model {rm['path']}: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs); "
+                     "reward dev. = mean reward of the references - of the model's answers (lower is better)")
     calls = result["judge_calls"]
     lines.append(f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s")
     return lines

@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ class EvalOptions:
     output: Path | None = None
     benchmark: Path | None = None
     shots: int | None = None
+    reward_model: Path | None = None
+    preferences: Path | None = None
     show_progress: bool = True
 
 
@@ -75,6 +77,7 @@ class Sets:
     mcq: list[McqItem] = field(default_factory=list)
     benchmark: list[McqItem] = field(default_factory=list)
     prompts: list[PromptItem] = field(default_factory=list)
+    reward: list[PromptItem] = field(default_factory=list)  # --reward-model: test prompts of `labtax rank`, answered, not judged
     missing: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -85,17 +88,18 @@ def models_to_evaluate(model: str | None, run: Path | None) -> list[ModelSpec]:
     if run is None:
         spec = model or "embedded"
         return [ModelSpec(Path(spec).name if spec != "embedded" else "embedded", str(resolve_model(spec)), "base")]
-    from labtax.mix import PHASES
     from labtax.train import journal
+    from labtax.train.config import TRAIN_PHASES
+    from labtax.train.schedule import objective
 
     if not journal.path(run).is_file():
         raise LabtaxError(f"{run}: not a training run (no {journal.NAME}); give the output_dir of `labtax train`")
     data = journal.read(run)
     models = [ModelSpec("base", data["model"], "base")]
-    for phase in PHASES:
-        chosen = data["phases"].get(phase, {}).get("chosen")
-        if chosen:
-            models.append(ModelSpec(phase, chosen["checkpoint"], phase, chosen))
+    for phase in TRAIN_PHASES:
+        entry = data["phases"].get(phase, {})
+        if entry.get("chosen") and objective(entry) != "reward":  # a reward model writes no answers
+            models.append(ModelSpec(phase, entry["chosen"]["checkpoint"], phase, entry["chosen"]))
     return models
 
 
@@ -137,8 +141,9 @@ def score_model(spec: ModelSpec, sets: Sets, settings: dict[str, Any], cache: Ca
     student = Student.load(spec.path)
     try:
         outcomes = _choices(student, sets.mcq + sets.benchmark, settings, progress)
-        answers = cached_answers(student, sets.prompts, settings, cache, progress)
-        outcomes += [Outcome(i.set, i.leaf, i.branch, item=i, answer=a) for i, a in zip(sets.prompts, answers, strict=True)]
+        asked = sets.prompts + sets.reward
+        answers = cached_answers(student, asked, settings, cache, progress)
+        outcomes += [Outcome(i.set, i.leaf, i.branch, item=i, answer=a) for i, a in zip(asked, answers, strict=True)]
     finally:
         del student
         gc.collect()
@@ -180,7 +185,7 @@ def cached_answers(student: Student, items: list[PromptItem], settings: dict[str
 
 
 async def grade_answers(judge: Judge, outcomes: list[Outcome]) -> None:
-    asked = [o for o in outcomes if o.item is not None]
+    asked = [o for o in outcomes if o.item is not None and o.set != "reward"]  # the reward model scores those
     grades = await judge.grade_all([(o.item.question, o.item.reference, o.answer) for o in asked])  # type: ignore[union-attr]
     for outcome, grade in zip(asked, grades, strict=True):
         outcome.grade = grade
@@ -221,9 +226,10 @@ def _grouped(outcomes: list[Outcome], key: str) -> dict[str, dict[str, Any]]:
     return {name: metrics(group) for name, group in sorted(groups.items())}
 
 
-def model_entry(spec: ModelSpec, outcomes: list[Outcome]) -> dict[str, Any]:
+def model_entry(spec: ModelSpec, outcomes: list[Outcome], reward: dict[str, Any] | None = None) -> dict[str, Any]:
     """A model's eval.json entry: held-out sets (knowledge, skills) overall, per leaf and per branch;
-    the seed examples on their own (trained on); benchmark subjects on their own."""
+    the seed examples on their own (trained on); benchmark subjects on their own; the reward
+    deviation where a reward model scored its answers."""
     held_out = [o for o in outcomes if o.set in ("knowledge", "skills")]
     seeds = [o for o in outcomes if o.set == "seeds"]
     bench = [o for o in outcomes if o.set == "benchmark"]
@@ -232,7 +238,8 @@ def model_entry(spec: ModelSpec, outcomes: list[Outcome]) -> dict[str, Any]:
         "path": spec.path,
         "phase": spec.phase,
         "chosen": spec.chosen,
-        "metrics": {**metrics(held_out), **{k: v for k, v in metrics(bench).items() if k.startswith("benchmark")}},
+        "metrics": {**metrics(held_out), **{k: v for k, v in metrics(bench).items() if k.startswith("benchmark")},
+                    "reward_deviation": None, **(reward or {})},
         "by_leaf": _grouped(held_out, "leaf"),
         "by_branch": _grouped(held_out, "branch"),
         "seeds": {"metrics": metrics(seeds), "by_leaf": _grouped(seeds, "leaf")},
@@ -287,12 +294,20 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
 
     console = console or Console(stderr=True)
     config = load_config(options.root)
+    options = with_run_reward_model(options)
     settings = settings_of(config, options)
     input_dir = (options.input or config.root / config.section("generate")["output"]).resolve()
     models = models_to_evaluate(options.model, options.run.resolve() if options.run else None)
     for spec in models:  # a wrong folder is named before any judge or student work starts
         check_causal(spec.path, Path(spec.path))
     sets = load_sets(config, input_dir, tuple(settings["sets"]), options.benchmark)
+    prefs = preferences_dir(config, options)
+    scorer = None
+    if prefs is not None:  # a wrong reward model or preferences folder is named before any work starts
+        from labtax.eval.reward import RewardModel
+
+        sets.reward = reward_prompts(prefs)
+        scorer = RewardModel.load(options.reward_model)
     out = output_dir(config, options, settings)
     started = time.monotonic()
     cache = CallCache(out / CACHE_NAME)
@@ -302,7 +317,8 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
             scored = asyncio.run(score_all(judge, models, sets, settings, cache, progress))
     finally:
         cache.close()
-    entries = [model_entry(spec, outcomes) for spec, outcomes in scored]
+    rewards = reward_scores(scorer, prefs, scored) if prefs is not None else None
+    entries = [model_entry(spec, outcomes, rewards and rewards["models"][i]) for i, (spec, outcomes) in enumerate(scored)]
     result = {
         "version": 1,
         "input": str(input_dir),
@@ -310,6 +326,7 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
         "sets": settings["sets"],
         "judge": judge.teacher.name,
         "shots": int(settings["shots"]),
+        "reward_model": rewards and rewards["summary"],
         "models": entries,
         "regressions": regressions(entries),
         "missing": sets.missing,
@@ -318,6 +335,48 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
     }
     write_reports(out, result)
     return {**result, "output": str(out)}
+
+
+def with_run_reward_model(options: EvalOptions) -> EvalOptions:
+    """--run of a schedule with a reward phase: its reward model and preferences folder, unless given."""
+    if options.run is None or options.reward_model is not None:
+        return options
+    from labtax.train import journal
+    from labtax.train.schedule import reward_model
+
+    data = journal.read(options.run.resolve())
+    found = reward_model(data)
+    if found is None:
+        return options
+    prefs = options.preferences or Path(data.get("config", {}).get("preferences_dir", "preferences"))
+    return replace(options, reward_model=Path(found), preferences=prefs)
+
+
+def preferences_dir(config: Config, options: EvalOptions) -> Path | None:
+    """With a reward model: where `labtax rank` wrote its splits (--preferences, else rank.output)."""
+    if options.reward_model is None:
+        return None
+    return (options.preferences or config.root / config.section("rank")["output"]).resolve()
+
+
+def reward_prompts(prefs: Path) -> list[PromptItem]:
+    """The test split's questions as prompts with their reference answers."""
+    from labtax.eval import reward
+
+    return [PromptItem(p.question_id, "reward", p.leaf, "", p.prompt, p.reference) for p in reward.reward_prompts(prefs)]
+
+
+def reward_scores(model: Any, prefs: Path, scored: list[tuple[ModelSpec, list[Outcome]]]) -> dict[str, Any]:
+    """The reward model's test pair accuracy and, per model, the reward deviation of its answers."""
+    from labtax.eval.reward import RewardPrompt, deviation, split_accuracy
+
+    summary = {"path": str(model.path.resolve()), "preferences": str(prefs), **split_accuracy(model, prefs)}
+    per_model = []
+    for _, outcomes in scored:
+        asked = [o for o in outcomes if o.set == "reward"]
+        prompts = [RewardPrompt(o.item.id, o.leaf, o.item.prompt, o.item.reference) for o in asked]  # type: ignore[union-attr]
+        per_model.append(deviation(model, prompts, [o.answer for o in asked]))
+    return {"summary": summary, "models": per_model}
 
 
 def make_judge(config: Config, settings: dict[str, Any], cache: CallCache, progress: StageProgress) -> Judge:

@@ -52,9 +52,11 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
     return text, spans
 
 
-def encode_chat(tokenizer: Any, messages: list[dict[str, str]], max_len: int | None = None) -> Encoded:
-    """Token ids of `messages` and labels that keep only assistant tokens; truncated to `max_len`."""
+def encode_chat(tokenizer: Any, messages: list[dict[str, str]], max_len: int | None = None, last_only: bool = False) -> Encoded:
+    """Token ids of `messages` and labels that keep only assistant tokens (with `last_only`, only
+    the final assistant turn's: a preference pair's answer); truncated to `max_len`."""
     text, spans = assistant_spans(tokenizer, messages)
+    spans = spans[-1:] if last_only else spans
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(enc["input_ids"])
     labels = [

@@ -13,11 +13,17 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from labtax.errors import ConfigError
+from labtax.mix import PHASE_NAMES as LAB_PHASE_NAMES
 from labtax.mix import PHASES
 from labtax.schemas import apply_defaults, load_schema, non_finite, validator
 
 SCHEMA = "train.schema.json"
-PATH_KEYS = ("data_dir", "output_dir", "hostfile", "benchmark")
+PATH_KEYS = ("data_dir", "preferences_dir", "output_dir", "hostfile", "benchmark")
+# The phases in the order they chain: LAB's three supervised phases, then the preference phases.
+TRAIN_PHASES = (*PHASES, "reward", "dpo")
+PHASE_NAMES = {**LAB_PHASE_NAMES, "reward": "Reward", "dpo": "DPO"}  # as printed
+OBJECTIVES = ("sft", "reward", "dpo")
+PAIR_SELECTORS = ("pair_accuracy", "val_loss", "last")  # what can choose a reward model's epoch (it writes no text to score)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class PhaseConfig:
     offload: str
     weight_decay: float
     max_grad_norm: float
+    objective: str = "sft"
+    model: str | None = None  # start here instead of the chain's checkpoint
+    dpo_beta: float = 0.1
+    reward_l2: float = 0.001
     selector: str | dict[str, float] | None = None  # None: the run's selector
 
     @property
@@ -73,9 +83,15 @@ class TrainConfig:
     log_every: int
     phases: dict[str, PhaseConfig]
     keep: str = "best"  # checkpoints left when a phase ends: best or all
+    preferences_dir: str = "preferences"
 
     def selector_of(self, phase: str) -> str | dict[str, float]:
-        return self.phases[phase].selector or self.selector
+        """The phase's own selector, else the run's; a reward model is chosen by validation pair
+        accuracy unless its phase names another selector that needs no generated text."""
+        p = self.phases[phase]
+        if p.objective == "reward":
+            return p.selector or "pair_accuracy"
+        return p.selector or self.selector
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,11 +157,11 @@ def load_train_config(
             data[key] = str((base / data[key]).resolve())
     if data["model"] != "embedded":
         data["model"] = str((base / data["model"]).resolve())
-    if data["schedule"] != sorted(data["schedule"], key=PHASES.index):
+    if data["schedule"] != sorted(data["schedule"], key=TRAIN_PHASES.index):
         # each phase starts from the one before it in the LAB order, so the phases run in that order
-        raise ConfigError(f"schedule {data['schedule']} is out of order; phases run in the LAB order {', '.join(PHASES)}")
+        raise ConfigError(f"schedule {data['schedule']} is out of order; phases run in the order {', '.join(TRAIN_PHASES)}")
     _check_launch(data)
-    phases = {name: _phase(name, data) for name in PHASES}
+    phases = {name: _phase(name, data, base) for name in TRAIN_PHASES}
     return _build(data, phases)
 
 
@@ -167,9 +183,16 @@ def _build(data: dict[str, Any], phases: dict[str, PhaseConfig]) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in data.items() if k in fields and k != "phases"}, phases=phases)
 
 
-def _phase(name: str, data: dict[str, Any]) -> PhaseConfig:
+def _phase(name: str, data: dict[str, Any], base: Path) -> PhaseConfig:
     merged = {**data["defaults"], **data["phases"].get(name, {})}
+    merged["objective"] = merged.get("objective") or (name if name in OBJECTIVES else "sft")
+    if merged.get("model"):
+        merged["model"] = str((base / merged["model"]).resolve())
     phase = PhaseConfig(name=name, **merged)
+    selector = phase.selector
+    if phase.objective == "reward" and selector is not None and (isinstance(selector, dict) or selector in ("mcq", "judge")):
+        raise ConfigError(f"phases.{name}.selector {selector!r}: a reward model writes no answers to score; "
+                          f"use {', '.join(PAIR_SELECTORS)} or module:function")
     if phase.budget < phase.max_seq_len:
         raise ConfigError(
             f"phases.{name}.micro_batch_tokens ({phase.budget}) must be at least max_seq_len ({phase.max_seq_len}): "

@@ -43,3 +43,26 @@ def _is_turn(turn: Any) -> bool:
 
 def encode_file(path: Path, tokenizer: Any, max_len: int) -> list[Encoded]:
     return [encode_chat(tokenizer, row["messages"], max_len) for row in read_jsonl(path)]
+
+
+def phase_files(config: Any, phase: str) -> tuple[Path, Path]:
+    """(training file, validation file) of a phase: `labtax mix` output for sft, `labtax rank`
+    output for the preference objectives (both validate on the val split)."""
+    objective = config.phases[phase].objective
+    if objective == "sft":
+        data = Path(config.data_dir)
+        return data / f"{phase}.jsonl", data / f"{phase}.val.jsonl"
+    from labtax.rank.format import split_path
+
+    prefs = Path(config.preferences_dir)
+    return split_path(prefs, "reward" if objective == "reward" else "dpo"), split_path(prefs, "val")
+
+
+def read_phase(config: Any, phase: str, split: int) -> list[dict[str, Any]]:
+    """The rows of a phase's training (split 0) or validation (split 1) file, every line checked."""
+    path = phase_files(config, phase)[split]
+    if config.phases[phase].objective == "sft":
+        return read_jsonl(path)
+    from labtax.rank.format import read_preferences
+
+    return read_preferences(path, missing_ok=split == 1)

@@ -24,8 +24,9 @@ from labtax.files import file_sha256, write_text_atomic
 from labtax.mix import check_mix
 from labtax.train import journal
 from labtax.train.config import TrainConfig
+from labtax.train.data import phase_files
 from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
-from labtax.train.schedule import starting_point
+from labtax.train.schedule import reward_model, starting_point
 
 WORKER = "labtax.train.worker"
 
@@ -67,9 +68,14 @@ def run_id(run_dir: Path) -> str:
 
 
 def data_hashes(config: TrainConfig) -> dict[str, str]:
-    data = Path(config.data_dir)
-    names = [n for p in config.schedule for n in (f"{p}.jsonl", f"{p}.val.jsonl")]
-    return {n: file_sha256(data / n) for n in names if (data / n).is_file()}
+    """sha256 of every file the schedule trains or validates on, by name (`labtax rank` files as
+    preferences/NAME), so a resumed run can refuse data that changed under it."""
+    files = {f: p for p in config.schedule for f in phase_files(config, p)}
+    return {_data_name(config, f, p): file_sha256(f) for f, p in files.items() if f.is_file()}
+
+
+def _data_name(config: TrainConfig, file: Path, phase: str) -> str:
+    return file.name if config.phases[phase].objective == "sft" else f"preferences/{file.name}"
 
 
 def _taxonomy_commit(config: TrainConfig) -> str | None:
@@ -125,11 +131,13 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
             restart_from(run_dir, restart_phase)
     if resume and (run_dir / journal.CONFIG).is_file():
         config = resumed_config(TrainConfig.from_json(journal.read_config(run_dir)), config, journal.read(run_dir), settings_given)
-    check_mix(Path(config.data_dir))
+    if any(config.phases[p].objective == "sft" for p in config.schedule):
+        check_mix(Path(config.data_dir))
     student = model_dir(config)
     plans = make_plan(config, student)
     if not any(plan.samples for plan in plans):
-        raise LabtaxError(f"{config.data_dir}: phases {', '.join(config.schedule)} have no training samples; nothing to train (run `labtax mix`)", EXIT_FINDINGS)
+        raise LabtaxError(f"phases {', '.join(config.schedule)} have no training samples; nothing to train "
+                          "(run `labtax mix`, and `labtax rank` for reward and dpo)", EXIT_FINDINGS)
     if dry_run:
         return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
     if config.node_rank > 0:
@@ -211,6 +219,7 @@ def finish(config: TrainConfig, run_dir: Path, student: str) -> dict[str, Any]:
 
     data = journal.read(run_dir)
     data["final_checkpoint"] = starting_point(data, None, student)
+    data["reward_model"] = reward_model(data)
     plot = plot_losses(run_dir, config.schedule)
     data["plot"] = str(plot) if plot else None
     journal.write(run_dir, data)

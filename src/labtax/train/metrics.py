@@ -42,15 +42,18 @@ class MetricsLog:
         with self.file.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
-    def step(self, epoch: int, step: int, total: int, loss: float, lr: float, s: Any, ctx: Any, seconds: float) -> None:
+    def step(self, epoch: int, step: int, total: int, stats: dict[str, float], lr: float, s: Any, ctx: Any, seconds: float) -> None:
+        """One optimizer step: `stats` are the objective's means, loss first (reward and dpo add
+        pair accuracy and reward margins)."""
         if not self.active:
             return
+        loss = stats["loss"]
         lengths = [len(x) for x in ctx.train]
         bins = [m for rank in s.per_rank for m in rank]
         tokens = sum(lengths[i] for b in bins for i in b)
         efficiency = packing_efficiency(lengths, bins, ctx.config.pad_to_multiple_of)
         self._append({
-            "kind": "step", "phase": self.phase, "epoch": epoch, "step": step, "loss": loss, "lr": lr,
+            "kind": "step", "phase": self.phase, "epoch": epoch, "step": step, **stats, "lr": lr,
             "tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9), "packing_efficiency": efficiency,
             "accumulation": s.accumulation, "samples": s.samples, "time": time.time(),
         })
@@ -59,14 +62,22 @@ class MetricsLog:
             done = step - self.first_step + 1
             eta = (time.perf_counter() - self.began) / done * (total - step)
             print(
-                f"[{self.phase}] epoch {epoch} step {step}/{total} loss {loss:.4f} lr {lr:.2e} "
+                f"[{self.phase}] epoch {epoch} step {step}/{total} loss {loss:.4f}{_others(stats)} lr {lr:.2e} "
                 f"{tokens / max(seconds, 1e-9):,.0f} tok/s packing {efficiency:.1%} eta {eta:,.0f}s",
                 flush=True,
             )
 
-    def epoch(self, epoch: int, step: int, val_loss: float | None) -> None:
+    def epoch(self, epoch: int, step: int, val: dict[str, float] | None) -> None:
+        """An epoch's (or, as epoch 0, the starting checkpoint's) validation statistics."""
         if self.active:
-            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, "val_loss": val_loss, "time": time.time()})
-            shown = "n/a" if val_loss is None else f"{val_loss:.4f}"
+            val_loss = None if val is None else val["loss"]
+            extras = {f"val_{k}": v for k, v in (val or {}).items() if k != "loss"}
+            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, "val_loss": val_loss, **extras, "time": time.time()})
+            shown = "n/a" if val is None else f"{val_loss:.4f}{_others(val)}"
             what = "starting checkpoint" if epoch == 0 else f"epoch {epoch} done"
             print(f"[{self.phase}] {what}: validation loss {shown}", flush=True)
+
+
+def _others(stats: dict[str, float]) -> str:
+    """The statistics besides the loss, for a progress line (` accuracy 0.750 margin 0.120`)."""
+    return "".join(f" {k.replace('_', ' ')} {v:.3f}" for k, v in stats.items() if k != "loss")

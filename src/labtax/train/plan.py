@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.train.chat import encode_chat, load_tokenizer
+from labtax.train.chat import load_tokenizer
 from labtax.train.config import TrainConfig
-from labtax.train.data import read_jsonl
+from labtax.train.data import read_phase
+from labtax.train.objectives import encode_row, longest
 from labtax.train.packing import epoch_seed, epoch_steps, packing_efficiency
 
 
 @dataclass(frozen=True)
 class PhasePlan:
     phase: str
-    samples: int
+    objective: str
+    model: str | None  # a phase's own starting model (null: the chain's checkpoint)
+    samples: int  # training rows: samples (sft) or preference pairs (reward, dpo)
     validation: int
     replayed: dict[str, int]
     tokens: int
@@ -64,18 +67,19 @@ def world_size(config: TrainConfig) -> int:
 
 def phase_plan(config: TrainConfig, phase: str, tokenizer: Any, world: int) -> PhasePlan:
     p = config.phases[phase]
-    data = Path(config.data_dir)
-    rows = read_jsonl(data / f"{phase}.jsonl")
-    encoded = [encode_chat(tokenizer, r["messages"]) for r in rows]
-    truncated = sum(1 for e in encoded if len(e) > p.max_seq_len)
-    encoded = [encode_chat(tokenizer, r["messages"], p.max_seq_len) for r in rows] if truncated else encoded
+    rows = read_phase(config, phase, 0)
+    encoded = [encode_row(p.objective, tokenizer, r, None) for r in rows]
+    truncated = sum(1 for e in encoded if longest(e) > p.max_seq_len)
+    encoded = [encode_row(p.objective, tokenizer, r, p.max_seq_len) for r in rows] if truncated else encoded
     steps = epoch_steps(encoded, p.effective_batch_size, p.budget, world, epoch_seed(config.seed, phase, 1))  # as epoch 1 trains
     lengths = [len(e) for e in encoded]
     bins = [m for s in steps for r in s.per_rank for m in r if m]
     return PhasePlan(
         phase=phase,
+        objective=p.objective,
+        model=p.model,
         samples=len(rows),
-        validation=len(read_jsonl(data / f"{phase}.val.jsonl")),
+        validation=len(read_phase(config, phase, 1)),
         replayed=dict(sorted(Counter(r.get("phase", "?") for r in rows if r.get("replayed")).items())),
         tokens=sum(lengths),
         truncated=truncated,

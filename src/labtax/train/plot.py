@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labtax.mix import PHASE_NAMES
 from labtax.train import metrics
+from labtax.train.config import PHASE_NAMES
 
 
 def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
@@ -33,7 +33,7 @@ def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
         offset += max(r["step"] for r in steps)
         ax.axvline(offset, color="grey", linewidth=0.5)
     ax.set_xlabel("optimizer step (cumulative over phases)")
-    ax.set_ylabel("loss (assistant tokens)")
+    ax.set_ylabel("loss (per answer token; reward, dpo: per pair)")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -8,6 +8,7 @@ of micro-batches, and every rank runs the same number of forward/backward passes
 from __future__ import annotations
 
 import gc
+import io
 import os
 import shutil
 import time
@@ -18,17 +19,18 @@ from typing import Any
 import deepspeed
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
+from labtax.files import write_bytes_atomic
 from labtax.train import journal, schedule
 from labtax.train.chat import Encoded, load_tokenizer
 from labtax.train.config import PhaseConfig, TrainConfig
-from labtax.train.data import encode_file
+from labtax.train.data import read_phase
 from labtax.train.engine import TorchEngine, use_torch
-from labtax.train.loss import label_positions, linear_cross_entropy
 from labtax.train.metrics import MetricsLog
-from labtax.train.packing import Step, collate, epoch_seed, epoch_steps, eval_batches
-from labtax.train.report import loss
+from labtax.train.objectives import OBJECTIVES, Objective, Pair, encode_row, reference_logps
+from labtax.train.packing import Step, epoch_seed, epoch_steps, eval_batches
+
+REFERENCE_FILE = "reference.pt"  # dpo: the starting checkpoint's log-probabilities, kept for --resume
 
 
 @dataclass
@@ -43,9 +45,14 @@ class Context:
     device: torch.device
     dtype: torch.dtype
     tokenizer: Any
-    train: list[Encoded]
-    val: list[Encoded]
+    train: list[Encoded | Pair]
+    val: list[Encoded | Pair]
     plain: bool  # plain torch instead of DeepSpeed (one process, no offload)
+    objective: Objective
+    reference: dict[str, torch.Tensor] | None = None  # dpo: (pairs, 2) reference log-probabilities per split
+
+    def split(self, name: str) -> list[Encoded | Pair]:
+        return self.train if name == "train" else self.val
 
 
 # ---- setup -----------------------------------------------------------------------------------------
@@ -91,7 +98,7 @@ def ds_config(ctx: Context) -> dict[str, Any]:
 
 
 def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.nn.Module:
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     keep = None
     if ctx.phase.zero_stage == 3 and not ctx.plain:
@@ -99,9 +106,14 @@ def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.n
         from transformers.integrations import HfDeepSpeedConfig
 
         keep = HfDeepSpeedConfig(config)
-    model = AutoModelForCausalLM.from_pretrained(
-        init_from, dtype=ctx.dtype, attn_implementation=ctx.config.attn_implementation, local_files_only=True
-    )
+    kwargs = {"dtype": ctx.dtype, "attn_implementation": ctx.config.attn_implementation, "local_files_only": True}
+    if ctx.objective.name == "reward":
+        # A one-output score head on the backbone; seeded, so every process starts from the same head.
+        torch.manual_seed(ctx.config.seed)
+        model = AutoModelForSequenceClassification.from_pretrained(init_from, num_labels=1, **kwargs)
+        model.config.pad_token_id = ctx.tokenizer.pad_token_id
+    else:
+        model = AutoModelForCausalLM.from_pretrained(init_from, **kwargs)
     model.config.use_cache = False
     if ctx.config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -128,74 +140,70 @@ def setup(run_dir: Path, phase: str, config: TrainConfig, init_from: str, dist_i
     rank, world, device = dist_info
     p = config.phases[phase]
     tokenizer = load_tokenizer(init_from)
-    data = Path(config.data_dir)
-    train = encode_file(data / f"{phase}.jsonl", tokenizer, p.max_seq_len)
-    val = encode_file(data / f"{phase}.val.jsonl", tokenizer, p.max_seq_len)
+    train, val = ([encode_row(p.objective, tokenizer, row, p.max_seq_len) for row in read_phase(config, phase, split)] for split in (0, 1))
     plain = use_torch(config.engine, world, p.offload)
-    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val, plain)
+    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val, plain, OBJECTIVES[p.objective])
 
 
 # ---- forward, train step, evaluation --------------------------------------------------------------
 
 
-def whole_output_layer(ctx: Context, model: Any) -> torch.Tensor | None:
-    """The output layer's weight when the loss may be taken from the hidden states: a plain
-    bias-free linear head over whole (not ZeRO-3-partitioned) weights, logits not post-processed."""
-    head = model.get_output_embeddings()
-    partitioned = ctx.phase.zero_stage == 3 and not ctx.plain
-    plain_head = isinstance(head, torch.nn.Linear) and head.bias is None
-    rescaled = any(getattr(model.config, k, None) for k in ("final_logit_softcapping", "logit_scale"))
-    return head.weight if plain_head and not partitioned and not rescaled else None
+def micro_batch(ctx: Context, engine: Any, micro: tuple[int, ...], split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The objective's summed loss and statistics on one micro-batch of sample indices."""
+    units = list(micro) if ctx.objective.by_index else [ctx.split(split)[i] for i in micro]
+    return ctx.objective.micro(ctx, engine, units, split)
 
 
-def loss_sum(ctx: Context, engine: Any, samples: list[Encoded]) -> torch.Tensor:
-    """Summed cross-entropy over the label tokens of one packed micro-batch.
-
-    Only label positions reach the output layer: prompt tokens never get vocabulary logits. With
-    whole weights the loss comes chunk by chunk from the hidden states (labtax.train.loss);
-    under ZeRO-3 the model's own head computes logits for the label positions only."""
-    pad = ctx.tokenizer.pad_token_id if ctx.tokenizer.pad_token_id is not None else 0
-    batch = {k: torch.tensor(v, device=ctx.device) for k, v in collate(samples, ctx.config.pad_to_multiple_of, pad).items()}
-    # Position t predicts token t+1; the shift never crosses a sample since each starts with a prompt token.
-    where, targets = label_positions(batch["labels"][0])
-    inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"], "use_cache": False}
-    weight = whole_output_layer(ctx, engine.module)
-    if weight is not None:
-        hidden = engine.module.get_decoder()(**inputs).last_hidden_state[0]
-        return linear_cross_entropy(hidden[where], weight, targets)
-    logits = engine(**inputs, logits_to_keep=where).logits
-    return F.cross_entropy(logits[0].float(), targets, reduction="sum")
-
-
-def train_step(ctx: Context, engine: Any, step: Step) -> float:
-    """One optimizer step over this rank's micro-batches; returns the step's mean token loss (all ranks)."""
-    local = torch.zeros(1, dtype=torch.float64)
+def train_step(ctx: Context, engine: Any, step: Step) -> dict[str, float]:
+    """One optimizer step over this rank's micro-batches; returns the step's mean statistics over
+    all ranks (loss first), per label token (sft) or per pair (reward, dpo)."""
+    local = torch.zeros(len(ctx.objective.stats), dtype=torch.float64)
     mine = step.per_rank[ctx.rank]
     for k, micro in enumerate(mine):
         engine.set_gradient_accumulation_boundary(k == len(mine) - 1)
-        total = loss_sum(ctx, engine, [ctx.train[i] for i in micro])
-        # Normalise by the whole step's label tokens; DeepSpeed averages gradients over ranks, hence * world.
+        total, stats = micro_batch(ctx, engine, micro, "train")
+        # Normalise by the whole step's units; DeepSpeed averages gradients over ranks, hence * world.
         engine.backward(total * ctx.world / max(step.targets, 1), scale_wrt_gas=False)
         engine.step()
-        local += total.detach().double().cpu()
+        local += stats
     dist.all_reduce(local)
-    return local.item() / max(step.targets, 1)
+    return dict(zip(ctx.objective.stats, (local / max(step.targets, 1)).tolist(), strict=True))
 
 
 @torch.no_grad()
-def evaluate(ctx: Context, engine: Any) -> float | None:
-    """Mean token loss on the validation split (None when the phase has none)."""
+def evaluate(ctx: Context, engine: Any) -> dict[str, float] | None:
+    """Mean statistics on the validation split, loss first (None when the phase has none)."""
     if not ctx.val:
         return None
     engine.eval()
-    totals = torch.zeros(2, dtype=torch.float64)
+    totals = torch.zeros(len(ctx.objective.stats) + 1, dtype=torch.float64)
     for micro in eval_batches(ctx.val, ctx.phase.budget, ctx.world)[ctx.rank]:
-        samples = [ctx.val[i] for i in micro]
-        totals[0] += loss_sum(ctx, engine, samples).double().cpu()
-        totals[1] += sum(s.n_targets for s in samples)
+        totals[:-1] += micro_batch(ctx, engine, micro, "val")[1]
+        totals[-1] += sum(ctx.val[i].n_targets for i in micro)
     dist.all_reduce(totals)
     engine.train()
-    return (totals[0] / totals[1].clamp(min=1)).item()
+    return dict(zip(ctx.objective.stats, (totals[:-1] / totals[-1].clamp(min=1)).tolist(), strict=True))
+
+
+def reference(ctx: Context, engine: Any, fresh: bool) -> dict[str, torch.Tensor]:
+    """dpo: the starting checkpoint's log-probabilities of every pair's answers, computed once (each
+    rank a share, summed over ranks) and saved; a resumed phase reads them back."""
+    saved = ctx.run_dir / ctx.phase.name / REFERENCE_FILE
+    if not fresh and saved.is_file():
+        return torch.load(saved, weights_only=True)
+    engine.eval()
+    out = {}
+    for name in ("train", "val"):
+        units = ctx.split(name)
+        logps = reference_logps(ctx, engine, units, eval_batches(units, ctx.phase.budget, ctx.world)[ctx.rank]) if units else torch.zeros(0, 2)
+        dist.all_reduce(logps)
+        out[name] = logps
+    engine.train()
+    if ctx.rank == 0:
+        buffer = io.BytesIO()
+        torch.save(out, buffer)
+        write_bytes_atomic(saved, buffer.getvalue())
+    return out
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------
@@ -252,6 +260,10 @@ def run_phases(run_dir: Path, phases: list[str]) -> None:
             run_phase(run_dir, phase, config, dist_info)
             if dist_info[0] == 0:
                 gc.collect()  # the phase's engine goes before its checkpoints are loaded for scoring
+                # Scoring loads models in this process alone: not into ZeRO-3 partitions (a collective).
+                from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+                unset_hf_deepspeed_config()
                 chosen = schedule.end_phase(run_dir, phase, config)["chosen"]
                 print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} ({chosen['why']})", flush=True)
         dist.barrier()
@@ -272,31 +284,43 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     # from_pretrained leaves the model in eval mode, where transformers skips gradient checkpointing.
     engine.train()
     start, step = 1, 0
+    if ctx.objective.name == "dpo":  # before any step: the model is still the reference
+        ctx.reference = reference(ctx, engine, fresh=not done)
     if done:  # resume: weights, optimizer and scheduler exactly as saved after the last finished epoch
         engine.load_checkpoint(str(run_dir / phase / "state"), tag=done[-1]["state"])
         start, step = done[-1]["epoch"] + 1, done[-1]["step"]
     # Lines of unfinished epochs go; at a fresh start so does the epoch-0 line, written again below.
     log = MetricsLog(run_dir, phase, ctx.rank, resume_after=(start - 1) if start > 1 else -1)
     if start == 1 and config.eval_at_start:
-        start_loss = evaluate(ctx, engine)
+        start_val = evaluate(ctx, engine)
         if ctx.rank == 0:
-            journal.update_phase(run_dir, phase, start_val_loss=start_loss)
-            log.epoch(0, 0, start_loss)
+            journal.update_phase(run_dir, phase, start_val_loss=_loss(start_val), **_extras("start_val", start_val))
+            log.epoch(0, 0, start_val)
     for epoch in range(start, p.epochs + 1):
         losses = []
         for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, epoch_seed(seed, phase, epoch)):
             began = time.perf_counter()
             lr = engine.get_lr()[0]  # the rate this step trains at (after it, the scheduler has moved on)
-            losses.append(train_step(ctx, engine, s))
+            stats = train_step(ctx, engine, s)
+            losses.append(stats["loss"])
             step += 1
-            log.step(epoch, step, steps_per_epoch * p.epochs, losses[-1], lr, s, ctx, time.perf_counter() - began)
+            log.step(epoch, step, steps_per_epoch * p.epochs, stats, lr, s, ctx, time.perf_counter() - began)
         val = evaluate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:
-            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), "val_loss": val,
-                      "checkpoint": checkpoint, "state": tag}
+            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), "val_loss": _loss(val),
+                      **_extras("val", val), "checkpoint": checkpoint, "state": tag}
             # Journal first, prune second: a crash in between leaves an extra state, never a missing one.
             done = journal.add_epoch(run_dir, phase, record)
             prune_states(run_dir / phase, [e["state"] for e in done][-config.keep_optimizer_states :])
             log.epoch(epoch, step, val)
         dist.barrier()
+
+
+def _loss(stats: dict[str, float] | None) -> float | None:
+    return None if stats is None else stats["loss"]
+
+
+def _extras(prefix: str, stats: dict[str, float] | None) -> dict[str, float]:
+    """The statistics besides the loss, as journal fields (e.g. val_accuracy of a reward model)."""
+    return {f"{prefix}_{k}": v for k, v in (stats or {}).items() if k != "loss"}

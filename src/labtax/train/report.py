@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labtax.mix import PHASE_NAMES
+from labtax.train.config import PHASE_NAMES
 
 
 def mix_summary(stats: dict[str, Any]) -> str:
@@ -78,8 +78,13 @@ def train_summary(result: dict[str, Any]) -> str:
         what = f"epoch {chosen['epoch']} by {chosen.get('selector', 'val_loss')}: {chosen.get('why', '')}" if chosen else entry["status"]
         if entry.get("eval_s"):
             what += f"; scoring took {entry['eval_s']:.0f} s"
-        lines.append(f"  {PHASE_NAMES[phase]:5} {what}")
+        if chosen and "test_accuracy" in chosen:
+            shown = "n/a" if chosen["test_accuracy"] is None else f"{chosen['test_accuracy']:.3f}"
+            what += f"; test pair accuracy {shown} ({chosen['test_pairs']} pairs)"
+        lines.append(f"  {PHASE_NAMES[phase]:6} {what}")
     lines.append(f"final checkpoint: {result['final_checkpoint']}")
+    if result.get("reward_model"):
+        lines.append(f"reward model: {result['reward_model']}")
     if result.get("plot"):
         lines.append(f"loss plot: {result['plot']}")
     return "\n".join(lines)

@@ -8,21 +8,32 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labtax.mix import PHASES
 from labtax.train import journal
-from labtax.train.config import TrainConfig
+from labtax.train.config import TRAIN_PHASES, TrainConfig
 from labtax.train.select import Candidate, describe, get_selector, selector_weights, why
 
-ORDER = PHASES  # chaining follows the LAB order, whatever subset runs
+ORDER = TRAIN_PHASES  # chaining follows this order, whatever subset runs
+
+
+def objective(entry: dict[str, Any]) -> str:
+    """A journal phase entry's objective (runs from before objectives existed trained sft only)."""
+    return entry.get("plan", {}).get("objective", "sft")
 
 
 def starting_point(data: dict[str, Any], phase: str | None, student: str) -> str:
-    """The chosen checkpoint of the latest phase before `phase` (None: of all) that has one, else the student."""
+    """The chosen checkpoint of the latest policy phase before `phase` (None: of all) that has one,
+    else the student. A reward model is not a policy: nothing chains from it."""
     for earlier in reversed(ORDER[: ORDER.index(phase)] if phase else ORDER):
-        chosen = data["phases"].get(earlier, {}).get("chosen")
-        if chosen:
-            return chosen["checkpoint"]
+        entry = data["phases"].get(earlier, {})
+        if entry.get("chosen") and objective(entry) != "reward":
+            return entry["chosen"]["checkpoint"]
     return student
+
+
+def reward_model(data: dict[str, Any]) -> str | None:
+    """The chosen checkpoint of the run's reward phase, if it has one."""
+    entry = data["phases"].get("reward", {})
+    return entry["chosen"]["checkpoint"] if entry.get("chosen") and objective(entry) == "reward" else None
 
 
 def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
@@ -30,7 +41,7 @@ def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
     data = journal.read(run_dir)
     entry = data["phases"][phase]
     if entry["status"] == "pending":
-        init = starting_point(data, phase, data["model"])
+        init = entry["plan"].get("model") or starting_point(data, phase, data["model"])
         entry = journal.update_phase(run_dir, phase, status="running", init_from=init, started=time.time())
     return entry
 
@@ -57,7 +68,7 @@ def score_epochs(run_dir: Path, phase: str, config: TrainConfig) -> list[dict[st
 
 def end_phase(run_dir: Path, phase: str, config: TrainConfig) -> dict[str, Any]:
     """Choose the phase's checkpoint (scoring the epochs first where the selector needs it),
-    record it with the reason, and delete the phase's optimizer states; with keep "best", the
+    record it with the reason (a reward model: with its test pair accuracy), and delete the phase's optimizer states; with keep "best", the
     checkpoints of the other epochs go too (they are marked `deleted` in the journal)."""
     spec = config.selector_of(phase)
     epochs = score_epochs(run_dir, phase, config)
@@ -65,6 +76,10 @@ def end_phase(run_dir: Path, phase: str, config: TrainConfig) -> dict[str, Any]:
     chosen = get_selector(spec)(phase, candidates)
     record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": describe(spec),
               "why": why(spec, chosen, candidates), "scores": chosen.scores}
+    if config.phases[phase].objective == "reward":
+        from labtax.eval.reward import RewardModel, split_accuracy
+
+        record.update(split_accuracy(RewardModel.load(chosen.checkpoint), Path(config.preferences_dir)))
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)
     if config.keep == "best":
         # Journal first, delete second: a crash in between leaves a checkpoint too many, never a missing one.

@@ -29,10 +29,12 @@ class Candidate:
     val_loss: float | None
     train_loss: float | None = None
     scores: dict[str, Any] | None = None  # labtax.eval metrics of this checkpoint
+    val_accuracy: float | None = None  # reward and dpo phases: validation pair accuracy
 
     @classmethod
     def from_journal(cls, record: dict[str, Any]) -> Candidate:
-        return cls(record["epoch"], record["checkpoint"], record.get("val_loss"), record.get("train_loss"), record.get("eval"))
+        return cls(record["epoch"], record["checkpoint"], record.get("val_loss"), record.get("train_loss"), record.get("eval"),
+                   record.get("val_accuracy"))
 
 
 Selector = Callable[[str, list[Candidate]], Candidate]
@@ -53,6 +55,16 @@ def last_epoch(phase: str, candidates: list[Candidate]) -> Candidate:
     if not candidates:
         raise LabtaxError(f"phase {phase} has no checkpoint to choose from")
     return candidates[-1]
+
+
+def best_pair_accuracy(phase: str, candidates: list[Candidate]) -> Candidate:
+    """The highest validation pair accuracy (how the STEM-tutor paper kept its reward model's
+    epoch); ties go to the lower validation loss, then the earlier epoch. Without a validation
+    split, the lowest validation loss rule (the last epoch)."""
+    scored = [c for c in candidates if c.val_accuracy is not None]
+    if not scored:
+        return lowest_val_loss(phase, candidates)
+    return max(scored, key=lambda c: (c.val_accuracy, -(c.val_loss if c.val_loss is not None else 0.0), -c.epoch))
 
 
 METRICS = {"mcq": "mcq_accuracy", "judge": "judge_score", "benchmark": "benchmark_accuracy"}  # selector term -> eval metric
@@ -92,7 +104,7 @@ def by_scores(weights: dict[str, float]) -> Selector:
     return select
 
 
-SELECTORS: dict[str, Selector] = {"val_loss": lowest_val_loss, "last": last_epoch, "mcq": by_scores({"mcq": 1.0}), "judge": by_scores({"judge": 1.0})}
+SELECTORS: dict[str, Selector] = {"val_loss": lowest_val_loss, "last": last_epoch, "pair_accuracy": best_pair_accuracy, "mcq": by_scores({"mcq": 1.0}), "judge": by_scores({"judge": 1.0})}
 
 
 def selector_weights(spec: str | dict[str, float]) -> dict[str, float]:
@@ -114,6 +126,9 @@ def why(spec: str | dict[str, float], chosen: Candidate, candidates: list[Candid
         if any(v is not None for v in values.values()):
             listed = ", ".join(f"{e}: {'-' if v is None else f'{v:.3f}'}" for e, v in values.items())
             return f"highest {describe(spec)} score {values[chosen.epoch]:.3f} (epochs {listed})"
+    if spec == "pair_accuracy" and chosen.val_accuracy is not None:
+        listed = ", ".join(f"{c.epoch}: {'-' if c.val_accuracy is None else f'{c.val_accuracy:.3f}'}" for c in candidates)
+        return f"highest validation pair accuracy {chosen.val_accuracy:.3f} (epochs {listed})"
     listed = ", ".join(f"{c.epoch}: {'-' if c.val_loss is None else f'{c.val_loss:.4f}'}" for c in candidates)
     return f"lowest validation loss (epochs {listed})" if chosen.val_loss is not None else "last epoch (no validation split)"
 

@@ -10,13 +10,13 @@ import sys
 import warnings
 from pathlib import Path
 
-from labtax.mix import PHASES
+from labtax.train.config import TRAIN_PHASES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labtax.train.worker")
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("phases", nargs="+", choices=PHASES)
+    parser.add_argument("phases", nargs="+", choices=TRAIN_PHASES)
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     # torch.distributed's deprecation notices repeat on every collective DeepSpeed makes; they are not ours to fix.

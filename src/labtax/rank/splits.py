@@ -1,0 +1,43 @@
+"""Which split a question lands in: reward, dpo, val or test, decided per question, never per pair.
+
+Each question id hashes to a point in [0, 1); the point falls in one split's stretch of the
+cumulative shares. The trade-off is stability over exactness: a question's split depends on its
+own id and the shares alone, so ranking another leaf (or adding one) never moves a question from
+one split to another (a moved question would leak test pairs into training). The price is that the
+shares hold only on average: 50 questions give about 20 +/- 3.5 reward questions, and a leaf of
+three questions may have none in val. Sorting all questions and cutting at the shares would be
+exact, but every new leaf would shift the cut points and move other leaves' questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from labtax.errors import ConfigError
+from labtax.rank.format import SPLITS
+
+TOLERANCE = 1e-6
+
+
+def check_shares(shares: dict[str, float]) -> dict[str, float]:
+    """rank.splits, which must add up to 1 (a configuration error otherwise)."""
+    total = sum(float(shares[split]) for split in SPLITS)
+    if abs(total - 1.0) > TOLERANCE:
+        listed = ", ".join(f"{split} {shares[split]}" for split in SPLITS)
+        raise ConfigError(f"rank.splits must add up to 1, not {total:g} ({listed})")
+    return {split: float(shares[split]) for split in SPLITS}
+
+
+def point(question_id: str) -> float:
+    """The question's place in [0, 1), from a hash of its id."""
+    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest()[:15], 16) / 16**15
+
+
+def split_of(question_id: str, shares: dict[str, float]) -> str:
+    """The split holding every pair of this question."""
+    where, cumulative = point(question_id), 0.0
+    for split in SPLITS:
+        cumulative += shares[split]
+        if where < cumulative:
+            return split
+    return next(split for split in reversed(SPLITS) if shares[split] > 0)  # rounding left the point past the last share
