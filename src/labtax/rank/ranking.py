@@ -68,8 +68,11 @@ async def rank_pairs(question: Question, answers: list[str], caller: Caller, sta
     couples = list(itertools.combinations(range(len(answers)), 2))
 
     async def verdict(first: int, second: int) -> str | None:
-        fields = ranker_fields(question, [answers[first], answers[second]])
-        return await caller.choose(PAIR_STAGE, fields, PAIR_OPTIONS, stats=stats.calls)
+        fields = {**ranker_fields(question, [answers[first], answers[second]]), "first": answers[first], "second": answers[second]}
+        # Calibrated where log-probabilities are known (generate.calibrate): a small ranker's lean
+        # towards one position is so strong that, uncorrected, it names "1" in both orders and no
+        # verdict ever agrees; the content-free baseline (both answers "N/A") is one call per question.
+        return await caller.choose(PAIR_STAGE, fields, PAIR_OPTIONS, stats=stats.calls, content=("first", "second"))
 
     labels = await gather(verdict(*order) for i, j in couples for order in ((i, j), (j, i)))
     stats.comparisons += len(labels)

@@ -191,8 +191,8 @@ async def _rank_all(run: _Run, work: list[tuple[Leaf, list[Question]]], cache: C
         console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)
         sampling = {"temperature": float(run.generate["sampling"]["temperature"]), "top_p": float(run.generate["sampling"]["top_p"])}
         templates = Templates(_prompts_dir(run.config, run.generate))
-        # No contextual calibration: asking both orders is what cancels the ranker's lean towards a position.
-        caller = Caller(teacher, cache, templates, sampling, int(run.generate["seed"]), progress, calibrate=False)
+        # Verdicts are calibrated as generate's judges are (generate.calibrate; see ranking.rank_pairs).
+        caller = Caller(teacher, cache, templates, sampling, int(run.generate["seed"]), progress, bool(run.generate["calibrate"]))
         # Questions in flight are bounded: each asks up to 2 * C(K, 2) verdicts at once, and thousands of calls
         # queued on the teacher's slots cost more to wake than to send. Twice the slots keeps them all busy.
         slots = asyncio.Semaphore(2 * int(run.generate["concurrency"]) * len(teacher_specs(run.generate)))
