@@ -76,17 +76,6 @@ def test_files_load_with_datasets_and_every_row_is_a_valid_preference(repo: Path
     assert kept["Write a haiku about topic number 3."] == "Kept haiku number 3 about its topic"
 
 
-def test_trl_reads_the_rows_as_conversational_preferences(repo: Path) -> None:
-    from trl.data_utils import is_conversational
-
-    write_generated(repo, HAIKU, MANY[:2])
-    with TeacherServer(ranker()) as server:
-        write_config(repo, server.url, candidates=2)
-        run(repo, leaves=(HAIKU,))
-    rows = preference_rows(repo, "compositional_skills/writing/haiku.jsonl")
-    assert rows and all(is_conversational(r) for r in rows)
-
-
 def test_a_rerun_of_unchanged_leaves_asks_the_teacher_nothing(repo: Path) -> None:
     write_generated(repo, HAIKU, MANY[:5])
     with TeacherServer(ranker()) as server:
