@@ -70,12 +70,17 @@ class MetricsLog:
     def epoch(self, epoch: int, step: int, val: dict[str, float] | None) -> None:
         """An epoch's (or, as epoch 0, the starting checkpoint's) validation statistics."""
         if self.active:
-            val_loss = None if val is None else val["loss"]
-            extras = {f"val_{k}": v for k, v in (val or {}).items() if k != "loss"}
-            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, "val_loss": val_loss, **extras, "time": time.time()})
-            shown = "n/a" if val is None else f"{val_loss:.4f}{_others(val)}"
+            fields = prefixed("val", val)
+            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, **fields, "time": time.time()})
+            shown = "n/a" if val is None else f"{fields['val_loss']:.4f}{_others(val)}"
             what = "starting checkpoint" if epoch == 0 else f"epoch {epoch} done"
             print(f"[{self.phase}] {what}: validation loss {shown}", flush=True)
+
+
+def prefixed(prefix: str, stats: dict[str, float] | None) -> dict[str, float | None]:
+    """Validation statistics as journal and metrics fields: `val_loss` (None without a validation
+    split) and, for reward and dpo, `val_accuracy` and the rest."""
+    return {f"{prefix}_loss": None if stats is None else stats["loss"], **{f"{prefix}_{k}": v for k, v in (stats or {}).items() if k != "loss"}}
 
 
 def _others(stats: dict[str, float]) -> str:

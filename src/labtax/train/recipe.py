@@ -26,7 +26,7 @@ from labtax.train.chat import Encoded, load_tokenizer
 from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import read_phase
 from labtax.train.engine import TorchEngine, use_torch
-from labtax.train.metrics import MetricsLog
+from labtax.train.metrics import MetricsLog, prefixed
 from labtax.train.objectives import OBJECTIVES, Objective, Pair, encode_row, reference_logps
 from labtax.train.packing import Step, epoch_seed, epoch_steps, eval_batches
 
@@ -294,7 +294,7 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     if start == 1 and config.eval_at_start:
         start_val = evaluate(ctx, engine)
         if ctx.rank == 0:
-            journal.update_phase(run_dir, phase, start_val_loss=_loss(start_val), **_extras("start_val", start_val))
+            journal.update_phase(run_dir, phase, **prefixed("start_val", start_val))
             log.epoch(0, 0, start_val)
     for epoch in range(start, p.epochs + 1):
         losses = []
@@ -308,19 +308,11 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
         val = evaluate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:
-            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), "val_loss": _loss(val),
-                      **_extras("val", val), "checkpoint": checkpoint, "state": tag}
+            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), **prefixed("val", val),
+                      "checkpoint": checkpoint, "state": tag}
             # Journal first, prune second: a crash in between leaves an extra state, never a missing one.
             done = journal.add_epoch(run_dir, phase, record)
             prune_states(run_dir / phase, [e["state"] for e in done][-config.keep_optimizer_states :])
             log.epoch(epoch, step, val)
         dist.barrier()
 
-
-def _loss(stats: dict[str, float] | None) -> float | None:
-    return None if stats is None else stats["loss"]
-
-
-def _extras(prefix: str, stats: dict[str, float] | None) -> dict[str, float]:
-    """The statistics besides the loss, as journal fields (e.g. val_accuracy of a reward model)."""
-    return {f"{prefix}_{k}": v for k, v in (stats or {}).items() if k != "loss"}
