@@ -57,6 +57,7 @@ def stage_of(body: dict[str, Any]) -> str:
         "answer an instruction": "generate_responses",
         "rate an answer": "evaluate_pairs",
         "write one question and its answer": "generate_qa",
+        "write the question to a given answer": "generate_qa_extractive",
         "check whether an answer is supported": "evaluate_faithfulness",
         "check whether a question is relevant": "evaluate_relevance",
         "write one multiple-choice question": "generate_mcq",
@@ -84,6 +85,8 @@ def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
         return Reply(f"{words_for('answer' + key, 10)}.")
     if stage == "generate_qa":
         return Reply(f"Question: {words_for(key)}?\nAnswer: {words_for('a' + key, 6)}.")
+    if stage == "generate_qa_extractive":
+        return Reply(f"Question: {words_for(key)}?")
     if stage == "generate_mcq":
         options = "".join(f"\n{letter}. {words_for(letter + key, 3)}" for letter in "ABCD")
         return Reply(f"Question: {words_for(key)}?{options}\nAnswer: B")

@@ -45,7 +45,7 @@ def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]
         "context": item.context,
         "source": item.source,
         "scores": dict(item.scores),
-        "provenance": provenance,
+        "provenance": {**provenance, "answers": item.answers} if item.answers else provenance,
     }
 
 

@@ -256,7 +256,7 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
             log.error("%s", message, exc_info=None if expected else outcome)
             continue
         items, mcq_outcome, stats, caller, wall = outcome
-        stages = (*knowledge.STAGES, *mcq.STAGES) if leaf.is_knowledge else skills.STAGES
+        stages = (*knowledge.STAGES, knowledge.EXTRACTIVE_TEMPLATE, *mcq.STAGES) if leaf.is_knowledge else skills.STAGES
         provenance = {
             "taxonomy_commit": commit,
             "leaf_hash": leaf.content_hash,
