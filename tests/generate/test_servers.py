@@ -78,3 +78,57 @@ def test_cli_takes_several_teachers(repo: Path, monkeypatch: pytest.MonkeyPatch)
         result = CliRunner().invoke(cli, ["generate", "--teacher", first.url, "--teacher", second.url, HAIKU])
         assert result.exit_code == 0, result.output
         assert first.answered and second.answered
+
+
+def test_cancelled_waiters_hand_their_wake_up_on() -> None:
+    """Calls queue for one slot and are woken one at a time; cancelling waiters (a leaf that failed)
+    must not strand the others (a lost wake-up would hang them)."""
+    import asyncio
+
+    from labtax.generate.openai import OpenAITeacher
+
+    section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
+               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    messages = [{"role": "user", "content": "Task: write one new instruction."}]
+
+    async def queue_and_cancel(url: str) -> list[Any]:
+        teacher = OpenAITeacher([url], section)
+        await teacher.start()
+        calls = [asyncio.create_task(teacher.complete(messages, "", {"max_tokens": 8, "seed": i})) for i in range(12)]
+        await asyncio.sleep(0.02)  # the first is in flight, the rest wait for its slot
+        for call in calls[2:8]:
+            call.cancel()
+        finished = await asyncio.wait_for(asyncio.gather(*calls[:2], *calls[8:]), timeout=20)
+        await teacher.close()
+        return finished
+
+    with TeacherServer(slow) as server:
+        finished = asyncio.run(queue_and_cancel(server.url))
+        assert len(finished) == 6 and all(reply.text for reply in finished)
+        assert len(server.answered) <= 7  # the cancelled waiters never asked
+
+
+def test_a_wake_up_is_not_lost_with_its_cancelled_call() -> None:
+    """A waiter cancelled after its wake-up was sent, before it ran, hands the wake-up to the next."""
+    import asyncio
+
+    from labtax.generate.openai import OpenAITeacher
+
+    section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
+               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+
+    async def scenario(url: str) -> str:
+        teacher = OpenAITeacher([url], section)
+        await teacher.start()
+        server = await teacher._acquire()
+        client = server.slots.get_nowait()  # the only slot is taken
+        first, second = asyncio.create_task(teacher._acquire()), asyncio.create_task(teacher._acquire())
+        await asyncio.sleep(0.05)  # both wait
+        await teacher._release(server, client, failed=False)  # wakes the first ...
+        first.cancel()  # ... which is cancelled before it runs
+        got = await asyncio.wait_for(second, timeout=5)
+        await teacher.close()
+        return got.url
+
+    with TeacherServer(good_teacher) as server:
+        assert asyncio.run(scenario(server.url)) == server.url

@@ -247,7 +247,13 @@ class OpenAITeacher:
         return response.status_code, data if isinstance(data, dict) else {}
 
     async def _acquire(self) -> Server:
-        """The server for the next call: fewest in flight, below its limit, not resting; waits for one."""
+        """The server for the next call: fewest in flight, below its limit, not resting; waits for one.
+
+        Waiters are woken one at a time (baton passing), not all at once: with hundreds of calls
+        queued, waking every waiter on every release costs the client CPU time quadratic in the queue.
+        A woken call that finds more room wakes the next; one cancelled while waiting hands its
+        wake-up on, so a free slot never waits unused.
+        """
         assert self._changed is not None
         async with self._changed:
             while True:
@@ -256,12 +262,20 @@ class OpenAITeacher:
                 if ready:
                     server = min(ready, key=lambda s: s.in_flight)
                     server.in_flight += 1
+                    if len(ready) > 1 or server.in_flight < server.limit:
+                        self._changed.notify(1)
                     return server
                 resting = [s.rested_until - now for s in self._servers if s.rested_until > now]
                 try:
-                    await asyncio.wait_for(self._changed.wait(), timeout=min(resting) if resting else None)
+                    if resting:
+                        await asyncio.wait_for(self._changed.wait(), timeout=min(resting))
+                    else:
+                        await self._changed.wait()
                 except TimeoutError:
-                    pass
+                    pass  # a rest is over: look again
+                except asyncio.CancelledError:
+                    self._changed.notify(1)  # the wake-up may have been this call's
+                    raise
 
     async def _release(self, server: Server, client: httpx.AsyncClient, *, failed: bool, wait: float | None = None) -> None:
         """Give the slot back (a failed server rests first) and wake one waiting call for it."""
@@ -274,9 +288,7 @@ class OpenAITeacher:
         else:
             server.failures = 0
         async with self._changed:
-            # Every waiter looks again: a waiter woken alone could be cancelled (its leaf failed) and
-            # take the wake-up with it, leaving the free slot unused while the others sleep.
-            self._changed.notify_all()
+            self._changed.notify(1)
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: a uniform wait up to base * 2^attempt, so retrying clients spread out."""
