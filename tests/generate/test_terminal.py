@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from labtax.generate import GenerateOptions, generate
-from labtax.generate.report import StageProgress, eta, print_result, rate
+from labtax.generate.report import StageProgress, eta, per_time, print_result, rate
 from tests.generate.helpers import run, write_config
 from tests.generate.teacher_server import TeacherServer
 
@@ -37,7 +37,7 @@ def test_plain_progress_lines_when_not_a_terminal() -> None:
             progress.done("generate_instructions")
     lines = out.getvalue().splitlines()
     assert len(lines) == 4  # one per completed call at interval 0, then the final line
-    assert re.fullmatch(r"progress: generate_instructions 3/3 [0-9.]+/s eta 0s", lines[-1]), lines[-1]
+    assert re.fullmatch(r"progress: generate_instructions 3/3 [0-9.]+/(s|min) eta 0s", lines[-1]), lines[-1]
     assert "\x1b[" not in out.getvalue()  # no escape codes in a log
 
 
@@ -78,3 +78,7 @@ def test_piped_generate_prints_progress_and_a_summary_with_cache_counts(repo: Pa
     records_row = next(line for line in text.splitlines() if "│   records" in line)
     assert records_row.split("│")[3].strip() == "2"
     assert f"2 records for 1 leaf in {repo / 'generated'}" in capsys.readouterr().err
+
+
+def test_slow_rates_read_per_minute() -> None:
+    assert per_time(2.345) == "2.3/s" and per_time(0.05) == "3.0/min" and per_time(None) == "-/s" and per_time(0.0) == "-/s"

@@ -37,12 +37,18 @@ def eta(total: float | None, completed: float, elapsed: float | None) -> float |
     return (total - completed) / speed if speed and total else None
 
 
+def per_time(speed: float | None) -> str:
+    """A rate people can read: per second, or per minute below 0.1/s (a small teacher on 2 cores)."""
+    if not speed:
+        return "-/s"
+    return f"{speed:.1f}/s" if speed >= 0.1 else f"{speed * 60:.1f}/min"
+
+
 class RateColumn(ProgressColumn):
     """Calls per second over the stage's wall time."""
 
     def render(self, task: Task) -> Text:
-        speed = rate(task.completed, task.elapsed)
-        return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
+        return Text(per_time(rate(task.completed, task.elapsed)), style="progress.data.speed")
 
 
 class EtaColumn(ProgressColumn):
@@ -102,7 +108,7 @@ class StageProgress:
         for stage, task_id in self._tasks.items():
             task = self._progress.tasks[task_id]
             speed, left = rate(task.completed, task.elapsed), eta(task.total, task.completed, task.elapsed)
-            parts.append(f"{stage} {task.completed:.0f}/{task.total or 0:.0f} {speed or 0:.1f}/s eta {_duration(left)}")
+            parts.append(f"{stage} {task.completed:.0f}/{task.total or 0:.0f} {per_time(speed)} eta {_duration(left)}")
         return "progress: " + "; ".join(parts)
 
 
