@@ -15,6 +15,7 @@ tools train in bf16 and the result adds each one's model FLOPs utilisation.
 
     .venv/bin/python bench/bench_train_trl.py [--samples 608] [--rounds 1] [--only labtax|trl]
     .venv/bin/python bench/bench_train_trl.py --three-phase [N]   # the default config, all three phases
+    .venv/bin/python bench/bench_train_trl.py --same-order [PNG]  # loss curves on identical steps
 
 The data: the starter taxonomy's seed examples through `labtax mix`, all three phases' training
 samples cycled to `--samples` conversations (608 is about 72,000 tokens).
@@ -36,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 SEED, LR, WARMUP, BUDGET = 42, 2e-5, 2, 2048
+STEP_SAMPLES = 16  # configs/train.yaml: effective_batch_size
 
 
 def bench_data(work: Path, samples: int) -> Path:
@@ -71,7 +73,8 @@ def run_labtax(data: Path, work: Path) -> dict:
     run = work / "labtax-run"
     cmd = [sys.executable, "-c", "from labtax.cli import main; main()", "train", "--config", str(REPO / "configs/train.yaml"),
            "--phases", "kt1", "--set", f"data_dir={data}", "--set", f"output_dir={run}", "--set", "phases.kt1.epochs=1",
-           "--set", "eval_at_start=false", "--set", f"seed={SEED}", "--set", f"defaults.micro_batch_tokens={BUDGET}"]
+           "--set", "eval_at_start=false", "--set", f"seed={SEED}", "--set", f"defaults.micro_batch_tokens={BUDGET}",
+           "--set", f"defaults.warmup_steps={WARMUP}", "--set", f"defaults.max_seq_len={BUDGET}"]
     result = timed(cmd, work / "labtax.log")
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [s for s in steps if s["kind"] == "step"]
@@ -79,15 +82,38 @@ def run_labtax(data: Path, work: Path) -> dict:
     return {**result, "train_s": round(train_s, 1), "losses": [round(s["loss"], 4) for s in steps]}
 
 
-def run_trl(data: Path, work: Path) -> dict:
-    cmd = [sys.executable, __file__, "--trl-worker", str(data), str(work / "trl-run")]
+def run_trl(data: Path, work: Path, order: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--trl-worker", str(data), str(work / "trl-run")] + (["--order", str(order)] if order else [])
     result = timed(cmd, work / "trl.log")
     history = json.loads((work / "trl-run" / "losses.json").read_text())
     return {**result, "train_s": round(history["train_s"], 1), "losses": [round(x, 4) for x in history["losses"]]}
 
 
-def trl_worker(data: Path, out: Path) -> None:
-    """The TRL side, in its own process: SFTTrainer with packing and completion-only loss."""
+def labtax_order(data: Path, out: Path) -> Path:
+    """labtax's own samples and step order for the bench data, written as pre-tokenized rows for TRL.
+
+    Row i is the i-th sample labtax trains on in its one epoch (`input_ids`, and `labels` with -100
+    outside the assistant replies), each optimizer step's samples together, so that TRL with
+    `STEP_SAMPLES` rows per step, a sequential sampler and padding-free batches computes the same
+    summed loss over the same tokens at every step.
+    """
+    from labtax.embedded import embedded_model_dir
+    from labtax.train.chat import load_tokenizer
+    from labtax.train.data import encode_file
+    from labtax.train.packing import epoch_seed, epoch_steps
+
+    samples = encode_file(data / "kt1.jsonl", load_tokenizer(str(embedded_model_dir())), BUDGET)
+    steps = epoch_steps(samples, STEP_SAMPLES, BUDGET, 1, epoch_seed(SEED, "kt1", 1))
+    order = [i for s in steps for micro in s.per_rank[0] for i in micro]
+    with out.open("w") as f:
+        for i in order:
+            f.write(json.dumps({"input_ids": samples[i].input_ids, "labels": samples[i].labels}) + "\n")
+    return out
+
+
+def trl_worker(data: Path, out: Path, order: Path | None = None) -> None:
+    """The TRL side, in its own process: SFTTrainer with packing and completion-only loss, or with
+    `order`, labtax's tokenized samples in labtax's order (padding-free, `STEP_SAMPLES` per step)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -95,17 +121,23 @@ def trl_worker(data: Path, out: Path) -> None:
 
     from labtax.embedded import embedded_model_dir
 
-    rows = [json.loads(line) for line in (data / "kt1.jsonl").read_text().splitlines()]
-    pairs = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+    if order is None:
+        rows = [json.loads(line) for line in (data / "kt1.jsonl").read_text().splitlines()]
+        dataset = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+        shape = {"packing": True, "max_length": BUDGET, "completion_only_loss": True, "per_device_train_batch_size": 1}
+    else:
+        dataset = [json.loads(line) for line in order.read_text().splitlines()]
+        shape = {"padding_free": True, "max_length": None, "per_device_train_batch_size": STEP_SAMPLES,
+                 "train_sampling_strategy": "sequential"}
     cuda = torch.cuda.is_available()
     model_dir = str(embedded_model_dir())
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32, attn_implementation="sdpa")
     args = SFTConfig(
-        output_dir=str(out), packing=True, max_length=BUDGET, completion_only_loss=True, per_device_train_batch_size=1,
+        output_dir=str(out), **shape,
         learning_rate=LR, warmup_steps=WARMUP, lr_scheduler_type="constant_with_warmup", num_train_epochs=1, seed=SEED,
         bf16=cuda, logging_steps=1, save_strategy="no", report_to=[], use_cpu=not cuda, dataloader_num_workers=0,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(pairs),
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(dataset),
                          processing_class=AutoTokenizer.from_pretrained(model_dir))
     train_s = trainer.train().metrics["train_runtime"]
     trainer.save_model(str(out / "final"))
@@ -176,6 +208,38 @@ def compare(runs: dict[str, list[dict]], tokens: int) -> dict:
     return table
 
 
+def same_order(work: Path, samples: int, plot: Path | None) -> dict:
+    """Both tools on the same samples in the same steps: labtax as usual, TRL fed labtax's order."""
+    data = bench_data(work, samples)
+    (work / "labtax").mkdir()
+    (work / "trl").mkdir()
+    ours = run_labtax(data, work / "labtax")
+    theirs = run_trl(data, work / "trl", labtax_order(data, work / "order.jsonl"))
+    pairs = list(zip(ours["losses"], theirs["losses"]))
+    diffs = [abs(a - b) for a, b in pairs]
+    if plot:
+        loss_plot(ours["losses"], theirs["losses"], plot)
+    return {"samples": samples, "steps": [len(ours["losses"]), len(theirs["losses"])],
+            "labtax_losses": ours["losses"], "trl_losses": theirs["losses"],
+            "max_abs_diff": round(max(diffs), 4), "mean_abs_diff": round(sum(diffs) / len(diffs), 4),
+            "max_rel_diff": round(max(d / b for d, (_, b) in zip(diffs, pairs)), 4)}
+
+
+def loss_plot(ours: list[float], theirs: list[float], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=110)
+    ax.plot(range(1, len(theirs) + 1), theirs, "o-", ms=3, lw=2.5, alpha=0.45, label="TRL SFTTrainer")
+    ax.plot(range(1, len(ours) + 1), ours, "x--", ms=4, lw=1, label="labtax train")
+    ax.set(xlabel="optimizer step", ylabel="training loss (per assistant token)", title="Same samples, same order, same seed")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=608)
@@ -183,10 +247,17 @@ def main() -> int:
     parser.add_argument("--only", choices=["labtax", "trl"])
     parser.add_argument("--three-phase", nargs="?", const=0, type=int, metavar="N",
                         help="instead: the default config's three phases on the starter data (N: first N samples per phase)")
+    parser.add_argument("--same-order", nargs="?", const="", metavar="PNG",
+                        help="instead: the loss curves of both tools on labtax's steps (PNG: also plot them)")
     parser.add_argument("--trl-worker", nargs=2, type=Path, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--order", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trl_worker:
-        trl_worker(*args.trl_worker)
+        trl_worker(*args.trl_worker, args.order)
+        return 0
+    if args.same_order is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(same_order(Path(tmp), args.samples, Path(args.same_order) if args.same_order else None), indent=2))
         return 0
     if args.three_phase is not None:
         with tempfile.TemporaryDirectory() as tmp:
