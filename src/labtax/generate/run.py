@@ -194,11 +194,6 @@ async def _generate_all(config: Config, section: dict[str, Any], evaluation: dic
         cache.close()
         raise
     try:
-        await teacher.start()
-    except BaseException:
-        cache.close()
-        raise
-    try:
         console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)  # one line, however long
         features.update(teacher.features())
         with StageProgress(console, show) as progress:
