@@ -265,8 +265,11 @@ def test_nothing_to_do_with_all_does_not_advise_all(repo: Path) -> None:
 def test_ctrl_c_is_acknowledged_and_exits_within_two_seconds(repo: Path) -> None:
     with TeacherServer(freeze_after=0) as server:  # every call hangs
         write_config(repo, server.url, num_instructions=2, request_timeout_s=60)
+        # Ctrl-C reaches a program in the foreground; a test run started in the background by a shell
+        # without job control (`cmd &`) hands its children SIGINT ignored, so restore the default.
         process = subprocess.Popen([sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"], cwd=repo,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
         while not server.received and time.monotonic() < deadline:
             time.sleep(0.05)
