@@ -145,15 +145,16 @@ async def run_knowledge(leaf: Leaf, chunks: list[Chunk], caller: Caller, setting
         return []
     chunks = fit_to_context(leaf, chunks, caller, settings)
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
-    chunk_facts = [facts(chunk.text) for chunk in chunks]
     setting = str(settings["knowledge_answers"])
-    if setting == "extractive" and not any(chunk_facts):
+    chunk_facts = [] if setting == "abstractive" else [facts(chunk.text) for chunk in chunks]  # only where they may be copied
+    has_facts = any(chunk_facts)
+    if setting == "extractive" and not has_facts:
         raise LabtaxError("knowledge_answers is extractive, but the leaf's documents hold no prose sentence to copy as an answer "
                           "(only headings, tables, formulas or fragments); set generate.knowledge_answers to auto or abstractive")
     rounds: list[tuple[str, int]] = []  # (answers, kept) of each round so far
 
     async def one_round(first: int, count: int) -> list[Item]:
-        answers = round_answers(setting, rounds, any(chunk_facts))
+        answers = round_answers(setting, rounds, has_facts)
         if answers == "extractive":
             items = await generate_extractive(leaf, chunks, chunk_facts, caller, settings, stats, dedup, first, count)
             items = copied_faithfully(items, stats)
