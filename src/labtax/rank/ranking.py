@@ -55,11 +55,11 @@ class Preference:
     ranking: dict[str, Any]
 
 
-def ranker_fields(question: Question, answers: list[str]) -> dict[str, Any]:
-    """What the ranker sees: the question as the student gets it, the answers, and the reference the
-    paper shows as the exam solution: a knowledge question's passage, else the teacher's kept answer."""
+def ranker_fields(question: Question) -> dict[str, Any]:
+    """What the ranker sees besides the answers: the question as the student gets it, and the reference
+    the paper shows as the exam solution: a knowledge question's passage, else the teacher's kept answer."""
     passage = question.context if question.knowledge else None
-    return {"question": question.user_turn, "answers": answers, "reference": passage or question.reference,
+    return {"question": question.user_turn, "reference": passage or question.reference,
             "reference_kind": "passage" if passage else "solution"}
 
 
@@ -68,7 +68,7 @@ async def rank_pairs(question: Question, answers: list[str], caller: Caller, sta
     couples = list(itertools.combinations(range(len(answers)), 2))
 
     async def verdict(first: int, second: int) -> str | None:
-        fields = {**ranker_fields(question, [answers[first], answers[second]]), "first": answers[first], "second": answers[second]}
+        fields = {**ranker_fields(question), "first": answers[first], "second": answers[second]}
         # Calibrated where log-probabilities are known (generate.calibrate): a small ranker's lean
         # towards one position is so strong that, uncorrected, it names "1" in both orders and no
         # verdict ever agrees; the content-free baseline (both answers "N/A") is one call per question.
@@ -96,7 +96,7 @@ async def rank_list(question: Question, answers: list[str], caller: Caller, stat
     answer is not always first); every two places give a pair. An invalid ranking gives none."""
     shown = list(range(len(answers)))
     random.Random(question.question_id).shuffle(shown)
-    fields = ranker_fields(question, [answers[i] for i in shown])
+    fields = {**ranker_fields(question), "answers": [answers[i] for i in shown]}
     if len(answers) <= CHOICE_MAX:
         options = ["".join(p) for p in itertools.permutations(str(k) for k in range(1, len(answers) + 1))]
         reply = await caller.choose(LIST_STAGE, fields, options, stats=stats.calls)
