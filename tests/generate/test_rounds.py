@@ -103,3 +103,14 @@ def test_one_unparseable_reply_is_not_enough_to_stop(repo: Path) -> None:
         result = run(repo, leaves=(HAIKU,))
     entry = result.manifest["leaves"][HAIKU]
     assert not result.failed and entry["target_met"] and entry["stages"]["generate_responses"]["dropped"] == {"unparseable": 1}
+
+
+def test_held_out_pairs_count_towards_the_target_they_were_kept_for(repo: Path) -> None:
+    """Rounds stop once `target` items pass every stage; setting some aside as eval pairs afterwards
+    leaves fewer training records, but the target was met (the summary must not say otherwise)."""
+    with TeacherServer(good_teacher) as server:
+        write_config(repo, server.url, {"holdout_fraction": 0.5}, num_instructions=2, target_per_leaf=2, max_candidates_per_leaf=8)
+        result = run(repo, leaves=(HAIKU,))
+    entry = result.manifest["leaves"][HAIKU]
+    assert entry["kept"] == 2 and entry["rounds"] == 1 and entry["target_met"] is True
+    assert entry["records"] == entry["kept"] - entry["eval"]["heldout"] == 1

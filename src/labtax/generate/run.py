@@ -270,7 +270,7 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
             write_or_remove(eval_path(output, leaf.path, config.data["taxonomy_root"], kind), rows)
         drops = [dropped_record(leaf, name, drop, provenance) for name, s in stats.stages.items() for drop in s.dropped_items]
         write_records(dropped_path(path), drops)
-        entry = _entry(leaf, stats, len(records), path.relative_to(output).as_posix(), provenance, wall)
+        entry = _entry(leaf, stats, len(items), len(records), path.relative_to(output).as_posix(), provenance, wall)
         entry["eval"] = {"heldout": len(evals["heldout"]), "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None}
         manifest["leaves"][leaf.path] = {**entry, **_generation_cost(entry, manifest["leaves"].get(leaf.path))}
         if not items:
@@ -299,16 +299,18 @@ def _note_rate(manifest: dict[str, Any], section: dict[str, Any], leaves: list[L
         manifest.setdefault("rates", {})[rate_key(section)] = round(calls / wall_s, 3)
 
 
-def _entry(leaf: Leaf, stats: LeafStats, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
+def _entry(leaf: Leaf, stats: LeafStats, kept: int, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
+    """A leaf's manifest entry. `kept`: what passed every stage (what the rounds aim at the target);
+    `records`: the training records, once held-out eval pairs are set aside."""
     return {
         "output": relative,
         "branch": leaf.branch,
         "records": records,
         "target": stats.target,
-        "kept": records,
+        "kept": kept,
         "candidates": stats.candidates,
         "rounds": stats.rounds,
-        "target_met": records >= stats.target,
+        "target_met": kept >= stats.target,
         "stages": {name: s.as_dict() for name, s in stats.stages.items()},
         "leaf_hash": leaf.content_hash,
         "taxonomy_commit": provenance["taxonomy_commit"],
