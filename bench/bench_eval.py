@@ -34,9 +34,9 @@ def throughput(items: int, answers: int) -> dict[str, float]:
     from labtax.eval import mcq
     from labtax.eval.judge import Judge
     from labtax.eval.sets import generated_sets, seed_items
-    from labtax.eval.student import Student
-    from labtax.generate.cache import CallCache
-    from labtax.generate.calls import NoProgress
+    from labtax.models.student import Student
+    from labtax.models.cache import CallCache
+    from labtax.models.calls import NoProgress
 
     config = load_config(REPO)
     questions, _ = generated_sets(REPO / config.section("generate")["output"] / "eval")

@@ -58,7 +58,7 @@ def bench_data(work: Path, pairs: int) -> Path:
     val.jsonl or test.jsonl: neither tool evaluates)."""
     from labtax.config import load_config
     from labtax.eval.sets import seed_items
-    from labtax.rank.format import preference_row
+    from labtax.preferences import preference_row
 
     items = seed_items(load_config(REPO))
     n = len(items)
@@ -118,7 +118,7 @@ def trl_worker(objective: str, data: Path, out: Path) -> None:
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
-    from labtax.embedded import embedded_model_dir
+    from labtax.models.embedded import embedded_model_dir
 
     began = time.perf_counter()
     cuda = torch.cuda.is_available()

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_teacher import serve  # noqa: E402
 
-from labtax.generate.openai import OpenAITeacher  # noqa: E402
+from labtax.models.openai_teacher import OpenAITeacher  # noqa: E402
 
 CAPACITY = 4
 

@@ -19,7 +19,7 @@ import multiprocessing
 import time
 from collections.abc import Callable
 
-from labtax.generate.openai import OpenAITeacher
+from labtax.models.openai_teacher import OpenAITeacher
 
 REPLY = json.dumps(
     {"id": "b", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Instruction: hi"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 3}}

@@ -40,8 +40,8 @@ def mixed_starter(out: Path) -> Path:
 
 
 def packing_figures(data: Path, budget: int, max_len: int) -> list[dict]:
-    from labtax.embedded import embedded_model_dir
-    from labtax.train.chat import load_tokenizer
+    from labtax.models.embedded import embedded_model_dir
+    from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
     from labtax.train.packing import epoch_steps, packing_efficiency, padding_efficiency
 
@@ -104,7 +104,7 @@ def gpu_figures(seconds: float = 20.0) -> dict:
         return {"skipped": "no CUDA device"}
     from transformers import AutoModelForCausalLM
 
-    from labtax.embedded import embedded_model_dir
+    from labtax.models.embedded import embedded_model_dir
 
     model = AutoModelForCausalLM.from_pretrained(embedded_model_dir(), dtype=torch.bfloat16, attn_implementation="sdpa").cuda()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)

@@ -97,8 +97,8 @@ def labtax_order(data: Path, out: Path) -> Path:
     `STEP_SAMPLES` rows per step, a sequential sampler and padding-free batches computes the same
     summed loss over the same tokens at every step.
     """
-    from labtax.embedded import embedded_model_dir
-    from labtax.train.chat import load_tokenizer
+    from labtax.models.embedded import embedded_model_dir
+    from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
     from labtax.train.packing import epoch_seed, epoch_steps
 
@@ -119,7 +119,7 @@ def trl_worker(data: Path, out: Path, order: Path | None = None) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from labtax.embedded import embedded_model_dir
+    from labtax.models.embedded import embedded_model_dir
 
     if order is None:
         rows = [json.loads(line) for line in (data / "kt1.jsonl").read_text().splitlines()]
@@ -165,8 +165,8 @@ def three_phase_peak(work: Path, per_phase: int | None) -> dict:
 
 
 def token_count(data: Path) -> int:
-    from labtax.embedded import embedded_model_dir
-    from labtax.train.chat import load_tokenizer
+    from labtax.models.embedded import embedded_model_dir
+    from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
 
     return sum(len(s) for s in encode_file(data / "kt1.jsonl", load_tokenizer(str(embedded_model_dir())), BUDGET))
@@ -181,7 +181,7 @@ def mfu(tokens_per_s: float) -> float | None:
         return None
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from labtax.embedded import embedded_model_dir
+    from labtax.models.embedded import embedded_model_dir
 
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in torch.cuda.get_device_name()), None)
     cfg = AutoConfig.from_pretrained(embedded_model_dir())

@@ -30,8 +30,8 @@ DEFAULT = "full-ds,label-ds,full-torch,label-torch,label-torch-ckpt"
 
 
 def micro_batches(data: Path, count: int) -> list[list]:
-    from labtax.embedded import embedded_model_dir
-    from labtax.train.chat import load_tokenizer
+    from labtax.models.embedded import embedded_model_dir
+    from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
     from labtax.train.packing import epoch_steps
 
@@ -94,7 +94,7 @@ def variant(name: str, data: Path, count: int) -> dict:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from labtax.embedded import embedded_model_dir
+    from labtax.models.embedded import embedded_model_dir
 
     loss_kind, engine_kind, *rest = name.split("-")
     micros = micro_batches(data, count)

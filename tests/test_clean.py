@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from labtax.cli import cli
-from labtax.embedded import torch_extensions_dir
+from labtax.files import torch_extensions_dir
 
 
 def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labtax.config import Config
-from labtax.embedded import torch_extensions_dir
+from labtax.files import torch_extensions_dir
+from labtax.models.cache import CACHE_DIR
 
 RUNS = "runs"
 
@@ -27,8 +28,8 @@ class Target:
 def targets(config: Config, runs: bool) -> list[Target]:
     """What `clean` would remove (existing paths only)."""
     found = [
-        (config.root / config.section("generate")["output"] / ".cache", "teacher call cache"),
-        (config.root / config.section("rank")["output"] / ".cache", "teacher call cache of labtax rank"),
+        (config.root / config.section("generate")["output"] / CACHE_DIR, "teacher call cache"),
+        (config.root / config.section("rank")["output"] / CACHE_DIR, "teacher call cache of labtax rank"),
         (torch_extensions_dir(), "compiled DeepSpeed ops"),
         (config.root / ".torch_extensions", "compiled DeepSpeed ops (this checkout)"),
     ]

@@ -34,6 +34,12 @@ class Config:
             raise ConfigError(f"the taxonomy root {self.taxonomy_root} does not exist (taxonomy_root in {self.path or CONFIG_NAME})")
         return self.taxonomy_root
 
+    @property
+    def prompts_dir(self) -> Path | None:
+        """generate.prompts_dir resolved against the root: a user's own prompt templates (None: the bundled ones)."""
+        folder = self.section("generate").get("prompts_dir")
+        return (self.root / folder).resolve() if folder else None
+
     def section(self, name: str) -> dict[str, Any]:
         """One section ("lint", "generate", "mix") with its defaults filled."""
         return self.data[name]
@@ -103,10 +109,20 @@ def schema_defaults() -> dict[str, Any]:
     return flatten(apply_defaults(load_schema(SCHEMA), {}))
 
 
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b.c=VALUE` -> (["a", "b", "c"], VALUE parsed as a YAML scalar or flow value)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. --set phases.kt1.lr=1e-5")
+    try:
+        parsed = YAML(typ="safe").load(value)
+    except YAMLError:
+        parsed = value
+    return key.split("."), parsed
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """`--set KEY=VALUE` items (dotted keys, YAML values) as overrides for load_config."""
-    from labtax.train.config import parse_override  # one parser of KEY=VALUE for every --set
-
     overrides: dict[str, Any] = {}
     for item in items:
         keys, value = parse_override(item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -94,10 +95,6 @@ def file_lock(path: Path, what: str, folder: Path | None = None) -> Iterator[Non
 def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSONL text; a line that is not a JSON
     object raises one located error, `where:line:col: error[rule] ...`."""
-    import json
-
-    from labtax.errors import LabtaxError
-
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -108,3 +105,14 @@ def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int
         if not isinstance(row, dict):
             raise LabtaxError(f"{where}:{lineno}:1: error[{rule}] expected a JSON object per line")
         yield lineno, row
+
+
+def cache_root() -> Path:
+    """Where labtax keeps caches shared between projects ($LABTAX_CACHE, else ~/.cache/labtax)."""
+    return Path(os.environ.get("LABTAX_CACHE") or Path.home() / ".cache" / "labtax")
+
+
+def torch_extensions_dir() -> Path:
+    """Where `labtax train` lets DeepSpeed compile its ops when TORCH_EXTENSIONS_DIR is not set:
+    the labtax cache, not torch's default (~/.cache/torch_extensions)."""
+    return cache_root() / "torch_extensions"

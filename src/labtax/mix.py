@@ -23,19 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from labtax.config import Config
-from labtax.embedded import embedded_model_dir
+from labtax.models.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.files import file_sha256, jsonl_rows, write_text_atomic
 from labtax.generate.output import EVAL_DIR, MANIFEST, is_dropped_file
+from labtax.phases import LAB_PHASES
 from labtax.publish import publish_set
 from labtax.schemas import validator
 from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
+from labtax.models.tokenize import load_tokenizer, response_tokens
 
-PHASES = ("kt1", "kt2", "st")  # the LAB schedule, in order: the one list of phases
-PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST"}
 STATS = "mix.json"
-OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in PHASES for suffix in (".jsonl", ".val.jsonl"))})
+OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in LAB_PHASES for suffix in (".jsonl", ".val.jsonl"))})
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,6 @@ def seed_records(leaves: list[Leaf]) -> list[dict[str, Any]]:
 
 
 def to_samples(records: list[dict[str, Any]], tokenizer: Any) -> list[Sample]:
-    from labtax.train.chat import response_tokens
-
     samples = []
     for r in records:
         answer = next(m["content"] for m in reversed(r["messages"]) if m["role"] == "assistant")
@@ -251,7 +249,7 @@ def build_phases(samples: list[Sample], settings: dict[str, Any], seed: int) -> 
         "st": split(st_samples(samples), "st", fraction, seed),
     }
     out = {}
-    for phase in PHASES:
+    for phase in LAB_PHASES:
         extra = [
             s
             for origin, rate in sorted(rates.get(phase, {}).items())
@@ -319,8 +317,6 @@ def mix(
     tokenizer_path: str | None = None,
 ) -> dict[str, Any]:
     """Build the phase datasets and mix.json, published together; returns the mix.json content."""
-    from labtax.train.chat import load_tokenizer
-
     settings = config.section("mix")
     seed = settings["seed"] if seed is None else seed
     input_dir = input_dir or config.root / settings["input"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
+from collections.abc import Iterator
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -19,6 +20,8 @@ except ImportError:  # pragma: no cover - the pure-Python validator still gives 
     jsonschema_rs = None
 from referencing import Registry, Resource
 
+from labtax.errors import LabtaxError
+from labtax.files import jsonl_rows
 from labtax.resources import data_dir
 
 ID_PREFIX = "https://labtax.dev/schemas/"
@@ -94,3 +97,16 @@ def resolve_ref(sub: dict[str, Any]) -> dict[str, Any]:
     """The schema a `{"$ref": <another file's $id>}` points at; `sub` itself when it has no `$ref`."""
     ref = sub.get("$ref")
     return _registry().contents(ref) if ref else sub
+
+
+def checked_rows(text: str, where: str, schema: str, rule: str, top: str = "(top level)", advice: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of a JSONL text, each checked against `schema`; the first bad line is one
+    located error: `where:line:1: error[rule] field: what is wrong` (`top` names the whole object,
+    `advice` is appended)."""
+    check = validator(schema)
+    for lineno, row in jsonl_rows(text, where, rule):
+        error = next(iter(check.iter_errors(row)), None)
+        if error is not None:
+            field = ".".join(map(str, error.absolute_path)) or top
+            raise LabtaxError(f"{where}:{lineno}:1: error[{rule}] {field}: {error.message}{advice}")
+        yield lineno, row

@@ -10,8 +10,8 @@ import pytest
 
 from labtax.config import load_config
 from labtax.eval.judge import GRADES, Grade, Judge, judge_section
-from labtax.generate.cache import CallCache
-from labtax.generate.calls import NoProgress
+from labtax.models.cache import CallCache
+from labtax.models.calls import NoProgress
 from tests.generate.teacher_server import Reply, TeacherServer, field_of, stage_of
 
 

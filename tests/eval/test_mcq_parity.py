@@ -8,7 +8,7 @@ import pytest
 
 from labtax.eval import mcq
 from labtax.eval.sets import McqItem
-from labtax.eval.student import Student
+from labtax.models.student import Student
 
 
 def lm_eval_predictions(student_dir: Path, items: list[McqItem], folder: Path) -> tuple[float, list[int]]:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from labtax.errors import LabtaxError
-from labtax.eval.reward import RewardModel, pair_accuracy, reward_prompts
+from labtax.eval.reward import reward_prompts
+from labtax.models.reward import RewardModel, pair_accuracy
 from labtax.eval.run import EvalOptions, evaluate, models_to_evaluate
-from labtax.rank.format import read_preferences
+from labtax.preferences import read_preferences
 from tests.eval.test_eval_run import configure, judge
 from tests.eval.test_eval_sets import generated_repo
 from tests.generate.teacher_server import TeacherServer

@@ -10,10 +10,10 @@ import pytest
 
 from labtax.eval import reference
 from labtax.eval.judge import expected_grade
-from labtax.eval.run import regressions
-from labtax.generate.mcq import parse_mcq, round_size, shuffled
+from labtax.eval.scoring import regressions
+from labtax.generate.mcq_items import parse_mcq, round_size, shuffled
 from labtax.generate.output import hold_out
-from labtax.generate.teacher import LOGPROB_FLOOR
+from labtax.models.teacher import LOGPROB_FLOOR
 from labtax.train.select import Candidate, get_selector, why
 
 

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("transformers", reason="the embedded teacher needs labtax[embedded]")
 
-from labtax.generate.decode import Stopped, sample_batch  # noqa: E402
-from labtax.generate.embedded import EmbeddedTeacher  # noqa: E402
+from labtax.models.decode import Stopped, sample_batch  # noqa: E402
+from labtax.models.embedded_teacher import EmbeddedTeacher  # noqa: E402
 from tests.train import tiny  # noqa: E402
 
 

@@ -85,7 +85,7 @@ def test_cancelled_waiters_hand_their_wake_up_on() -> None:
     must not strand the others (a lost wake-up would hang them)."""
     import asyncio
 
-    from labtax.generate.openai import OpenAITeacher
+    from labtax.models.openai_teacher import OpenAITeacher
 
     section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
                "choice": "text", "assistant_prefill": False, "context_tokens": None}
@@ -112,7 +112,7 @@ def test_a_wake_up_is_not_lost_with_its_cancelled_call() -> None:
     """A waiter cancelled after its wake-up was sent, before it ran, hands the wake-up to the next."""
     import asyncio
 
-    from labtax.generate.openai import OpenAITeacher
+    from labtax.models.openai_teacher import OpenAITeacher
 
     section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
                "choice": "text", "assistant_prefill": False, "context_tokens": None}

@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from labtax.generate import GenerateOptions, generate
-from labtax.generate.report import StageProgress, eta, per_time, print_result, rate
+from labtax.generate.summary import print_result
+from labtax.models.progress import StageProgress, eta, per_time, rate
 from tests.generate.helpers import run, write_config
 from tests.generate.teacher_server import TeacherServer
 

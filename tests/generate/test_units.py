@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from labtax.errors import LabtaxError
-from labtax.generate.cache import CallCache, call_key
+from labtax.models.cache import CallCache, call_key
 from labtax.generate.dedup import NearDuplicates, rouge_l
 from labtax.generate.documents import chunk_text, leaf_chunks
 from labtax.generate.items import parse_tagged
-from labtax.generate.templates import Templates
+from labtax.models.templates import Templates
 from labtax.taxonomy import load_leaf
 from tests.generate.helpers import KNOWLEDGE, git, write_leaf
 
@@ -123,7 +123,7 @@ def test_template_hash_covers_includes(tmp_path: Path) -> None:
 def test_embedded_batch_survives_a_cancelled_request() -> None:
     """A leaf that fails cancels its waiting calls; the other requests of the same batch still get answers."""
 
-    from labtax.generate.embedded import EmbeddedTeacher, _Request
+    from labtax.models.embedded_teacher import EmbeddedTeacher, _Request
 
     teacher = EmbeddedTeacher({"embedded_batch": 4})
     teacher._ensure_loaded = lambda: None  # type: ignore[method-assign]  # no model: the batch logic only

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from labtax.config import load_config
 from labtax.lint import lint_paths
-from labtax.taxonomy.fmt import format_text
+from labtax.lint.fmt import format_text
 from tests.lint.lint_helpers import GOOD_SKILL, write_leaf
 
 LABTAX = str(Path(sys.executable).parent / "labtax")

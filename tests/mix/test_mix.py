@@ -12,7 +12,7 @@ from labtax.cli import cli
 from labtax.config import load_config
 from labtax.errors import LabtaxError
 from labtax.mix import mix
-from labtax.train.chat import load_tokenizer, response_tokens
+from labtax.models.tokenize import load_tokenizer, response_tokens
 
 
 def rows(path: Path) -> list[dict]:

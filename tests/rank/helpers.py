@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from labtax.generate.calls import Dropped
+from labtax.generate.stats import Dropped
 from labtax.generate.items import Item
 from labtax.generate.output import dropped_path, dropped_record, output_path, record, write_records
 from labtax.rank.run import RankOptions, RankResult, rank

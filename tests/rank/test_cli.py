@@ -79,7 +79,7 @@ def test_bad_usage_and_bad_settings_exit_2(repo: Path, monkeypatch: pytest.Monke
 
 
 def test_a_student_checkpoint_answers_join_the_candidates(repo: Path, tmp_path: Path) -> None:
-    from labtax.generate.cache import CallCache
+    from labtax.models.cache import CallCache
     from tests.train import tiny
 
     student = tiny.make_model(tmp_path / "student")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from labtax.errors import ConfigError
-from labtax.rank.format import SPLITS, read_preferences, split_path
+from labtax.preferences import SPLITS, read_preferences, split_path
 from labtax.rank.splits import check_shares, split_of
 from tests.generate.helpers import SKILL, git, write_leaf
 from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, stage_of

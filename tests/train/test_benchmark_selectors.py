@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from labtax.eval.checkpoint import score_epoch
 from labtax.train.select import Candidate, get_selector, selector_weights
 from tests.generate.teacher_server import Reply, TeacherServer, stage_of
 from tests.train import tiny
@@ -61,7 +62,7 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project:
                           .replace(str(project / "model"), str(root / "model"))
                           + "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n  st:\n    epochs: 3\n    selector: judge\n")
         config.write_text(config.read_text().replace("phases:\n  kt2:\n    epochs: 3\n", ""))
-        result = train(load_train_config(config), echo=lambda _: None)
+        result = train(load_train_config(config), echo=lambda _: None, scorer=score_epoch)
         judged = list(server.answered)
 
     kt1, st = result["phases"]["kt1"], result["phases"]["st"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from labtax.train.chat import (
+from labtax.models.tokenize import (
     IGNORE,
     Encoded,
     assistant_spans,

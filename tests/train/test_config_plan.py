@@ -116,7 +116,7 @@ def test_train_schema_documents_every_option() -> None:
 
 
 def test_plan_warns_when_warm_up_covers_the_whole_phase() -> None:
-    from labtax.train.report import plan_table
+    from labtax.train.summary import plan_table
 
     row = {"phase": "kt1", "replayed": {}, "truncated": 0, "samples": 27, "validation": 3, "tokens": 3180, "epochs": 2,
            "optimizer_steps": 4, "effective_batch_size": 16, "micro_batch_tokens": 2048, "gradient_accumulation": 1.0,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from labtax.train.chat import load_tokenizer
+from labtax.models.tokenize import load_tokenizer
 from labtax.train.data import encode_file
 from labtax.train.packing import collate
-from labtax.train.chat import IGNORE
+from labtax.models.tokenize import IGNORE
 from tests.train import tiny
 
 pytestmark = pytest.mark.slow

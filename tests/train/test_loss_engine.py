@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labtax.train.chat import IGNORE
+from labtax.models.tokenize import IGNORE
 from labtax.train.loss import label_positions, linear_cross_entropy, plain_cross_entropy
 
 
@@ -64,7 +64,7 @@ def test_recipe_loss_equals_cross_entropy_of_the_model_logits(project: Path) -> 
     """The label-only chunked loss of a packed micro-batch, and its gradients, equal the plain path."""
     from transformers import AutoModelForCausalLM
 
-    from labtax.train.chat import load_tokenizer
+    from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
     from labtax.train.packing import collate
 

@@ -83,8 +83,8 @@ def test_reward_validation_loss_matches_a_direct_computation(prefs: Path, one_pr
     """The starting head (seeded) scored pair by pair, unpacked, gives the journal's packed figure."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from labtax.eval.reward import RewardModel
-    from labtax.rank.format import read_preferences
+    from labtax.models.reward import RewardModel
+    from labtax.preferences import read_preferences
 
     torch.manual_seed(42)  # the run's seed: the same fresh score head
     model = AutoModelForSequenceClassification.from_pretrained(prefs / "model", num_labels=1).eval()
@@ -99,7 +99,7 @@ def test_reward_validation_loss_matches_a_direct_computation(prefs: Path, one_pr
 def test_the_reward_model_loads_as_a_sequence_classifier(one_process: Path) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from labtax.eval.reward import RewardModel
+    from labtax.models.reward import RewardModel
 
     folder = _journal(one_process)["phases"]["reward"]["chosen"]["checkpoint"]
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()

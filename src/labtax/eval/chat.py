@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labtax.eval.student import Student
+from labtax.models.student import Student
 
 
 def converse(model: str, prompt: str | None, max_tokens: int, ask: Callable[[], str], say: Callable[[str], None]) -> None:

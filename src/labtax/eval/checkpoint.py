@@ -21,10 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
+from labtax.eval.scoring import ModelSpec, Sets, make_judge, metrics, score_all
+from labtax.eval.sets import benchmark_items, generated_sets, seed_items
+from labtax.generate.output import EVAL_DIR
+from labtax.models.cache import CACHE_NAME, CallCache
+from labtax.models.progress import StageProgress
+from labtax.phases import PHASE_BRANCHES
+from labtax.train.config import TrainConfig
 
-PHASE_BRANCHES = {"kt1": ("knowledge",), "kt2": ("knowledge", "foundational_skills"), "st": ("compositional_skills",)}
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,8 @@ def _subset(items: list[Any], scope: Scope, label: str) -> list[Any]:
     return random.Random(f"{scope.seed}:{label}").sample(ordered, min(scope.max_items, len(ordered)))
 
 
-def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Any:
+def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Sets:
     """The items the phase's selector needs, as eval.run.Sets."""
-    from labtax.eval.run import Sets
-    from labtax.eval.sets import benchmark_items, generated_sets, seed_items
-    from labtax.generate.output import EVAL_DIR
-
     folder = scope.input_dir / EVAL_DIR
     mcq, heldout = generated_sets(folder) if folder.is_dir() else ([], [])
     branches = PHASE_BRANCHES[phase]
@@ -75,18 +79,19 @@ def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Any
     return sets
 
 
-def score_checkpoint(checkpoint: str, phase: str, needs: set[str], scope: Scope, cache_dir: Path) -> dict[str, Any]:
+def score_epoch(checkpoint: str, phase: str, needs: set[str], config: TrainConfig, eval_dir: Path) -> dict[str, Any]:
+    """The scorer `labtax train` hands its workers (labtax.train.schedule.Scorer): an epoch
+    checkpoint's metrics on the sets of the run's mix."""
+    scope = scope_of(config.data_dir, config.benchmark, config.eval_items, config.seed)
+    return score_checkpoint(checkpoint, phase, needs, scope, eval_dir)
+
+
+def score_checkpoint(checkpoint: str, phase: str, needs: set[str], scope: Scope, eval_dir: Path) -> dict[str, Any]:
     """The metrics of one checkpoint (eval.run.metrics keys) on the phase's sets."""
-    from rich.console import Console
-
-    from labtax.eval.run import ModelSpec, make_judge, metrics, score_all
-    from labtax.generate.cache import CallCache
-    from labtax.generate.report import StageProgress
-
     config = load_config(scope.root)
     settings = config.section("eval")
     sets = phase_sets(config, scope, phase, needs)  # one labtax.yaml read per checkpoint
-    cache = CallCache(cache_dir / "calls.sqlite")
+    cache = CallCache(eval_dir / CACHE_NAME)
     try:
         with StageProgress(Console(stderr=True), False) as progress:
             judge = make_judge(config, settings, cache, progress)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtax.generate.cache import CallCache
-from labtax.generate.calls import Caller, LeafStats, Progress, gather
-from labtax.generate.teacher import LOGPROB_FLOOR, make_teacher
-from labtax.generate.templates import Templates
+from labtax.models.cache import CallCache
+from labtax.models.calls import Caller, CallStats, Progress, gather
+from labtax.models.registry import make_teacher
+from labtax.models.teacher import LOGPROB_FLOOR
+from labtax.models.templates import Templates
 
 STAGE = "judge_answer"
 GRADES = [str(g) for g in range(1, 11)]
@@ -57,7 +58,7 @@ class Judge:
         self.teacher = make_teacher(section)
         self.caller = Caller(self.teacher, cache, Templates(prompts_dir), {"temperature": 0.0, "top_p": 1.0},
                              int(section["seed"]), progress, calibrate=False)
-        self.stats = LeafStats()
+        self.stats = CallStats()
 
     async def __aenter__(self) -> Judge:
         await self.teacher.start()

@@ -13,7 +13,8 @@ import random
 from pathlib import Path
 
 from labtax.eval.sets import LETTERS, McqItem
-from labtax.eval.student import Student
+from labtax.models.student import Student
+from labtax.files import write_text_atomic
 
 
 def prompt(item: McqItem) -> str:
@@ -46,8 +47,6 @@ LM_EVAL_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {
 def write_lm_eval_task(items: list[McqItem], folder: Path, name: str = "labtax_mcq") -> Path:
     """A task folder lm-evaluation-harness runs as is (zero-shot, acc): the items as local JSONL
     and a task YAML whose prompt and continuations are exactly `prompt()` and " A".." D"."""
-    from labtax.files import write_text_atomic
-
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{name}.jsonl"
     rows = [{"id": i.id, "leaf": i.leaf, "question": i.question, "choices": list(i.choices), "answer": i.answer} for i in items]

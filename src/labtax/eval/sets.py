@@ -18,8 +18,8 @@ from typing import Any, Iterator
 
 from labtax.config import Config
 from labtax.errors import LabtaxError
-from labtax.files import jsonl_rows
-from labtax.schemas import validator
+
+from labtax.schemas import checked_rows
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 
 SETS = ("knowledge", "skills", "seeds", "benchmark")
@@ -61,13 +61,7 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LabtaxError(f"{path}: cannot read this evaluation set ({exc})") from None
-    check = validator("eval-item.schema.json")
-    for lineno, item in jsonl_rows(text, str(path), "eval-item"):
-        error = next(iter(check.iter_errors(item)), None)
-        if error is not None:
-            where = ".".join(map(str, error.absolute_path)) or "(item)"
-            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] {where}: {error.message}")
-        yield lineno, item
+    yield from checked_rows(text, str(path), "eval-item.schema.json", "eval-item", top="(item)")
 
 
 def read_mcq(path: Path, set_name: str = "knowledge", subject: str | None = None) -> list[McqItem]:

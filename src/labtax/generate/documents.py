@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
-from labtax.embedded import cache_root
+from labtax.files import cache_root
 from labtax.errors import LabtaxError
 from labtax.taxonomy import Leaf
 from labtax.taxonomy.documents import default_extensions, match_files, repo_url_allowed

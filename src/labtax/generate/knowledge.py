@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.errors import LabtaxError
 from labtax.generate.documents import Chunk, fit_chunks
@@ -32,7 +33,7 @@ from labtax.generate.items import (
     pick_seeds,
     seed_fields,
 )
-from labtax.generate.judge import judge_yes_no
+from labtax.generate.filters import judge_yes_no
 from labtax.generate.rounds import in_rounds
 from labtax.taxonomy import Leaf
 

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from labtax.files import write_text_atomic
-from labtax.generate.calls import Dropped
+from labtax.generate.stats import Dropped
 from labtax.generate.items import Item
 from labtax.taxonomy import Leaf, chat_messages
 

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.generate import knowledge, mcq, skills
-from labtax.generate.cache import CallCache, call_key
-from labtax.generate.calls import Caller, LeafStats
+from labtax.generate import knowledge, mcq_items, skills
+from labtax.models.cache import CallCache, call_key
+from labtax.models.embedded_teacher import EmbeddedTeacher
+from labtax.models.openai_teacher import auto_choice
+from labtax.models.registry import teacher_specs
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller
 from labtax.generate.documents import Chunk
-from labtax.generate.probe import PROBE_VERSION, Capabilities
-from labtax.generate.templates import Templates
+from labtax.models.probe import PROBE_VERSION, Capabilities
+from labtax.models.templates import Templates
 from labtax.taxonomy import Leaf
 
 JUDGES = {"evaluate_instructions", "evaluate_pairs", "evaluate_faithfulness", "evaluate_relevance", "evaluate_mcq"}
@@ -52,16 +56,12 @@ def calls_max(leaf: Leaf, section: dict[str, Any], calibrated: bool) -> dict[str
     bounds = {stage: candidates * (2 if calibrated and stage in JUDGES else 1) for stage in stages}
     if leaf.is_knowledge and int(section.get("mcq_per_leaf", 0)):  # the eval items' rounds stop at their own budget
         budget = int(section["mcq_max_candidates"])
-        bounds |= {stage: budget * (2 if calibrated and stage in JUDGES else 1) for stage in mcq.STAGES}
+        bounds |= {stage: budget * (2 if calibrated and stage in JUDGES else 1) for stage in mcq_items.STAGES}
     return bounds
 
 
 def replay_identity(section: dict[str, Any], cache_path: Path) -> ReplayTeacher | None:
     """The cache identity of the configured teacher, where it is known without asking a server."""
-    from labtax.generate.embedded import EmbeddedTeacher
-    from labtax.generate.openai import auto_choice
-    from labtax.generate.teacher import teacher_specs
-
     specs = teacher_specs(section)
     if specs == ["embedded"]:
         return ReplayTeacher(EmbeddedTeacher.name, EmbeddedTeacher.shape, None, section.get("context_tokens") or EmbeddedTeacher.context_tokens)
@@ -111,7 +111,7 @@ def cached_calls(leaf: Leaf, chunks: list[Chunk], section: dict[str, Any], teach
         if leaf.is_knowledge:
             await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
             if int(section.get("mcq_per_leaf", 0)):
-                await mcq.run_mcq(leaf, chunks, caller, section, stats)
+                await mcq_items.run_mcq(leaf, chunks, caller, section, stats)
         else:
             await skills.run_skills(leaf, caller, section, stats)
 
@@ -147,8 +147,6 @@ def plan_leaf(leaf: Leaf, chunks: list[Chunk] | None, section: dict[str, Any], t
 
 def rate_key(section: dict[str, Any]) -> str:
     """The manifest's key for the measured rate of the configured teacher."""
-    from labtax.generate.teacher import teacher_specs
-
     return ",".join(teacher_specs(section))
 
 

@@ -15,7 +15,7 @@ import math
 from typing import Any, Awaitable, Callable
 
 from labtax.errors import EXIT_FINDINGS, LabtaxError
-from labtax.generate.calls import LeafStats, StageStats
+from labtax.generate.stats import LeafStats, StageStats
 from labtax.generate.items import UNPARSEABLE, Item
 
 RoundRunner = Callable[[int, int], Awaitable[list[Item]]]  # (first sample, count) -> kept items

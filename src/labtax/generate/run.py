@@ -19,9 +19,10 @@ from rich.console import Console
 from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
 from labtax.files import folder_lock, remove_stale_temps
-from labtax.generate import knowledge, mcq, skills
-from labtax.generate.cache import CacheError, CallCache
-from labtax.generate.calls import Caller, LeafStats
+from labtax.generate import knowledge, mcq_items, skills
+from labtax.models.cache import CACHE_NAME, CacheError, CallCache
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller
 from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.output import (
     EVAL_KINDS,
@@ -40,17 +41,16 @@ from labtax.generate.output import (
     write_records,
 )
 from labtax.generate.plan import plan_run, rate_key
-from labtax.generate.report import StageProgress
-from labtax.generate.select import Selection, select_leaves
-from labtax.generate.teacher import make_teacher
-from labtax.generate.templates import Templates
+from labtax.models.progress import StageProgress
+from labtax.generate.leaves import Selection, select_leaves
+from labtax.models.registry import make_teacher
+from labtax.models.templates import Templates
 from labtax.taxonomy import Leaf, load_leaf
 from labtax.taxonomy.git import head_commit
 from labtax.taxonomy.tree import unread_link
 
 log = logging.getLogger("labtax.generate")
 LOG_NAME = "generate.log"
-CACHE_NAME = ".cache/calls.sqlite"
 MIN_RATE_CALLS = 8
 
 
@@ -112,7 +112,7 @@ def _generate(config: Config, options: GenerateOptions, output: Path, console: C
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
-        result.plan = plan_run(_with_mcq(section, evaluation), leaves, chunks, output / CACHE_NAME, Templates(_prompts_dir(config, section)), manifest)
+        result.plan = plan_run(_with_mcq(section, evaluation), leaves, chunks, output / CACHE_NAME, Templates(config.prompts_dir), manifest)
         return result
     remove = sorted({*selection.remove, *_gone(config, manifest)})
     if not leaves and not remove and not result.failed:
@@ -198,7 +198,7 @@ async def _generate_all(config: Config, section: dict[str, Any], evaluation: dic
         features.update(teacher.features())
         with StageProgress(console, show) as progress:
             sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
-            templates = Templates(_prompts_dir(config, section))
+            templates = Templates(config.prompts_dir)
             caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
             return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section, evaluation) for leaf in leaves), return_exceptions=True)
     except asyncio.CancelledError:  # Ctrl-C: say so at once; the teacher stops at its next token
@@ -209,14 +209,14 @@ async def _generate_all(config: Config, section: dict[str, Any], evaluation: dic
         await teacher.close()
 
 
-async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any], evaluation: dict[str, Any]) -> tuple[list[Any], mcq.McqOutcome | None, LeafStats, Caller, float]:
+async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any], evaluation: dict[str, Any]) -> tuple[list[Any], mcq_items.McqOutcome | None, LeafStats, Caller, float]:
     stats = LeafStats()
     started = time.monotonic()
     outcome = None
     try:
         if leaf.is_knowledge:
             items = await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
-            outcome = await mcq.run_mcq(leaf, chunks, caller, evaluation, stats)
+            outcome = await mcq_items.run_mcq(leaf, chunks, caller, evaluation, stats)
         else:
             items = await skills.run_skills(leaf, caller, section, stats)
     except CacheError:
@@ -251,7 +251,7 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
             log.error("%s", message, exc_info=None if expected else outcome)
             continue
         items, mcq_outcome, stats, caller, wall = outcome
-        stages = (*knowledge.STAGES, knowledge.EXTRACTIVE_TEMPLATE, *mcq.STAGES) if leaf.is_knowledge else skills.STAGES
+        stages = (*knowledge.STAGES, knowledge.EXTRACTIVE_TEMPLATE, *mcq_items.STAGES) if leaf.is_knowledge else skills.STAGES
         provenance = {
             "taxonomy_commit": commit,
             "leaf_hash": leaf.content_hash,
@@ -279,7 +279,7 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
                  sum(map(len, evals.values())), stats.calls - stats.cache_hits, stats.cache_hits)
 
 
-def _eval_split(evaluation: dict[str, Any], leaf: Leaf, records: list[dict[str, Any]], outcome: mcq.McqOutcome | None,
+def _eval_split(evaluation: dict[str, Any], leaf: Leaf, records: list[dict[str, Any]], outcome: mcq_items.McqOutcome | None,
                 provenance: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """A leaf's training records and its eval items: multiple choice (knowledge) or held-out pairs (skills)."""
     evals: dict[str, list[dict[str, Any]]] = dict.fromkeys(EVAL_KINDS, [])
@@ -333,11 +333,6 @@ def _generation_cost(entry: dict[str, Any], previous: dict[str, Any] | None) -> 
         if calls:
             return {"generated_wall_s": previous.get("generated_wall_s", previous.get("wall_s")), "generated_teacher_calls": calls}
     return {"generated_wall_s": entry["wall_s"], "generated_teacher_calls": entry["teacher_calls"]}
-
-
-def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:
-    folder = section.get("prompts_dir")
-    return (config.root / folder).resolve() if folder else None
 
 
 class _QuietFileHandler(logging.FileHandler):

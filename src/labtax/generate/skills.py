@@ -16,7 +16,8 @@ import asyncio
 from pathlib import PurePosixPath
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.items import (
     BELOW_THRESHOLD,
@@ -27,7 +28,7 @@ from labtax.generate.items import (
     pick_seeds,
     seed_fields,
 )
-from labtax.generate.judge import judge, judge_yes_no
+from labtax.generate.filters import judge, judge_yes_no
 from labtax.generate.rounds import in_rounds
 from labtax.taxonomy import Leaf
 from labtax.taxonomy.documents import glob_match

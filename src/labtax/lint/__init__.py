@@ -17,6 +17,7 @@ from labtax.errors import LabtaxError
 from labtax.lint.engine import collect_files, lint_file, lint_files
 from labtax.lint.problem import Problem
 from labtax.lint.rules import RULES, Rule, rules_for
+from labtax.diff import change_set
 
 __all__ = ["RULES", "Problem", "Rule", "collect_files", "failed", "lint_file", "lint_files", "lint_paths", "lint_tree", "rules_for", "select_paths"]
 
@@ -41,8 +42,6 @@ def select_paths(config: Config, paths: Sequence[Path] = (), changed: bool = Fal
     if changed:
         if paths:
             raise LabtaxError("give either PATH arguments or --changed, not both")
-        from labtax.diff import change_set
-
         changes = change_set(config.root, base, config.data["taxonomy_root"])
         leaves = [change.path for change in changes.leaves if change.status != "deleted"]
         return [config.root / path for path in (*leaves, *changes.stray_leaf_files)]

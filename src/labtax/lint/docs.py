@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from labtax.lint.rules import RULES, Rule
+from labtax.files import write_text_atomic
 
 
 def rules_table() -> str:
@@ -37,8 +38,6 @@ def rules_document() -> str:
 
 
 def main(argv: list[str]) -> int:
-    from labtax.files import write_text_atomic
-
     target = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "docs" / "rules.md"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(target, rules_document())

@@ -43,7 +43,7 @@ def _linked_leaf(folder: Path) -> Path | None:
 
 def lint_file(path: Path, config: Config) -> list[Problem]:
     """Every problem of one file, located and sorted."""
-    source = _source(path, config)
+    source = leaf_source(path, config)
     read_source(source)
     found: list[tuple[Rule, Finding]] = []
     rules = rules_for(source.profile, source.settings["disable"])
@@ -97,7 +97,7 @@ def _warm_validators() -> None:
         validator(schema.name)
 
 
-def _source(path: Path, config: Config) -> LeafSource:
+def leaf_source(path: Path, config: Config) -> LeafSource:
     path = Path(os.path.abspath(path))
     taxonomy_root = Path(os.path.abspath(config.taxonomy_root))
     rel = _relative(path, Path(os.path.abspath(config.root)))

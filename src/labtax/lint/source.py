@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from labtax.taxonomy.tree import BRANCHES, LEAF_FILE, unread_link
+from labtax.lint.schema import schema_findings
 
 # Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)
@@ -84,8 +85,6 @@ class LeafSource:
 
     @cached_property
     def schema_findings(self) -> list:
-        from labtax.lint.schema import schema_findings
-
         return schema_findings(self)
 
     @cached_property

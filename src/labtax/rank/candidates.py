@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labtax.generate import skills
-from labtax.generate.cache import CallCache, call_key
-from labtax.generate.calls import Caller, LeafStats, Progress, gather
 from labtax.generate.items import parse_reply, pick_seeds, seed_fields
+from labtax.models.cache import CallCache
+from labtax.models.calls import Caller, CallStats, Progress, gather
+from labtax.models.student import Student, cached_answers
 from labtax.rank.questions import STUDENT, TEACHER, Candidate, Question
 from labtax.taxonomy import Leaf
 
@@ -41,7 +42,7 @@ def samples_wanted(question: Question, student: str | None, count: int) -> int:
 
 
 async def gather_candidates(leaf: Leaf, question: Question, caller: Caller, settings: dict[str, Any], generate: dict[str, Any],
-                            stats: LeafStats, student: str | None) -> Candidates:
+                            stats: CallStats, student: str | None) -> Candidates:
     """The question's candidates; `settings` is the rank section, `generate` the generate section."""
     temperatures = [float(t) for t in settings["temperatures"]]
     count = samples_wanted(question, student, int(settings["candidates"]))
@@ -66,7 +67,7 @@ def distinct(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-async def _sample(leaf: Leaf, question: Question, caller: Caller, generate: dict[str, Any], stats: LeafStats, sample: int,
+async def _sample(leaf: Leaf, question: Question, caller: Caller, generate: dict[str, Any], stats: CallStats, sample: int,
                   temperature: float, max_tokens: int) -> str:
     """One further teacher answer ("" when the reply holds none)."""
     if leaf.is_knowledge:
@@ -84,18 +85,6 @@ async def _sample(leaf: Leaf, question: Question, caller: Caller, generate: dict
 def student_answers(spec: str, questions: list[Question], max_tokens: int, cache: CallCache, progress: Progress) -> dict[str, str]:
     """The student's greedy answer to each question (by question id). Answers this checkpoint gave
     before come from the cache, under the key `labtax eval` uses for the same answer."""
-    from labtax.eval.student import Student, fingerprint
-
     student = Student.load(spec)
-    model = fingerprint(student.path)
-    keys = {q.question_id: call_key(kind="student_answer", model=model, prompt=q.prompt, max_tokens=max_tokens) for q in questions}
-    found = {qid: str(value["text"]) for qid, key in keys.items() if (value := cache.get(key)) is not None}
-    todo = [q for q in questions if q.question_id not in found]
-    progress.planned(STUDENT_STAGE, len(todo))
-    for start in range(0, len(todo), STUDENT_BATCH):
-        chunk = todo[start : start + STUDENT_BATCH]
-        for question, text in zip(chunk, student.answers([q.prompt for q in chunk], max_tokens, STUDENT_BATCH), strict=True):
-            cache.put(keys[question.question_id], {"text": text})
-            found[question.question_id] = text
-            progress.done(STUDENT_STAGE)
-    return found
+    answers = cached_answers(student, [q.prompt for q in questions], max_tokens, STUDENT_BATCH, cache, progress, STUDENT_STAGE)
+    return {q.question_id: answer for q, answer in zip(questions, answers, strict=True)}

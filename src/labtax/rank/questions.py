@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.files import jsonl_rows
+
 from labtax.generate.output import dropped_path
-from labtax.schemas import validator
+from labtax.schemas import checked_rows
 from labtax.taxonomy import Leaf, chat_messages
 
 # Stages whose drops are a question with an answer a judge found wanting (other drops have no
@@ -101,10 +101,4 @@ def _rows(path: Path, schema: str, rule: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise LabtaxError(f"{path}: error[{rule}] not UTF-8 text (byte {exc.start})") from None
-    check = validator(schema)
-    for lineno, row in jsonl_rows(text, str(path), rule):
-        error = next(iter(check.iter_errors(row)), None)
-        if error is not None:
-            where = ".".join(map(str, error.absolute_path)) or "(top level)"
-            raise LabtaxError(f"{path}:{lineno}:1: error[{rule}] {where}: {error.message}; run `labtax generate` for this leaf again")
-        yield lineno, row
+    yield from checked_rows(text, str(path), schema, rule, advice="; run `labtax generate` for this leaf again")

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.models.calls import Caller, CallStats, gather
 from labtax.rank.questions import Question
 
 PAIR_STAGE, LIST_STAGE = "rank_pair", "rank_list"
@@ -30,7 +30,7 @@ _RANKING = re.compile(r"^\s*(?:ranking\s*:)?\s*([\d\s,>]+?)\s*\.?\s*$", re.IGNOR
 class RankStats:
     """One leaf's counts for the manifest and the summary."""
 
-    calls: LeafStats = field(default_factory=LeafStats)
+    calls: CallStats = field(default_factory=CallStats)
     questions: int = 0
     candidates: int = 0
     comparisons: int = 0  # ranker calls

@@ -22,21 +22,20 @@ from rich.console import Console
 from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
 from labtax.files import folder_lock, remove_stale_temps, write_text_atomic
-from labtax.generate.cache import CacheError, CallCache
-from labtax.generate.calls import Caller, Progress, gather
+from labtax.models.cache import CACHE_NAME, CacheError, CallCache
+from labtax.models.calls import Caller, Progress, gather
 from labtax.generate.output import output_path, read_manifest
-from labtax.generate.report import StageProgress
-from labtax.generate.select import Selection, select_leaves
-from labtax.generate.teacher import make_teacher, teacher_specs
-from labtax.generate.templates import Templates
+from labtax.models.progress import StageProgress
+from labtax.generate.leaves import Selection, select_leaves
+from labtax.models.registry import make_teacher, teacher_specs
+from labtax.models.templates import Templates
 from labtax.rank.candidates import distinct, gather_candidates, samples_wanted, student_answers
-from labtax.rank.format import SPLITS, preference_row, read_preferences, split_path, write_preferences
+from labtax.preferences import SPLITS, preference_row, read_preferences, split_path, write_preferences
 from labtax.rank.questions import Question, read_questions
 from labtax.rank.ranking import LIST_STAGE, PAIR_STAGE, RankStats, rank_list, rank_pairs
 from labtax.rank.splits import check_shares, split_of
 from labtax.taxonomy import Leaf, load_leaf
 
-CACHE_NAME = ".cache/calls.sqlite"
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 STUDENT_PLACEHOLDER = "(the student's answer)"  # the dry run counts it as one more distinct candidate
@@ -190,7 +189,7 @@ async def _rank_all(run: _Run, work: list[tuple[Leaf, list[Question]]], cache: C
     try:
         console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)
         sampling = {"temperature": float(run.generate["sampling"]["temperature"]), "top_p": float(run.generate["sampling"]["top_p"])}
-        templates = Templates(_prompts_dir(run.config, run.generate))
+        templates = Templates(run.config.prompts_dir)
         # Verdicts are calibrated as generate's judges are (generate.calibrate; see ranking.rank_pairs).
         caller = Caller(teacher, cache, templates, sampling, int(run.generate["seed"]), progress, bool(run.generate["calibrate"]))
         # Questions in flight are bounded: each asks up to 2 * C(K, 2) verdicts at once, and thousands of calls
@@ -316,9 +315,3 @@ def _write_manifest(output: Path, manifest: dict[str, Any]) -> None:
 def _shown(path: Path, root: Path) -> str:
     """`path` relative to the repository root where it lies inside it (the manifest moves with the repository)."""
     return path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else path.as_posix()
-
-
-def _prompts_dir(config: Config, section: dict[str, Any]) -> Path | None:
-    folder = section.get("prompts_dir")
-    return (config.root / folder).resolve() if folder else None
-

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 
 from labtax.errors import ConfigError
-from labtax.rank.format import SPLITS
+from labtax.preferences import SPLITS
 
 TOLERANCE = 1e-6
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labtax.generate.report import plural
+from labtax.models.progress import plural
 
 
 def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:

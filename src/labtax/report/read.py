@@ -13,6 +13,7 @@ from labtax.errors import LabtaxError
 from labtax.files import jsonl_rows
 from labtax.generate.output import MANIFEST, dropped_path
 from labtax.taxonomy import git
+from labtax.train import metrics
 
 EVAL_NAME = "eval.json"
 
@@ -113,7 +114,5 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """A training run's journal (when present) and metrics.jsonl rows."""
     if not run_dir.is_dir():
         raise LabtaxError(f"--run {run_dir}: no such folder")
-    from labtax.train import metrics  # light: no torch
-
     journal = _text(run_dir / "journal.json")
     return {"name": run_dir.name, "journal": parse_json(journal, str(run_dir / "journal.json")) if journal else {}, "metrics": metrics.read(run_dir)}

@@ -12,16 +12,14 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from labtax.config import parse_override
 from labtax.errors import ConfigError
-from labtax.mix import PHASE_NAMES as LAB_PHASE_NAMES
-from labtax.mix import PHASES
+from labtax.phases import TRAIN_PHASES
 from labtax.schemas import apply_defaults, load_schema, non_finite, validator
 
 SCHEMA = "train.schema.json"
 PATH_KEYS = ("data_dir", "preferences_dir", "output_dir", "hostfile", "benchmark")
 # The phases in the order they chain: LAB's three supervised phases, then the preference phases.
-TRAIN_PHASES = (*PHASES, "reward", "dpo")
-PHASE_NAMES = {**LAB_PHASE_NAMES, "reward": "Reward", "dpo": "DPO"}  # as printed
 OBJECTIVES = ("sft", "reward", "dpo")
 PAIR_SELECTORS = ("pair_accuracy", "val_loss", "last")  # what can choose a reward model's epoch (it writes no text to score)
 
@@ -100,18 +98,6 @@ class TrainConfig:
     def from_json(cls, data: dict[str, Any]) -> TrainConfig:
         phases = {name: PhaseConfig(**p) for name, p in data["phases"].items()}
         return cls(**{**data, "phases": phases})
-
-
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """`a.b.c=VALUE` -> (["a", "b", "c"], VALUE parsed as a YAML scalar or flow value)."""
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. --set phases.kt1.lr=1e-5")
-    try:
-        parsed = YAML(typ="safe").load(value)
-    except YAMLError:
-        parsed = value
-    return key.split("."), parsed
 
 
 def _merge(raw: dict[str, Any], keys: list[str], value: Any) -> None:

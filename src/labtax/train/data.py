@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.train.chat import Encoded, encode_chat
+from labtax.models.tokenize import Encoded, encode_chat
+from labtax.preferences import read_preferences, split_path
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -52,8 +53,6 @@ def phase_files(config: Any, phase: str) -> tuple[Path, Path]:
     if objective == "sft":
         data = Path(config.data_dir)
         return data / f"{phase}.jsonl", data / f"{phase}.val.jsonl"
-    from labtax.rank.format import split_path
-
     prefs = Path(config.preferences_dir)
     return split_path(prefs, "reward" if objective == "reward" else "dpo"), split_path(prefs, "val")
 
@@ -63,6 +62,4 @@ def read_phase(config: Any, phase: str, split: int) -> list[dict[str, Any]]:
     path = phase_files(config, phase)[split]
     if config.phases[phase].objective == "sft":
         return read_jsonl(path)
-    from labtax.rank.format import read_preferences
-
     return read_preferences(path, missing_ok=split == 1)

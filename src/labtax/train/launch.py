@@ -1,9 +1,10 @@
 """`labtax train`: the launcher. Config -> plan -> one launch running the remaining phases.
 
-Every process runs `python -m labtax.train.worker RUN_DIR PHASE...` under torchrun (one machine)
-or the deepspeed launcher (a hostfile, or `launcher: deepspeed`). Between phases rank 0 picks the
-phase's checkpoint with the selector and records it in the journal; the next phase starts from it
-(labtax.train.schedule).
+Every process runs `python -m labtax.train.worker RUN_DIR PHASE... [--scorer MODULE:NAME]` under
+torchrun (one machine) or the deepspeed launcher (a hostfile, or `launcher: deepspeed`). Between
+phases rank 0 picks the phase's checkpoint with the selector and records it in the journal; the next
+phase starts from it (labtax.train.schedule). Selectors that compare scores need a scorer: the
+caller passes one in (`labtax train` passes eval's) and the workers import it by name.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labtax.embedded import embedded_model_dir, torch_extensions_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError, MissingExtraError
-from labtax.files import file_sha256, write_text_atomic
+from labtax.files import file_sha256, torch_extensions_dir, write_text_atomic
 from labtax.mix import check_mix
+from labtax.models.embedded import embedded_model_dir
 from labtax.train import journal
 from labtax.train.config import TrainConfig
 from labtax.train.data import phase_files
 from labtax.train.plan import PhasePlan, make_plan, plan_json, world_size
-from labtax.train.schedule import reward_model, starting_point
+from labtax.train.plot import plot_losses
+from labtax.train.schedule import Scorer, reward_model, starting_point
 
 WORKER = "labtax.train.worker"
 
@@ -39,9 +41,9 @@ def model_dir(config: TrainConfig) -> str:
     return config.model
 
 
-def command(config: TrainConfig, run_dir: Path, phases: list[str]) -> list[str]:
+def command(config: TrainConfig, run_dir: Path, phases: list[str], scorer: Scorer | None = None) -> list[str]:
     """The launcher command line for `phases`; the same worker module in every case."""
-    worker = [WORKER, str(run_dir), *phases]
+    worker = [WORKER, str(run_dir), *phases, *(["--scorer", callable_name(scorer)] if scorer else [])]
     if config.hostfile or config.launcher == "deepspeed":
         cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]
         if config.hostfile:
@@ -61,6 +63,11 @@ def command(config: TrainConfig, run_dir: Path, phases: list[str]) -> list[str]:
     else:
         cmd += ["--standalone"]  # a free port, chosen by torchrun
     return [*cmd, "-m", *worker]
+
+
+def callable_name(function: Scorer) -> str:
+    """`module:name` of a module-level function: how a callable crosses into the worker processes."""
+    return f"{function.__module__}:{function.__qualname__}"
 
 
 def run_id(run_dir: Path) -> str:
@@ -116,12 +123,13 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
 
 
 def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print,
-          settings_given: bool = True, restart_phase: str | None = None) -> dict[str, Any]:
+          settings_given: bool = True, restart_phase: str | None = None, scorer: Scorer | None = None) -> dict[str, Any]:
     """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan).
 
     On --resume the run continues with the settings it started with, unless `settings_given`
     (a config file or overrides): then changes that are safe to continue with are taken, the
-    others refused with their list. `restart_phase` runs that phase and the later ones again."""
+    others refused with their list. `restart_phase` runs that phase and the later ones again.
+    `scorer` scores epoch checkpoints for the selectors that compare scores (mcq, judge, benchmark)."""
     if not dry_run and importlib.util.find_spec("deepspeed") is None:
         raise MissingExtraError("train", "labtax train")
     run_dir = Path(config.output_dir)
@@ -139,14 +147,14 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
         raise LabtaxError(f"phases {', '.join(config.schedule)} have no training samples; nothing to train "
                           "(run `labtax mix`, and `labtax rank` for reward and dpo)", EXIT_FINDINGS)
     if dry_run:
-        return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule), "world_size": world_size(config)}
+        return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule, scorer), "world_size": world_size(config)}
     if config.node_rank > 0:
-        return join_launch(config, run_dir, student, echo)
+        return join_launch(config, run_dir, student, echo, scorer)
     data = start_journal(config, run_dir, student, plans, resume)
     todo = [p for p in config.schedule if data["phases"][p]["status"] not in ("done", "skipped")]
     if todo:
         # Every node must hand its workers the same phases; the others cannot read a journal yet.
-        launch(config, run_dir, todo if config.nnodes == 1 else config.schedule, echo)
+        launch(config, run_dir, todo if config.nnodes == 1 else config.schedule, echo, scorer)
     return finish(config, run_dir, student)
 
 
@@ -192,17 +200,17 @@ def restart_from(run_dir: Path, phase: str) -> None:
         data["phases"][later] = {"status": "pending", "epochs": []}
         shutil.rmtree(run_dir / later, ignore_errors=True)
     journal.write(run_dir, data)
-def join_launch(config: TrainConfig, run_dir: Path, student: str, echo: Any) -> dict[str, Any]:
+def join_launch(config: TrainConfig, run_dir: Path, student: str, echo: Any, scorer: Scorer | None) -> dict[str, Any]:
     """A node other than 0: its workers join node 0's rendezvous; node 0 keeps the journal and
     the plot (output_dir must be on a filesystem all nodes share)."""
-    launch(config, run_dir, config.schedule, echo)
+    launch(config, run_dir, config.schedule, echo, scorer)
     data = journal.read(run_dir)
     return {**data, "final_checkpoint": starting_point(data, None, student)}
 
 
-def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> None:
+def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any, scorer: Scorer | None = None) -> None:
     """One launch runs the remaining phases back to back (process start-up is paid once)."""
-    cmd = command(config, run_dir, phases)
+    cmd = command(config, run_dir, phases, scorer)
     echo(f"launching {' -> '.join(phases)}: {' '.join(cmd)}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # DeepSpeed's compiled ops go to a labtax cache (`labtax clean` removes it), not torch's default in $HOME.
@@ -215,8 +223,6 @@ def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any) -> 
 
 
 def finish(config: TrainConfig, run_dir: Path, student: str) -> dict[str, Any]:
-    from labtax.train.plot import plot_losses
-
     data = journal.read(run_dir)
     data["final_checkpoint"] = starting_point(data, None, student)
     data["reward_model"] = reward_model(data)

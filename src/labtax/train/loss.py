@@ -15,18 +15,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from labtax.train.chat import IGNORE
+from labtax.models.tokenize import IGNORE
 
 CHUNK_TOKENS = 1024
 
 
-def _wide(x: torch.Tensor) -> torch.Tensor:
+def wide(x: torch.Tensor) -> torch.Tensor:
     """Logits in at least fp32 (bf16 logits lose the softmax's small probabilities)."""
     return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 def _chunk_loss_and_grads(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, ...]:
-    logits = _wide(h @ weight.t())
+    logits = wide(h @ weight.t())
     lse = torch.logsumexp(logits, dim=-1)
     loss = (lse - logits.gather(1, labels[:, None]).squeeze(1)).sum()
     if not want_grad:
@@ -43,9 +43,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int) -> torch.Tensor:
-        total = torch.zeros((), dtype=_wide(hidden[:0]).dtype, device=hidden.device)
+        total = torch.zeros((), dtype=wide(hidden[:0]).dtype, device=hidden.device)
         grad_h = torch.empty_like(hidden)
-        grad_w = _wide(torch.zeros_like(weight))
+        grad_w = wide(torch.zeros_like(weight))
         for start in range(0, len(labels), chunk):
             part = slice(start, start + chunk)
             loss, gh, gw = _chunk_loss_and_grads(hidden[part], weight, labels[part], want_grad=True)
@@ -72,7 +72,7 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
     """Summed cross-entropy of `hidden @ weight.T` against `labels` (one row per token, no IGNORE)."""
     if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
         return _LinearCrossEntropy.apply(hidden, weight, labels, chunk)
-    total = torch.zeros((), dtype=_wide(hidden[:0]).dtype, device=hidden.device)
+    total = torch.zeros((), dtype=wide(hidden[:0]).dtype, device=hidden.device)
     for start in range(0, len(labels), chunk):
         part = slice(start, start + chunk)
         total += _chunk_loss_and_grads(hidden[part], weight, labels[part], want_grad=False)[0]
@@ -81,4 +81,4 @@ def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: tor
 
 def plain_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The reference: summed fp32 cross-entropy of one packed row's logits, shifted by one."""
-    return F.cross_entropy(_wide(logits[:-1]), labels[1:], ignore_index=IGNORE, reduction="sum")
+    return F.cross_entropy(wide(logits[:-1]), labels[1:], ignore_index=IGNORE, reduction="sum")

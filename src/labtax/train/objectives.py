@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from labtax.train.chat import Encoded, encode_chat
-from labtax.train.loss import CHUNK_TOKENS, _wide, label_positions, linear_cross_entropy
+from labtax.models.tokenize import Encoded, encode_chat
+from labtax.train.loss import CHUNK_TOKENS, label_positions, wide, linear_cross_entropy
 from labtax.train.packing import collate
 
 
@@ -111,7 +111,7 @@ def sft_micro(ctx: Any, engine: Any, units: list[Encoded], split: str) -> tuple[
 
 
 def _chunk_logps(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    logits = _wide(hidden @ weight.t())
+    logits = wide(hidden @ weight.t())
     return logits.gather(1, targets[:, None]).squeeze(1) - torch.logsumexp(logits, dim=-1)
 
 
@@ -141,7 +141,7 @@ def sequence_logps(ctx: Any, engine: Any, sequences: Sequence[Encoded]) -> torch
     if weight is not None:
         logps = token_logps(states, weight, targets)
     else:
-        logps = torch.log_softmax(_wide(states), dim=-1).gather(1, targets[:, None]).squeeze(1)
+        logps = torch.log_softmax(wide(states), dim=-1).gather(1, targets[:, None]).squeeze(1)
     owner = _segments(sequences, ctx.device)[where + 1]
     return torch.zeros(len(sequences), dtype=logps.dtype, device=ctx.device).index_add(0, owner, logps)
 
@@ -161,7 +161,7 @@ def sequence_rewards(ctx: Any, engine: Any, sequences: Sequence[Encoded]) -> tor
     finally:
         hook.remove()
     last = torch.cumsum(torch.tensor([len(s) for s in sequences], device=ctx.device), 0) - 1
-    return _wide(seen[0][0, last, 0])
+    return wide(seen[0][0, last, 0])
 
 
 def _pairs(units: Sequence[Pair]) -> list[Encoded]:

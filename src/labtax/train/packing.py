@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labtax.train.chat import IGNORE, Encoded
+from labtax.models.tokenize import IGNORE, Encoded
 
 
 @dataclass(frozen=True)

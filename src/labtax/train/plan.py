@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.train.chat import load_tokenizer
+from labtax.models.tokenize import load_tokenizer
 from labtax.train.config import TrainConfig
 from labtax.train.data import read_phase
 from labtax.train.objectives import encode_row, longest

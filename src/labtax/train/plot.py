@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labtax.train import metrics
-from labtax.train.config import PHASE_NAMES
+from labtax.phases import PHASE_NAMES
 
 
 def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:

@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from labtax.files import write_bytes_atomic
 from labtax.train import journal, schedule
-from labtax.train.chat import Encoded, load_tokenizer
+from labtax.models.tokenize import Encoded, load_tokenizer
 from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import read_phase
 from labtax.train.engine import TorchEngine, use_torch
@@ -97,7 +97,8 @@ def ds_config(ctx: Context) -> dict[str, Any]:
     }
 
 
-def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.nn.Module:
+def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
+    """The model to train, and the HfDeepSpeedConfig (ZeRO-3) that must stay alive as long as it does."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     keep = None
@@ -117,8 +118,7 @@ def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> torch.n
     model.config.use_cache = False
     if ctx.config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
-    model._labtax_keep_ds_config = keep  # noqa: SLF001 - lifetime of the HfDeepSpeedConfig
-    return model
+    return model, keep
 
 
 def setup_engine(ctx: Context, model: torch.nn.Module, config: dict[str, Any], total_steps: int) -> Any:
@@ -171,7 +171,7 @@ def train_step(ctx: Context, engine: Any, step: Step) -> dict[str, float]:
 
 
 @torch.no_grad()
-def evaluate(ctx: Context, engine: Any) -> dict[str, float] | None:
+def validate(ctx: Context, engine: Any) -> dict[str, float] | None:
     """Mean statistics on the validation split, loss first (None when the phase has none)."""
     if not ctx.val:
         return None
@@ -246,8 +246,9 @@ def prune_states(phase_dir: Path, keep: list[str]) -> None:
 # ---- the phase ------------------------------------------------------------------------------------------
 
 
-def run_phases(run_dir: Path, phases: list[str]) -> None:
-    """The remaining phases back to back in one process group; rank 0 chains them in the journal."""
+def run_phases(run_dir: Path, phases: list[str], scorer: schedule.Scorer | None = None) -> None:
+    """The remaining phases back to back in one process group; rank 0 chains them in the journal
+    (scoring epoch checkpoints with `scorer` where the phase's selector compares scores)."""
     config = TrainConfig.from_json(journal.read_config(run_dir))
     dist_info = setup_distributed()
     for phase in phases:
@@ -264,7 +265,7 @@ def run_phases(run_dir: Path, phases: list[str]) -> None:
                 from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
                 unset_hf_deepspeed_config()
-                chosen = schedule.end_phase(run_dir, phase, config)["chosen"]
+                chosen = schedule.end_phase(run_dir, phase, config, scorer)["chosen"]
                 print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} ({chosen['why']})", flush=True)
         dist.barrier()
         gc.collect()  # the previous phase's engine, model and optimizer go before the next loads
@@ -280,7 +281,8 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     p, seed = ctx.phase, config.seed
     steps_per_epoch = len(epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, seed))
     ds = ds_config(ctx)
-    engine = setup_engine(ctx, setup_model(ctx, entry["init_from"], ds), ds, steps_per_epoch * p.epochs)
+    model, _ds_config = setup_model(ctx, entry["init_from"], ds)  # the config lives while this phase does
+    engine = setup_engine(ctx, model, ds, steps_per_epoch * p.epochs)
     # from_pretrained leaves the model in eval mode, where transformers skips gradient checkpointing.
     engine.train()
     start, step = 1, 0
@@ -292,7 +294,7 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
     # Lines of unfinished epochs go; at a fresh start so does the epoch-0 line, written again below.
     log = MetricsLog(run_dir, phase, ctx.rank, resume_after=(start - 1) if start > 1 else -1)
     if start == 1 and config.eval_at_start:
-        start_val = evaluate(ctx, engine)
+        start_val = validate(ctx, engine)
         if ctx.rank == 0:
             journal.update_phase(run_dir, phase, **prefixed("start_val", start_val))
             log.epoch(0, 0, start_val)
@@ -305,7 +307,7 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
             losses.append(stats["loss"])
             step += 1
             log.step(epoch, step, steps_per_epoch * p.epochs, stats, lr, s, ctx, time.perf_counter() - began)
-        val = evaluate(ctx, engine)
+        val = validate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:
             record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), **prefixed("val", val),

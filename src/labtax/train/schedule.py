@@ -6,13 +6,21 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from labtax.errors import LabtaxError
+from labtax.models.reward import RewardModel, split_accuracy
+from labtax.phases import TRAIN_PHASES
 from labtax.train import journal
-from labtax.train.config import TRAIN_PHASES, TrainConfig
+from labtax.train.config import TrainConfig
 from labtax.train.select import Candidate, describe, get_selector, selector_weights, why
 
 ORDER = TRAIN_PHASES  # chaining follows this order, whatever subset runs
+
+# Scores an epoch checkpoint for the selectors: (checkpoint, phase, metrics needed, config, the
+# run's eval folder for caches) -> {metric: value}. Train does not know how to evaluate; whoever starts the run hands it
+# a scorer (`labtax train` hands eval's, labtax.eval.checkpoint.score_epoch).
+Scorer = Callable[[str, str, set[str], TrainConfig, Path], dict[str, Any]]
 
 
 def objective(entry: dict[str, Any]) -> str:
@@ -46,39 +54,38 @@ def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
     return entry
 
 
-def score_epochs(run_dir: Path, phase: str, config: TrainConfig) -> list[dict[str, Any]]:
+def score_epochs(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | None) -> list[dict[str, Any]]:
     """Score every epoch checkpoint the phase's selector needs scores of and that has none yet
     (a resumed run scores only what is missing); returns the phase's epochs."""
-    needs = set(selector_weights(config.selector_of(phase)))
+    spec = config.selector_of(phase)
+    needs = set(selector_weights(spec))
     epochs = journal.read(run_dir)["phases"][phase]["epochs"]
     if not needs or all("eval" in e for e in epochs):
         return epochs
-    from labtax.eval.checkpoint import scope_of, score_checkpoint
-
-    scope = scope_of(config.data_dir, config.benchmark, config.eval_items, config.seed)
+    if scorer is None:
+        raise LabtaxError(f"phase {phase}: the {describe(spec)} selector needs checkpoint scores, and this run was started "
+                          "without a scorer (`labtax train` passes eval's: labtax.eval.checkpoint:score_epoch)")
     for record in (e for e in epochs if "eval" not in e):
         began = time.monotonic()
         print(f"[{phase}] scoring epoch {record['epoch']} ({', '.join(sorted(needs))})", flush=True)
-        scores = score_checkpoint(record["checkpoint"], phase, needs, scope, run_dir / "eval" / ".cache")
+        scores = scorer(record["checkpoint"], phase, needs, config, run_dir / "eval")
         journal.update_epoch(run_dir, phase, record["epoch"], eval=scores)
         spent = journal.read(run_dir)["phases"][phase].get("eval_s", 0.0)
         journal.update_phase(run_dir, phase, eval_s=round(spent + time.monotonic() - began, 3))
     return journal.read(run_dir)["phases"][phase]["epochs"]
 
 
-def end_phase(run_dir: Path, phase: str, config: TrainConfig) -> dict[str, Any]:
+def end_phase(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | None = None) -> dict[str, Any]:
     """Choose the phase's checkpoint (scoring the epochs first where the selector needs it),
     record it with the reason (a reward model: with its test pair accuracy), and delete the phase's optimizer states; with keep "best", the
     checkpoints of the other epochs go too (they are marked `deleted` in the journal)."""
     spec = config.selector_of(phase)
-    epochs = score_epochs(run_dir, phase, config)
+    epochs = score_epochs(run_dir, phase, config, scorer)
     candidates = [Candidate.from_journal(e) for e in epochs]
     chosen = get_selector(spec)(phase, candidates)
     record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": describe(spec),
               "why": why(spec, chosen, candidates), "scores": chosen.scores}
     if config.phases[phase].objective == "reward":
-        from labtax.eval.reward import RewardModel, split_accuracy
-
         record.update(split_accuracy(RewardModel.load(chosen.checkpoint), Path(config.preferences_dir)))
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)
     if config.keep == "best":

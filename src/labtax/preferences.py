@@ -13,6 +13,7 @@ from typing import Any
 from labtax.errors import LabtaxError
 from labtax.files import jsonl_rows
 from labtax.schemas import is_valid, validator
+from labtax.files import write_text_atomic
 
 SCHEMA = "preference.schema.json"
 RULE = "preference"
@@ -68,7 +69,5 @@ def preference_row(prompt: list[dict[str, str]], chosen: str, rejected: str, **a
 def write_preferences(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write `rows` as JSONL, atomically (a reader never sees half a file)."""
     import json
-
-    from labtax.files import write_text_atomic
 
     write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows))

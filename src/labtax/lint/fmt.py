@@ -17,6 +17,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from labtax.config import Config
 from labtax.files import write_text_atomic
+from labtax.lint.engine import collect_files, leaf_source
+from labtax.lint.source import read_source
 
 KEY_ORDER = (
     "version", "created_by", "domain", "task_description", "document_outline", "seed_examples", "document",
@@ -44,12 +46,9 @@ def format_text(text: str) -> str:
 
 def format_paths(paths: list[Path], config: Config, check: bool = False) -> FmtResult:
     """Normalise every leaf under `paths`; with `check`, only report the ones that would change."""
-    from labtax.lint.engine import _source, collect_files
-    from labtax.lint.source import read_source
-
     result = FmtResult()
     for path in collect_files(paths):
-        source = read_source(_source(path, config))
+        source = read_source(leaf_source(path, config))
         blocked = sorted(UNFORMATTABLE & source.facts.keys())
         if blocked or not source.is_mapping:
             result.skipped.append((source.rel, f"not formatted: fix what `labtax lint {source.rel}` reports first"))

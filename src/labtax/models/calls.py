@@ -1,8 +1,8 @@
-"""The call layer between the stages and a teacher: render -> cache -> teacher -> stats.
+"""The call layer between the pipeline and a teacher: render -> cache -> teacher -> stats.
 
 Stage functions ask for a completion or a choice by stage name and template fields; this
 layer renders the stage's template, looks the call up in the cache, calls the teacher on a
-miss, stores the reply at once, and counts calls, cache hits and tokens per leaf.
+miss, stores the reply at once, and counts calls, cache hits and tokens for the asker (per leaf, per judge).
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
-from labtax.generate.cache import CallCache, call_key
-from labtax.generate.items import Item
-from labtax.generate.teacher import LOGPROB_FLOOR, Choice, Completion, Teacher
-from labtax.generate.templates import Templates
+from labtax.models.cache import CallCache, call_key
+from labtax.models.teacher import LOGPROB_FLOOR, Choice, Completion, Teacher
+from labtax.models.templates import Templates
 
 T = TypeVar("T")
 CONTENT_FREE = "N/A"  # the judged field's value in a calibration call
@@ -25,59 +23,19 @@ CHARS_PER_TOKEN_MAX = 16  # more characters than this per asked-for token: the r
 _WORD = re.compile(r"\S+")
 
 
-@dataclass(frozen=True)
-class Dropped:
-    """One candidate a stage dropped: the item as it stood (None before it parsed), the judge's
-    label when a judge dropped it, and the teacher's raw reply when it did not parse."""
-
-    reason: str
-    item: Item | None = None
-    verdict: str | None = None
-    raw: str | None = None
-    sample: int | None = None
-    duplicate_of: str | None = None  # near-duplicates: the seed or earlier question it repeats
-
-
 @dataclass
-class StageStats:
-    """How many items a stage produced, kept, and dropped by reason (and the dropped candidates themselves)."""
+class CallStats:
+    """What the caller counts for whoever asked (a leaf, a judge): calls, cache hits, tokens."""
 
-    generated: int = 0
-    kept: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    dropped_items: list[Dropped] = field(default_factory=list)
-    unparsed: str | None = None  # the first raw reply dropped as unparseable, for the error message
-
-    def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None,
-             sample: int | None = None, duplicate_of: str | None = None) -> None:
-        self.dropped[reason] += 1
-        self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of))
-        if raw is not None and self.unparsed is None:
-            self.unparsed = raw
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"generated": self.generated, "kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
-
-
-@dataclass
-class LeafStats:
-    """Per-leaf counters for the manifest and the summary table."""
-
-    stages: dict[str, StageStats] = field(default_factory=dict)
     calls: int = 0
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     truncated: int = 0  # replies cut to max_tokens (a teacher that ignores it)
-    current: str | None = None  # the stage running now, for error messages
-    target: int = 0  # kept records wanted
-    candidates: int = 0  # candidates tried over all rounds
-    rounds: int = 0
-    persona: str | None = None  # the response persona of a skills leaf
 
-    def stage(self, name: str) -> StageStats:
-        self.current = name
-        return self.stages.setdefault(name, StageStats())
+    def unlabelled(self, stage: str, text: str) -> None:
+        """A choice call of `stage` whose reply named no option (`text` as written): a hook for
+        callers that keep the first such reply for their error messages."""
 
 
 class Progress(Protocol):
@@ -109,7 +67,7 @@ class Caller:
     calibrate: bool = True
     _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: LeafStats,
+    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: CallStats,
                        template: str | None = None, temperature: float | None = None) -> str:
         """The teacher's reply to `stage` rendered with `fields` (by the stage's template, or `template`):
         the reply prefix and its continuation (teachers that force the prefix), else the reply as
@@ -135,7 +93,7 @@ class Caller:
         text = str(value["text"])
         return rendered.prefix + text if self.teacher.shape == "prefill" else text.strip()
 
-    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats, content: tuple[str, ...] = ()) -> str | None:
+    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: CallStats, content: tuple[str, ...] = ()) -> str | None:
         """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
 
         With calibration on and log-probabilities available, the pick is contextually calibrated
@@ -145,8 +103,8 @@ class Caller:
         how much this very item moves the judgement. Identical baselines are asked once (cache).
         """
         value = await self._choice(stage, fields, options, stats)
-        if value["label"] is None and stage in stats.stages and stats.stages[stage].unparsed is None:
-            stats.stages[stage].unparsed = str(value.get("text") or "")
+        if value["label"] is None:
+            stats.unlabelled(stage, str(value.get("text") or ""))
         scores = value.get("logprobs")
         if not (self.calibrate and content and scores):
             return value["label"]
@@ -159,12 +117,12 @@ class Caller:
             return value["label"]
         return max(known, key=lambda o: scores[o] - baseline[o])
 
-    async def choose_scored(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: LeafStats) -> tuple[str | None, dict[str, float] | None]:
+    async def choose_scored(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: CallStats) -> tuple[str | None, dict[str, float] | None]:
         """The option the teacher picks (uncalibrated) and each option's log-probability when known."""
         value = await self._choice(stage, fields, options, stats)
         return value["label"], value.get("logprobs")
 
-    async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: LeafStats) -> dict[str, Any]:
+    async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: CallStats) -> dict[str, Any]:
         rendered = self.templates.render(stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
         key = call_key(teacher=self.teacher.name, kind="choose", messages=messages, prefix=rendered.prefix, options=options,
@@ -176,7 +134,7 @@ class Caller:
 
         return await self._cached(stage, key, fetch, stats)
 
-    async def _cached(self, stage: str, key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], stats: LeafStats) -> dict[str, Any]:
+    async def _cached(self, stage: str, key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], stats: CallStats) -> dict[str, Any]:
         """The cached value of `key`, else fetch it once (concurrent askers of one key share the call)
         and store it before anyone uses it."""
         self.progress.planned(stage, 1)
@@ -210,7 +168,7 @@ class Caller:
         return self.templates.hash(stage)
 
     @staticmethod
-    def _count(stats: LeafStats, value: dict[str, Any]) -> None:
+    def _count(stats: CallStats, value: dict[str, Any]) -> None:
         stats.calls += 1
         stats.prompt_tokens += int(value.get("prompt_tokens") or 0)
         stats.completion_tokens += int(value.get("completion_tokens") or 0)

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 from labtax.errors import LabtaxError
-from labtax.generate.cache import CallCache, call_key
-from labtax.generate.probe import (
+from labtax.models.cache import CallCache, call_key
+from labtax.models.probe import (
     PROBE_VERSION,
     Capabilities,
     choice_grammar,
@@ -36,7 +36,7 @@ from labtax.generate.probe import (
     probe,
     reply_text,
 )
-from labtax.generate.teacher import (
+from labtax.models.teacher import (
     LOGPROB_FLOOR,
     Choice,
     Completion,

@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from labtax.embedded import MODEL_NAME, embedded_model_dir
+from labtax.models.embedded import MODEL_NAME, embedded_model_dir
 from labtax.errors import MissingExtraError
-from labtax.generate.decode import Stopped, sample_batch
-from labtax.generate.teacher import Choice, Completion, Messages
+from labtax.models.decode import Stopped, sample_batch
+from labtax.models.teacher import Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
 STOP_WAIT_S = 1.0  # how long close() waits for the worker (it stops at the next token)

@@ -80,23 +80,3 @@ class Teacher(Protocol):
     def features(self) -> dict[str, Any]:
         """What the manifest records about the teacher's features."""
 
-
-def teacher_specs(section: dict[str, Any]) -> list[str]:
-    """generate.teacher as a list (it may be one value or several server URLs)."""
-    spec = section["teacher"]
-    return [str(s) for s in spec] if isinstance(spec, list) else [str(spec)]
-
-
-def make_teacher(section: dict[str, Any], cache: Any = None) -> Teacher:
-    """The teacher named by the generate config section: "embedded", or one or more http(s) URLs.
-    `cache` (a CallCache) keeps what a server probe learned."""
-    specs = teacher_specs(section)
-    if specs == ["embedded"]:
-        from labtax.generate.embedded import EmbeddedTeacher
-
-        return EmbeddedTeacher(section)
-    if specs and all(spec.startswith(("http://", "https://")) for spec in specs):
-        from labtax.generate.openai import OpenAITeacher
-
-        return OpenAITeacher(specs, section, cache)
-    raise LabtaxError(f"unknown teacher {', '.join(specs)!r}: use 'embedded' or one or more server URLs such as http://127.0.0.1:8000/v1")

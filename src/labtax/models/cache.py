@@ -20,6 +20,8 @@ from typing import Any
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 
 
+CACHE_DIR = ".cache"  # each stage keeps its calls in its output folder, here ...
+CACHE_NAME = f"{CACHE_DIR}/calls.sqlite"  # ... in this file
 BUSY_TIMEOUT_S = 5.0  # how long a call waits for another process's write to the cache
 
 # Advice by what SQLite says. The cache holds paid teacher calls: deleting it is advised only when

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller, gather
 from labtax.generate.items import REJECTED, UNPARSEABLE, Item
 
 

@@ -1,4 +1,4 @@
-"""A student model under evaluation: log-likelihoods of continuations, and greedy answers.
+"""A student model: loading a checkpoint, log-likelihoods of continuations, and greedy answers.
 
 Log-likelihoods follow lm-evaluation-harness's Hugging Face backend exactly, so multiple-choice
 accuracy means what it means there: the context's trailing spaces move to the continuation,
@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtax.embedded import MODEL_NAME, embedded_model_dir
 from labtax.errors import LabtaxError, MissingExtraError
+from labtax.models.cache import CallCache, call_key
+from labtax.models.calls import Progress
+from labtax.models.decode import sample_batch
+from labtax.models.embedded import MODEL_NAME, embedded_model_dir
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
@@ -104,8 +107,6 @@ class Student:
 
     def answers(self, prompts: list[list[dict[str, str]]], max_tokens: int, batch_size: int = 8) -> list[str]:
         """Greedy answers to chat prompts, through the model's chat template, decoded in batches."""
-        from labtax.generate.decode import sample_batch
-
         texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         out: list[str] = []
         for start in range(0, len(texts), batch_size):
@@ -113,6 +114,26 @@ class Student:
             rows, _ = sample_batch(self.model, self.tokenizer, chunk, [{"temperature": 0.0, "max_tokens": max_tokens}] * len(chunk))
             out += [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
         return out
+
+
+def cached_answers(student: Student, prompts: list[list[dict[str, str]]], max_tokens: int, batch_size: int, cache: CallCache,
+                   progress: Progress, stage: str = "student answers") -> list[str]:
+    """Greedy answers to `prompts`; those this checkpoint gave before come from the cache (resume,
+    reruns, and `labtax eval` and `labtax rank` share them: one key for one answer)."""
+    model = fingerprint(student.path)
+    keys = [call_key(kind="student_answer", model=model, prompt=prompt, max_tokens=max_tokens) for prompt in prompts]
+    found = {k: str(v["text"]) for k in keys if (v := cache.get(k)) is not None}
+    todo = [(k, p) for k, p in zip(keys, prompts, strict=True) if k not in found]
+    progress.planned(stage, len(prompts))
+    for _ in range(len(prompts) - len(todo)):
+        progress.done(stage)
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        for (key, _), text in zip(chunk, student.answers([p for _, p in chunk], max_tokens, batch_size), strict=True):
+            cache.put(key, {"text": text})
+            found[key] = text
+            progress.done(stage)
+    return [found[k] for k in keys]
 
 
 def check_causal(spec: str, path: Path) -> None:

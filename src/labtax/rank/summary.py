@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from labtax.generate.report import plural, table_console
-from labtax.rank.format import SPLITS
+from labtax.models.progress import plural, table_console
+from labtax.preferences import SPLITS
 
 PLAN_COLUMNS = ("questions", "candidates", "samples", "comparisons", "calls_max")
 SUMMARY_COLUMNS = ("questions", "candidates", "comparisons", "verdicts", "dropped_rankings", "pairs")

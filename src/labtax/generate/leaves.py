@@ -13,6 +13,7 @@ from pathlib import Path
 from labtax.errors import LabtaxError
 from labtax.taxonomy import branch_of, find_leaves
 from labtax.taxonomy.tree import LEAF_FILE
+from labtax.diff import changed_leaves
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,6 @@ def select_leaves(root: Path, taxonomy_root: str, *, leaves: tuple[str, ...], al
     if all_leaves:
         present = [p.relative_to(root).as_posix() for p in find_leaves(root / taxonomy_root)]
         return Selection(present, sorted(set(known) - set(present)), "all")
-    try:
-        from labtax.diff import changed_leaves
-    except ImportError:
-        raise LabtaxError("labtax diff is not available in this install: pass --all or LEAF paths") from None
     generate, remove = [], []
     for change in changed_leaves(root, base, taxonomy_root):
         if change.status == "deleted":

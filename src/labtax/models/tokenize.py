@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
+from labtax.errors import MissingExtraError
 
 IGNORE = -100  # label value that cross-entropy skips
 
@@ -78,8 +79,6 @@ def load_tokenizer(path: str) -> Any:
     try:
         from transformers import AutoTokenizer
     except ImportError:
-        from labtax.errors import MissingExtraError
-
         raise MissingExtraError("train", "tokenizing for mix and train") from None
     if not Path(path).is_dir():
         raise LabtaxError(f"{path}: no such folder; give a local Hugging Face model or tokenizer folder")

