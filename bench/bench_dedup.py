@@ -16,9 +16,7 @@ import time
 
 from labtax.generate.dedup import NearDuplicates
 
-VOCABULARY = ("velocity force energy mass charge field wave orbit prism lens circuit atom proton photon graph "
-              "matrix vector limit series prime angle circle volume area ratio median proof lemma axiom tensor "
-              "spring friction torque pressure density heat entropy voltage current magnet planet comet").split()
+VOCABULARY = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet"]
 
 
 def sentence(rng: random.Random, count: int) -> str:
@@ -55,7 +53,9 @@ def main() -> None:
     parser.add_argument("--kept", type=int, default=40)
     parser.add_argument("--many", type=int, default=1_000)
     args = parser.parse_args()
-    print(f"one {args.reply_words:,}-word reply vs {args.kept} kept + 5 seeds: {runaway(args.reply_words, args.kept):.3f} s")
+    print(
+        f"one {args.reply_words:,}-word reply vs {args.kept} kept + 5 seeds: {runaway(args.reply_words, args.kept):.3f} s"
+    )
     print(f"{args.many:,} instructions against each other: {everyday(args.many):.3f} s")
 
 

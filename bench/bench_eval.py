@@ -24,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(os.environ.get("LABTAX_BENCH_REPO") or Path(__file__).resolve().parent.parent)  # a copy with generated/ may be given
+REPO = Path(
+    os.environ.get("LABTAX_BENCH_REPO") or Path(__file__).resolve().parent.parent
+)  # a copy with generated/ may be given
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(REPO / ".torch_extensions"))
 LABTAX = str(Path(sys.executable).parent / "labtax")
 
@@ -34,14 +36,16 @@ def throughput(items: int, answers: int) -> dict[str, float]:
     from labtax.eval import mcq
     from labtax.eval.judge import Judge
     from labtax.eval.sets import generated_sets, seed_items
-    from labtax.models.student import Student
     from labtax.models.cache import CallCache
     from labtax.models.calls import NoProgress
+    from labtax.models.student import Student
 
     config = load_config(REPO)
     questions, _ = generated_sets(REPO / config.section("generate")["output"] / "eval")
     seeds = seed_items(config)
-    questions = questions or proxy_items(seeds)  # a weak teacher may keep none: time the scorer on seed answers
+    questions = questions or proxy_items(
+        seeds
+    )  # a weak teacher may keep none: time the scorer on seed answers
     pool = (questions * (items // len(questions) + 1))[:items]
     prompts = seeds[:answers]
     student = Student.load("embedded")
@@ -49,7 +53,9 @@ def throughput(items: int, answers: int) -> dict[str, float]:
     mcq.predictions(student, pool, batch_size=8)
     mcq_rate = len(pool) / (time.perf_counter() - began)
     began = time.perf_counter()
-    texts = student.answers([list(p.prompt) for p in prompts], int(config.section("eval")["max_answer_tokens"]), 8)
+    texts = student.answers(
+        [list(p.prompt) for p in prompts], int(config.section("eval")["max_answer_tokens"]), 8
+    )
     answer_rate = len(prompts) / (time.perf_counter() - began)
     del student
     cache = CallCache(Path(tempfile.mkdtemp()) / "calls.sqlite")  # a cold judge
@@ -63,7 +69,11 @@ def throughput(items: int, answers: int) -> dict[str, float]:
 
     judge_rate = asyncio.run(grade())
     cache.close()
-    return {"mcq_items_per_s": round(mcq_rate, 2), "answers_per_s": round(answer_rate, 3), "judged_per_s": round(judge_rate, 3)}
+    return {
+        "mcq_items_per_s": round(mcq_rate, 2),
+        "answers_per_s": round(answer_rate, 3),
+        "judged_per_s": round(judge_rate, 3),
+    }
 
 
 def proxy_items(seeds: list) -> list:
@@ -71,8 +81,19 @@ def proxy_items(seeds: list) -> list:
     from labtax.eval.sets import McqItem
 
     answers = [s.reference for s in seeds]
-    return [McqItem(s.id, "knowledge", s.leaf, s.branch, s.question, (s.reference, *[a for a in answers if a != s.reference][i % 5 : i % 5 + 3]), 0)
-            for i, s in enumerate(seeds) if len(answers) > 4]
+    return [
+        McqItem(
+            s.id,
+            "knowledge",
+            s.leaf,
+            s.branch,
+            s.question,
+            (s.reference, *[a for a in answers if a != s.reference][i % 5 : i % 5 + 3]),
+            0,
+        )
+        for i, s in enumerate(seeds)
+        if len(answers) > 4
+    ]
 
 
 def training_share() -> dict[str, float]:
@@ -81,14 +102,24 @@ def training_share() -> dict[str, float]:
     subprocess.run(["rm", "-rf", str(run_dir)], check=True)
     subprocess.run([LABTAX, "mix"], cwd=REPO, check=True, capture_output=True)
     began = time.perf_counter()
-    subprocess.run([LABTAX, "train", "--config", "configs/train-lab.yaml", "--set", f"output_dir={run_dir}"], cwd=REPO, check=True)
+    subprocess.run(
+        [LABTAX, "train", "--config", "configs/train-lab.yaml", "--set", f"output_dir={run_dir}"],
+        cwd=REPO,
+        check=True,
+    )
     wall = time.perf_counter() - began
     journal = json.loads((run_dir / "journal.json").read_text())
     scoring = sum(p.get("eval_s", 0.0) for p in journal["phases"].values())
     began = time.perf_counter()
-    subprocess.run([LABTAX, "eval", "--run", str(run_dir)], cwd=REPO, check=True)  # the README's documented step
-    return {"train_wall_s": round(wall, 1), "scoring_s": round(scoring, 1), "scoring_share": round(scoring / wall, 3),
-            "eval_run_s": round(time.perf_counter() - began, 1)}
+    subprocess.run(
+        [LABTAX, "eval", "--run", str(run_dir)], cwd=REPO, check=True
+    )  # the README's documented step
+    return {
+        "train_wall_s": round(wall, 1),
+        "scoring_s": round(scoring, 1),
+        "scoring_share": round(scoring / wall, 3),
+        "eval_run_s": round(time.perf_counter() - began, 1),
+    }
 
 
 def main() -> None:

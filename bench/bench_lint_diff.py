@@ -19,13 +19,16 @@ from pathlib import Path
 
 LABTAX = str(Path(sys.executable).parent / "labtax")
 BRANCHES = ("compositional_skills", "foundational_skills", "knowledge")
-ENV = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-       "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com", "PATH": "/usr/bin:/bin"}
+ENV = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "PATH": "/usr/bin:/bin",
+}
 
 
-WORDS = ("velocity force energy mass charge field wave orbit prism lens circuit atom proton photon graph "
-         "matrix vector limit series prime angle circle volume area ratio median proof lemma axiom tensor "
-         "spring friction torque pressure density heat entropy voltage current magnet planet comet").split()
+WORDS = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet"]
 
 
 def words(seed: int, count: int = 10) -> str:
@@ -34,19 +37,28 @@ def words(seed: int, count: int = 10) -> str:
 
 
 def skill(n: int) -> str:
-    seeds = "".join(f"  - question: Explain {words(n * 10 + i)}?\n    answer: >-\n"
-                    f"      {words(n * 10 + i + 5_000_000, 20)}.\n" for i in range(5))
+    seeds = "".join(
+        f"  - question: Explain {words(n * 10 + i)}?\n    answer: >-\n"
+        f"      {words(n * 10 + i + 5_000_000, 20)}.\n"
+        for i in range(5)
+    )
     return f"version: 3\ncreated_by: bench-{n % 97}\ntask_description: >-\n  Synthetic arithmetic skill number {n}.\nseed_examples:\n{seeds}"
 
 
 def knowledge(n: int) -> str:
     seeds = "".join(
         f"  - context: |\n      Passage {i} of synthetic document {n} describes topic {n * 5 + i}.\n    questions_and_answers:\n"
-        + "".join(f"      - question: Which {words(n * 100 + i * 10 + j)}?\n"
-                  f"        answer: {words(n * 100 + i * 10 + j + 9_000_000, 15)}.\n" for j in range(3))
-        for i in range(5))
-    return (f"version: 3\ncreated_by: bench-{n % 97}\ndomain: synthetic\ndocument_outline: Synthetic document {n}.\n"
-            f"seed_examples:\n{seeds}document:\n  patterns:\n    - doc.md\n  license: CC-BY-4.0\n")
+        + "".join(
+            f"      - question: Which {words(n * 100 + i * 10 + j)}?\n"
+            f"        answer: {words(n * 100 + i * 10 + j + 9_000_000, 15)}.\n"
+            for j in range(3)
+        )
+        for i in range(5)
+    )
+    return (
+        f"version: 3\ncreated_by: bench-{n % 97}\ndomain: synthetic\ndocument_outline: Synthetic document {n}.\n"
+        f"seed_examples:\n{seeds}document:\n  patterns:\n    - doc.md\n  license: CC-BY-4.0\n"
+    )
 
 
 def leaf_files(n: int) -> dict[str, str]:
@@ -74,8 +86,10 @@ def build(repo: Path, leaves: int, commits: int) -> float:
                 data = text.encode()
                 ops.append(b"M 100644 inline " + path.encode() + b"\ndata %d\n" % len(data) + data + b"\n")
         message = f"add leaves, commit {c}".encode()
-        chunks.append(b"commit refs/heads/main\ncommitter Bench <bench@example.com> %d +0000\ndata %d\n%s\n%s"
-                      % (1_700_000_000 + c, len(message), message, b"".join(ops)))
+        chunks.append(
+            b"commit refs/heads/main\ncommitter Bench <bench@example.com> %d +0000\ndata %d\n%s\n%s"
+            % (1_700_000_000 + c, len(message), message, b"".join(ops))
+        )
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(chunks), check=True, env=ENV)
     subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=repo, check=True, env=ENV)
     return time.perf_counter() - start
@@ -96,18 +110,41 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="labtax-bench-"))
     repo = tmp / "repo"
     try:
-        rows = [("build repo", f"{args.leaves} leaves, {args.commits} commits", build(repo, args.leaves, args.commits), "")]
+        rows = [
+            (
+                "build repo",
+                f"{args.leaves} leaves, {args.commits} commits",
+                build(repo, args.leaves, args.commits),
+                "",
+            )
+        ]
         seconds, result = timed(repo, "lint")
         problems = len(result.stdout.splitlines())
-        rows.append(("labtax lint", f"all {args.leaves} leaves, exit {result.returncode}, {problems} findings", seconds, "< 10 s"))
+        rows.append(
+            (
+                "labtax lint",
+                f"all {args.leaves} leaves, exit {result.returncode}, {problems} findings",
+                seconds,
+                "< 10 s",
+            )
+        )
         for n in range(0, args.leaves, max(1, args.leaves // 10))[:10]:  # 10 leaves spread over the tree
             qna = repo / next(p for p in leaf_files(n) if p.endswith("qna.yaml"))
             qna.write_text(qna.read_text() + "# edited\n")
         seconds, result = timed(repo, "diff", "--base", "HEAD")
         if result.returncode != 0:
-            rows.append(("labtax diff", f"skipped: {(result.stderr.strip().splitlines() or ['?'])[-1]}", 0.0, "< 1 s"))
+            rows.append(
+                ("labtax diff", f"skipped: {(result.stderr.strip().splitlines() or ['?'])[-1]}", 0.0, "< 1 s")
+            )
         else:
-            rows.append(("labtax diff", f"10 changed leaves, {len(result.stdout.splitlines())} listed", seconds, "< 1 s"))
+            rows.append(
+                (
+                    "labtax diff",
+                    f"10 changed leaves, {len(result.stdout.splitlines())} listed",
+                    seconds,
+                    "< 1 s",
+                )
+            )
             seconds, result = timed(repo, "lint", "--changed", "--base", "HEAD")
             rows.append(("labtax lint --changed", f"exit {result.returncode}", seconds, ""))
         print(f"{'step':<24}{'what':<48}{'seconds':>9}  target")

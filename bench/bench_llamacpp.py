@@ -54,13 +54,30 @@ def wait_ready(url: str, server: subprocess.Popen, seconds: float = 120) -> None
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server-python", default=sys.executable, help="a python with llama-cpp-python[server]")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--server-python", default=sys.executable, help="a python with llama-cpp-python[server]"
+    )
     parser.add_argument("--n-ctx", type=int, default=4096)
     args = parser.parse_args()
     port = free_port()
-    command = [args.server_python, "-m", "llama_cpp.server", "--model", str(gguf()), "--host", "127.0.0.1", "--port", str(port),
-               "--n_ctx", str(args.n_ctx), "--model_alias", "SmolLM2-135M-Instruct"]
+    command = [
+        args.server_python,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(args.n_ctx),
+        "--model_alias",
+        "SmolLM2-135M-Instruct",
+    ]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:

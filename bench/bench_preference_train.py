@@ -68,7 +68,15 @@ def bench_data(work: Path, pairs: int) -> Path:
         other = items[(k + n // 2 + cycle) % n]
         if other.reference.strip() == items[k].reference.strip():  # n // 2 + cycle a multiple of n
             other = items[(k + 1) % n]
-        rows.append(preference_row(list(items[k].prompt), items[k].reference, other.reference, leaf=items[k].leaf, question_id=f"{i}-{items[k].id}"))
+        rows.append(
+            preference_row(
+                list(items[k].prompt),
+                items[k].reference,
+                other.reference,
+                leaf=items[k].leaf,
+                question_id=f"{i}-{items[k].id}",
+            )
+        )
     out = work / "preferences"
     out.mkdir()
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -83,13 +91,34 @@ def run_labtax(objective: str, data: Path, work: Path) -> dict:
     run = work / "labtax-run"
     p = f"phases.{objective}"
     sets = [
-        f"preferences_dir={data}", f"output_dir={run}", f"schedule=[{objective}]", "engine=auto", "nproc=1", "precision=auto",
-        f"gradient_checkpointing={str(CHECKPOINTING).lower()}", "eval_at_start=false", f"seed={SEED}", "selector=last",
-        f"{p}.selector=last", f"{p}.epochs=1", f"{p}.lr={LR[objective]:.1e}", f"{p}.warmup_steps=0", f"{p}.scheduler=constant_with_warmup",
-        f"{p}.effective_batch_size={BATCH}", f"{p}.max_seq_len={MAX_LEN}", f"{p}.micro_batch_tokens={BUDGET}",
+        f"preferences_dir={data}",
+        f"output_dir={run}",
+        f"schedule=[{objective}]",
+        "engine=auto",
+        "nproc=1",
+        "precision=auto",
+        f"gradient_checkpointing={str(CHECKPOINTING).lower()}",
+        "eval_at_start=false",
+        f"seed={SEED}",
+        "selector=last",
+        f"{p}.selector=last",
+        f"{p}.epochs=1",
+        f"{p}.lr={LR[objective]:.1e}",
+        f"{p}.warmup_steps=0",
+        f"{p}.scheduler=constant_with_warmup",
+        f"{p}.effective_batch_size={BATCH}",
+        f"{p}.max_seq_len={MAX_LEN}",
+        f"{p}.micro_batch_tokens={BUDGET}",
         f"{p}.reward_l2=0.0" if objective == "reward" else f"{p}.dpo_beta={BETA}",
     ]
-    cmd = [sys.executable, "-c", "from labtax.cli import main; main()", "train", "--config", str(REPO / "configs/train-preferences.yaml")]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from labtax.cli import main; main()",
+        "train",
+        "--config",
+        str(REPO / "configs/train-preferences.yaml"),
+    ]
     for s in sets:
         cmd += ["--set", s]
     result = timed(cmd, work / "labtax.log")
@@ -99,8 +128,14 @@ def run_labtax(objective: str, data: Path, work: Path) -> dict:
     started = json.loads((run / "journal.json").read_text())["phases"][objective]["started"]
     first = steps[0]
     setup_s = first["time"] - first["tokens"] / first["tokens_per_s"] - started
-    return {**result, "tokens": sum(s["tokens"] for s in steps), "train_s": round(train_s, 1), "setup_s": round(setup_s, 1),
-            "steps": len(steps), "losses": [round(s["loss"], 4) for s in steps]}
+    return {
+        **result,
+        "tokens": sum(s["tokens"] for s in steps),
+        "train_s": round(train_s, 1),
+        "setup_s": round(setup_s, 1),
+        "steps": len(steps),
+        "losses": [round(s["loss"], 4) for s in steps],
+    }
 
 
 def run_trl(objective: str, data: Path, work: Path) -> dict:
@@ -125,10 +160,25 @@ def trl_worker(objective: str, data: Path, out: Path) -> None:
     model_dir = str(embedded_model_dir())
     dataset = load_dataset("json", data_files=str(data / f"{objective}.jsonl"), split="train")
     common = {
-        "output_dir": str(out), "per_device_train_batch_size": BATCH, "gradient_accumulation_steps": 1, "learning_rate": LR[objective],
-        "lr_scheduler_type": "constant", "warmup_steps": 0, "num_train_epochs": 1, "max_length": MAX_LEN, "seed": SEED,
-        "gradient_checkpointing": CHECKPOINTING, "bf16": cuda, "use_cpu": not cuda, "logging_steps": 1, "save_strategy": "no",
-        "eval_strategy": "no", "report_to": [], "dataloader_num_workers": 0, "max_grad_norm": 1.0, "weight_decay": 0.0,
+        "output_dir": str(out),
+        "per_device_train_batch_size": BATCH,
+        "gradient_accumulation_steps": 1,
+        "learning_rate": LR[objective],
+        "lr_scheduler_type": "constant",
+        "warmup_steps": 0,
+        "num_train_epochs": 1,
+        "max_length": MAX_LEN,
+        "seed": SEED,
+        "gradient_checkpointing": CHECKPOINTING,
+        "bf16": cuda,
+        "use_cpu": not cuda,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": [],
+        "dataloader_num_workers": 0,
+        "max_grad_norm": 1.0,
+        "weight_decay": 0.0,
     }
     kwargs = {"dtype": torch.bfloat16 if cuda else torch.float32, "attn_implementation": "sdpa"}
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -138,7 +188,9 @@ def trl_worker(objective: str, data: Path, out: Path) -> None:
 
         set_seed(SEED)  # the new head's initialisation
         model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1, **kwargs)
-        trainer = RewardTrainer(model=model, args=RewardConfig(**common), train_dataset=dataset, processing_class=tokenizer)
+        trainer = RewardTrainer(
+            model=model, args=RewardConfig(**common), train_dataset=dataset, processing_class=tokenizer
+        )
         lengths = [len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in trainer.train_dataset]
     else:
         from trl import DPOConfig, DPOTrainer
@@ -150,25 +202,56 @@ def trl_worker(objective: str, data: Path, out: Path) -> None:
         extra = {"precompute_ref_log_probs": precompute}
         model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
         # No ref_model: TRL takes the starting weights as the reference (scored up front with precompute).
-        trainer = DPOTrainer(model=model, args=DPOConfig(beta=BETA, loss_type=["sigmoid"], **common), train_dataset=dataset,
-                             processing_class=tokenizer)
-        lengths = [2 * len(r["prompt_ids"]) + len(r["chosen_ids"]) + len(r["rejected_ids"]) for r in trainer.train_dataset]
+        trainer = DPOTrainer(
+            model=model,
+            args=DPOConfig(beta=BETA, loss_type=["sigmoid"], **common),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+        )
+        lengths = [
+            2 * len(r["prompt_ids"]) + len(r["chosen_ids"]) + len(r["rejected_ids"])
+            for r in trainer.train_dataset
+        ]
     setup_s = time.perf_counter() - began
     train_s = trainer.train().metrics["train_runtime"]
     trainer.save_model(str(out / "final"))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    (out / "result.json").write_text(json.dumps({
-        "tokens": sum(lengths), "pairs": len(lengths), "train_s": round(train_s, 1), "setup_s": round(setup_s, 1),
-        "steps": len(losses), "losses": losses, **extra,
-    }))
+    (out / "result.json").write_text(
+        json.dumps(
+            {
+                "tokens": sum(lengths),
+                "pairs": len(lengths),
+                "train_s": round(train_s, 1),
+                "setup_s": round(setup_s, 1),
+                "steps": len(losses),
+                "losses": losses,
+                **extra,
+            }
+        )
+    )
 
 
 def compare(runs: dict[str, dict]) -> dict:
-    table = {tool: {"tokens": r["tokens"], "tokens_per_s": round(r["tokens"] / r["train_s"], 1), "train_s": r["train_s"],
-                    "setup_s": r["setup_s"], "wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "peak_rss_gb": r["peak_rss_gb"],
-                    "steps": r["steps"], "first_losses": r["losses"][:3], "last_losses": r["losses"][-3:],
-                    **({"precompute_ref_log_probs": r["precompute_ref_log_probs"]} if "precompute_ref_log_probs" in r else {})}
-             for tool, r in runs.items()}
+    table = {
+        tool: {
+            "tokens": r["tokens"],
+            "tokens_per_s": round(r["tokens"] / r["train_s"], 1),
+            "train_s": r["train_s"],
+            "setup_s": r["setup_s"],
+            "wall_s": r["wall_s"],
+            "cpu_s": r["cpu_s"],
+            "peak_rss_gb": r["peak_rss_gb"],
+            "steps": r["steps"],
+            "first_losses": r["losses"][:3],
+            "last_losses": r["losses"][-3:],
+            **(
+                {"precompute_ref_log_probs": r["precompute_ref_log_probs"]}
+                if "precompute_ref_log_probs" in r
+                else {}
+            ),
+        }
+        for tool, r in runs.items()
+    }
     if len(table) == 2:
         table["ratio_labtax_over_trl"] = {
             "tokens_per_s": round(table["labtax"]["tokens_per_s"] / table["trl"]["tokens_per_s"], 3),
@@ -179,17 +262,23 @@ def compare(runs: dict[str, dict]) -> dict:
 
 
 def print_table(results: dict[str, dict]) -> None:
-    print("| objective | tool | tokens | steps | tokens/s (steps) | set-up s | wall s | CPU s | peak RSS GB |")
+    print(
+        "| objective | tool | tokens | steps | tokens/s (steps) | set-up s | wall s | CPU s | peak RSS GB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for objective, table in results.items():
         for tool in ("labtax", "trl"):
             if tool in table:
                 t = table[tool]
-                print(f"| {objective} | {tool} | {t['tokens']:,} | {t['steps']} | {t['tokens_per_s']} | {t['setup_s']} | "
-                      f"{t['wall_s']} | {t['cpu_s']} | {t['peak_rss_gb']} |")
+                print(
+                    f"| {objective} | {tool} | {t['tokens']:,} | {t['steps']} | {t['tokens_per_s']} | {t['setup_s']} | "
+                    f"{t['wall_s']} | {t['cpu_s']} | {t['peak_rss_gb']} |"
+                )
         if "ratio_labtax_over_trl" in table:
             r = table["ratio_labtax_over_trl"]
-            print(f"| {objective} | labtax / TRL | | | {r['tokens_per_s']} x | | {r['wall']} x | | {r['peak_rss']} x |")
+            print(
+                f"| {objective} | labtax / TRL | | | {r['tokens_per_s']} x | | {r['wall']} x | | {r['peak_rss']} x |"
+            )
 
 
 def main() -> int:
@@ -220,7 +309,10 @@ def main() -> int:
                     run_dir.mkdir()
                     runs[tool] = (run_labtax if tool == "labtax" else run_trl)(objective, data, run_dir)
                     r = runs[tool]
-                    print(f"{objective} {tool}: {r['wall_s']} s ({r['cpu_s']} CPU s), peak {r['peak_rss_gb']} GB", flush=True)
+                    print(
+                        f"{objective} {tool}: {r['wall_s']} s ({r['cpu_s']} CPU s), peak {r['peak_rss_gb']} GB",
+                        flush=True,
+                    )
             results[objective] = compare(runs)
     print(json.dumps({"pairs": args.pairs, **results}, indent=2))
     print_table(results)

@@ -42,9 +42,14 @@ def reply_text(body: dict[str, Any]) -> str:
     if task.startswith("Task: compare two answers"):
         return "1" if (len(answers[0]), answers[0]) >= (len(answers[1]), answers[1]) else "2"
     if task.startswith("Task: rank answers"):
-        return "".join(str(i + 1) for i in sorted(range(len(answers)), key=lambda i: (len(answers[i]), answers[i]), reverse=True))
+        return "".join(
+            str(i + 1)
+            for i in sorted(range(len(answers)), key=lambda i: (len(answers[i]), answers[i]), reverse=True)
+        )
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    return "Answer: sample " + " ".join(digest[i : i + 5] for i in range(0, 5 * (2 + int(digest[0], 16) % 6), 5))
+    return "Answer: sample " + " ".join(
+        digest[i : i + 5] for i in range(0, 5 * (2 + int(digest[0], 16) % 6), 5)
+    )
 
 
 def reply(raw: bytes) -> bytes:
@@ -58,14 +63,31 @@ def make_repo(target: Path, questions: int) -> Path:
     from labtax.taxonomy import find_leaves, load_leaf
 
     shutil.copytree(ROOT / "taxonomy", target / "taxonomy")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "taxonomy"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "taxonomy"],
+    ):
         subprocess.run(["git", *args], cwd=target, check=True)
-    provenance = {"taxonomy_commit": None, "leaf_hash": "", "teacher": "bench", "templates": {}, "sampling": {}, "seed": 42}
+    provenance = {
+        "taxonomy_commit": None,
+        "leaf_hash": "",
+        "teacher": "bench",
+        "templates": {},
+        "sampling": {},
+        "seed": 42,
+    }
     for path in find_leaves(target / "taxonomy"):
         leaf = load_leaf(target, path.relative_to(target).as_posix())
         context = "A passage of the leaf's document about its subject." if leaf.is_knowledge else None
-        items = [Item(i, f"Question {i} of {leaf.folder}?", f"The kept answer {i}.", context=context) for i in range(questions)]
-        write_records(output_path(target / "generated", leaf.path, "taxonomy"), [record(leaf, item, provenance) for item in items])
+        items = [
+            Item(i, f"Question {i} of {leaf.folder}?", f"The kept answer {i}.", context=context)
+            for i in range(questions)
+        ]
+        write_records(
+            output_path(target / "generated", leaf.path, "taxonomy"),
+            [record(leaf, item, provenance) for item in items],
+        )
     return target
 
 
@@ -84,8 +106,15 @@ def measure(url: str, questions: int, concurrency: int, method: str) -> dict[str
         rerun = time.perf_counter() - began
     totals = result.manifest["totals"]
     calls = sum(e["teacher_calls"] for e in result.manifest["leaves"].values())
-    return {"method": method, "questions": totals["questions"], "calls": calls, "pairs": totals["pairs"], "wall_s": wall,
-            "rerun_s": rerun, "rerun_calls": sum(e["teacher_calls"] for e in again.manifest["leaves"].values())}
+    return {
+        "method": method,
+        "questions": totals["questions"],
+        "calls": calls,
+        "pairs": totals["pairs"],
+        "wall_s": wall,
+        "rerun_s": rerun,
+        "rerun_calls": sum(e["teacher_calls"] for e in again.manifest["leaves"].values()),
+    }
 
 
 def main() -> None:
@@ -95,16 +124,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="generate.concurrency (calls in flight)")
     args = parser.parse_args()
     ports: multiprocessing.Queue = multiprocessing.Queue()
-    process = multiprocessing.Process(target=server_process, args=(args.latency, ports, 0, reply), daemon=True)
+    process = multiprocessing.Process(
+        target=server_process, args=(args.latency, ports, 0, reply), daemon=True
+    )
     process.start()
     try:
         url = f"http://127.0.0.1:{ports.get(timeout=30)}/v1"
         ideal = args.concurrency / args.latency
         for method in ("pairs", "list"):
             r = measure(url, args.questions, args.concurrency, method)
-            print(f"{method:>5}: {r['questions']} questions, {r['calls']} teacher calls, {r['pairs']} pairs in {r['wall_s']:.1f} s = "
-                  f"{r['pairs'] / r['wall_s']:.1f} pairs/s ({r['calls'] / r['wall_s']:.0f} calls/s, ideal {ideal:.0f}); "
-                  f"rerun {r['rerun_s']:.2f} s with {r['rerun_calls']} teacher calls")
+            print(
+                f"{method:>5}: {r['questions']} questions, {r['calls']} teacher calls, {r['pairs']} pairs in {r['wall_s']:.1f} s = "
+                f"{r['pairs'] / r['wall_s']:.1f} pairs/s ({r['calls'] / r['wall_s']:.0f} calls/s, ideal {ideal:.0f}); "
+                f"rerun {r['rerun_s']:.2f} s with {r['rerun_calls']} teacher calls"
+            )
     finally:
         process.terminate()
         process.join()

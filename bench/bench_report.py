@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from labtax.report import ReportOptions, build_report  # noqa: E402
 from labtax.schemas import validator  # noqa: E402
 
-WORDS = ("velocity force energy mass charge field wave orbit prism lens circuit atom proton photon graph matrix vector limit "
-         "series prime angle circle volume area ratio median proof lemma axiom tensor spring friction torque pressure").split()
+WORDS = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure"]
 LEAVES = 100
 
 
@@ -41,7 +40,14 @@ def synthetic_output(folder: Path, records: int) -> None:
     """`records` kept records and records/4 dropped candidates over 100 leaves, with a manifest."""
     rng = random.Random(records)
     per_leaf = records // LEAVES
-    provenance = {"taxonomy_commit": "0" * 40, "leaf_hash": "ab" * 8, "teacher": "openai:bench", "templates": {}, "sampling": {}, "seed": 42}
+    provenance = {
+        "taxonomy_commit": "0" * 40,
+        "leaf_hash": "ab" * 8,
+        "teacher": "openai:bench",
+        "templates": {},
+        "sampling": {},
+        "seed": 42,
+    }
     manifest = {"version": 1, "leaves": {}}
     for n in range(LEAVES):
         knowledge = n % 3 == 0
@@ -53,25 +59,69 @@ def synthetic_output(folder: Path, records: int) -> None:
         _write(folder / relative, kept)
         _write(folder / relative.replace(".jsonl", ".dropped.jsonl"), dropped)
         stage = "generate_qa" if knowledge else "generate_instructions"
-        manifest["leaves"][leaf] = {"output": relative, "branch": leaf.split("/")[1], "records": per_leaf, "teacher_calls": per_leaf * 3,
-                                    "cache_hits": 0, "calls": per_leaf * 3, "wall_s": 1.0,
-                                    "stages": {stage: {"generated": per_leaf + len(dropped), "kept": per_leaf, "dropped": {"rejected": len(dropped)}}}}
+        manifest["leaves"][leaf] = {
+            "output": relative,
+            "branch": leaf.split("/")[1],
+            "records": per_leaf,
+            "teacher_calls": per_leaf * 3,
+            "cache_hits": 0,
+            "calls": per_leaf * 3,
+            "wall_s": 1.0,
+            "stages": {
+                stage: {
+                    "generated": per_leaf + len(dropped),
+                    "kept": per_leaf,
+                    "dropped": {"rejected": len(dropped)},
+                }
+            },
+        }
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
-def _record(rng: random.Random, leaf: str, i: int, knowledge: bool, chunks: list[str], provenance: dict) -> dict:
+def _record(
+    rng: random.Random, leaf: str, i: int, knowledge: bool, chunks: list[str], provenance: dict
+) -> dict:
     context = chunks[i % len(chunks)] if knowledge else None
-    messages = [{"role": "user", "content": sentence(rng, 14) + "?"}, {"role": "assistant", "content": sentence(rng, 60) + "."}]
-    scores = {"faithfulness": True, "relevance": True} if knowledge else {"instruction": True, "pair": rng.choice([2, 3])}
-    return {"id": f"{rng.getrandbits(128):032x}", "leaf": leaf, "branch": leaf.split("/")[1], "messages": messages, "context": context,
-            "source": leaf.replace("qna.yaml", "doc.md") if knowledge else None, "scores": scores, "provenance": provenance}
+    messages = [
+        {"role": "user", "content": sentence(rng, 14) + "?"},
+        {"role": "assistant", "content": sentence(rng, 60) + "."},
+    ]
+    scores = (
+        {"faithfulness": True, "relevance": True}
+        if knowledge
+        else {"instruction": True, "pair": rng.choice([2, 3])}
+    )
+    return {
+        "id": f"{rng.getrandbits(128):032x}",
+        "leaf": leaf,
+        "branch": leaf.split("/")[1],
+        "messages": messages,
+        "context": context,
+        "source": leaf.replace("qna.yaml", "doc.md") if knowledge else None,
+        "scores": scores,
+        "provenance": provenance,
+    }
 
 
-def _dropped(rng: random.Random, leaf: str, i: int, knowledge: bool, chunks: list[str], provenance: dict) -> dict:
-    return {"id": f"{rng.getrandbits(128):032x}", "leaf": leaf, "branch": leaf.split("/")[1], "stage": "evaluate_faithfulness" if knowledge else "evaluate_pairs",
-            "reason": "rejected" if knowledge else "below_threshold", "verdict": "no" if knowledge else "1", "sample": i,
-            "question": sentence(rng, 14) + "?", "answer": sentence(rng, 60) + ".", "raw": None,
-            "context": chunks[i % len(chunks)] if knowledge else None, "source": None, "scores": {}, "provenance": provenance}
+def _dropped(
+    rng: random.Random, leaf: str, i: int, knowledge: bool, chunks: list[str], provenance: dict
+) -> dict:
+    return {
+        "id": f"{rng.getrandbits(128):032x}",
+        "leaf": leaf,
+        "branch": leaf.split("/")[1],
+        "stage": "evaluate_faithfulness" if knowledge else "evaluate_pairs",
+        "reason": "rejected" if knowledge else "below_threshold",
+        "verdict": "no" if knowledge else "1",
+        "sample": i,
+        "question": sentence(rng, 14) + "?",
+        "answer": sentence(rng, 60) + ".",
+        "raw": None,
+        "context": chunks[i % len(chunks)] if knowledge else None,
+        "source": None,
+        "scores": {},
+        "provenance": provenance,
+    }
 
 
 def _write(path: Path, rows: list[dict]) -> None:
@@ -85,8 +135,14 @@ def time_report(folder: Path, records: int) -> dict:
     html_s = time.perf_counter() - started
     started = time.perf_counter()
     build_report(ReportOptions(folder, None, "md"))
-    return {"records": records, "rows": len(result.data["rows"]), "html_s": round(html_s, 2), "md_s": round(time.perf_counter() - started, 2),
-            "html_mb": round(len(result.text.encode()) / 1e6, 1), "jsonl_mb": round(sum(p.stat().st_size for p in folder.rglob("*.jsonl")) / 1e6, 1)}
+    return {
+        "records": records,
+        "rows": len(result.data["rows"]),
+        "html_s": round(html_s, 2),
+        "md_s": round(time.perf_counter() - started, 2),
+        "html_mb": round(len(result.text.encode()) / 1e6, 1),
+        "jsonl_mb": round(sum(p.stat().st_size for p in folder.rglob("*.jsonl")) / 1e6, 1),
+    }
 
 
 FILTER_JS = """
@@ -107,22 +163,30 @@ def time_browser(html: Path) -> dict:
         return {"browser": "no chromium"}
     try:
         driver.get(html.as_uri())  # returns after the load event, i.e. after the page script ran
-        paint = driver.execute_script("return (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime")
+        paint = driver.execute_script(
+            "return (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
+        )
         ready = driver.execute_script("return performance.now()")
         leaf = driver.execute_script(FILTER_JS, "f-leaf", "7")
         status = driver.execute_script(FILTER_JS, "f-status", "dropped")
         driver.execute_script(FILTER_JS, "f-status", "")
         driver.execute_script(FILTER_JS, "f-leaf", "")
         search = _search(driver, "torque spring")
-        return {"first_paint_ms": round(paint or -1), "loaded_ms": round(ready), "filter_leaf_ms": round(leaf, 1),
-                "filter_status_ms": round(status, 1), "search_ms": round(search, 1)}
+        return {
+            "first_paint_ms": round(paint or -1),
+            "loaded_ms": round(ready),
+            "filter_leaf_ms": round(leaf, 1),
+            "filter_status_ms": round(status, 1),
+            "search_ms": round(search, 1),
+        }
     finally:
         driver.quit()
 
 
 def _search(driver, text: str) -> float:
     """A text search, measured around the filter itself (the input is debounced by 120 ms)."""
-    return driver.execute_async_script("""
+    return driver.execute_async_script(
+        """
 const [text, done] = arguments;
 const input = document.getElementById("f-text");
 const count = document.getElementById("count");
@@ -131,7 +195,9 @@ input.value = text; input.dispatchEvent(new Event("input"));
 const observer = new MutationObserver(() => { observer.disconnect(); done(performance.now() - t0 - 120); });
 const t0 = performance.now();
 observer.observe(count, {childList: true, characterData: true, subtree: true});
-""", text)
+""",
+        text,
+    )
 
 
 def screenshot(path: Path) -> None:

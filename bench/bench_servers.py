@@ -27,13 +27,23 @@ CAPACITY = 4
 
 async def throughput(ports: list[int], requests: int) -> tuple[float, float]:
     """Requests per second, and the client's CPU milliseconds per request."""
-    section = {"model": None, "concurrency": CAPACITY, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1,
-               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    section = {
+        "model": None,
+        "concurrency": CAPACITY,
+        "request_timeout_s": 30,
+        "max_retries": 0,
+        "retry_backoff_s": 0.1,
+        "choice": "text",
+        "assistant_prefill": False,
+        "context_tokens": None,
+    }
     teacher = OpenAITeacher([f"http://127.0.0.1:{port}/v1" for port in ports], section)
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]
     params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16, "seed": 1}
-    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(CAPACITY * len(ports))))  # open the connections
+    await asyncio.gather(
+        *(teacher.complete(messages, "", params) for _ in range(CAPACITY * len(ports)))
+    )  # open the connections
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(requests)))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -66,15 +76,19 @@ def measure(servers: int, latency: float, requests: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=160, help="requests per server")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds each request takes on its server")
     args = parser.parse_args()
     rates = {n: measure(n, args.latency, args.requests * n) for n in (1, 2, 4)}
     ideal = CAPACITY / args.latency
     for n, (rate, cpu_ms) in rates.items():
-        print(f"{n} server{'s' * (n > 1)} ({CAPACITY} at a time, {args.latency * 1000:.0f} ms each): {rate:6.1f} requests/s "
-              f"= {rate / rates[1][0]:.2f}x of one (ideal {ideal * n:.0f}); client CPU {cpu_ms:.1f} ms/request")
+        print(
+            f"{n} server{'s' * (n > 1)} ({CAPACITY} at a time, {args.latency * 1000:.0f} ms each): {rate:6.1f} requests/s "
+            f"= {rate / rates[1][0]:.2f}x of one (ideal {ideal * n:.0f}); client CPU {cpu_ms:.1f} ms/request"
+        )
 
 
 if __name__ == "__main__":

@@ -22,18 +22,39 @@ from collections.abc import Callable
 from labtax.models.openai_teacher import OpenAITeacher
 
 REPLY = json.dumps(
-    {"id": "b", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Instruction: hi"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 10, "completion_tokens": 3}}
+    {
+        "id": "b",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Instruction: hi"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 3},
+    }
 ).encode()
 MODELS = json.dumps({"data": [{"id": "bench"}]}).encode()
 
 
 def completion(text: str, prompt_tokens: int = 10) -> bytes:
     """A chat completion body whose reply is `text`."""
-    return json.dumps({"id": "b", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                       "finish_reason": "stop"}], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split())}}).encode()
+    return json.dumps(
+        {
+            "id": "b",
+            "object": "chat.completion",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split())},
+        }
+    ).encode()
 
 
-async def serve(latency: float, capacity: int = 0, reply: Callable[[bytes], bytes] | None = None) -> tuple[asyncio.AbstractServer, int]:
+async def serve(
+    latency: float, capacity: int = 0, reply: Callable[[bytes], bytes] | None = None
+) -> tuple[asyncio.AbstractServer, int]:
     """The server; with `capacity`, at most that many requests are worked on at once (the rest queue);
     `reply` makes each answer from the request body (default: one fixed reply)."""
     gate = asyncio.Semaphore(capacity) if capacity else None
@@ -54,7 +75,10 @@ async def serve(latency: float, capacity: int = 0, reply: Callable[[bytes], byte
                             await asyncio.sleep(latency)
                     else:
                         await asyncio.sleep(latency)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
@@ -63,7 +87,12 @@ async def serve(latency: float, capacity: int = 0, reply: Callable[[bytes], byte
     return server, server.sockets[0].getsockname()[1]
 
 
-def server_process(latency: float, ports: multiprocessing.Queue, capacity: int = 0, reply: Callable[[bytes], bytes] | None = None) -> None:
+def server_process(
+    latency: float,
+    ports: multiprocessing.Queue,
+    capacity: int = 0,
+    reply: Callable[[bytes], bytes] | None = None,
+) -> None:
     """The server in its own process and event loop, so it does not share the client's CPU time."""
 
     async def run() -> None:
@@ -87,12 +116,23 @@ async def measure(latency: float, concurrency: int, requests: int) -> float:
 
 
 async def _measure(port: int, concurrency: int, requests: int) -> float:
-    section = {"model": None, "concurrency": concurrency, "request_timeout_s": 30, "max_retries": 0, "retry_backoff_s": 0.1, "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    section = {
+        "model": None,
+        "concurrency": concurrency,
+        "request_timeout_s": 30,
+        "max_retries": 0,
+        "retry_backoff_s": 0.1,
+        "choice": "text",
+        "assistant_prefill": False,
+        "context_tokens": None,
+    }
     teacher = OpenAITeacher(f"http://127.0.0.1:{port}/v1", section)
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]
     params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16, "seed": 1}
-    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(concurrency)))  # warm the pool
+    await asyncio.gather(
+        *(teacher.complete(messages, "", params) for _ in range(concurrency))
+    )  # warm the pool
     started = time.perf_counter()
     await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(requests)))
     elapsed = time.perf_counter() - started
@@ -101,7 +141,9 @@ async def _measure(port: int, concurrency: int, requests: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=4000, help="requests in the zero-latency run")
     args = parser.parse_args()
     rate = asyncio.run(measure(0.0, 64, args.requests))
@@ -109,7 +151,9 @@ def main() -> None:
     latency, concurrency, requests = 0.1, 32, 32 * 50
     achieved = asyncio.run(measure(latency, concurrency, requests))
     ideal = concurrency / latency
-    print(f"100 ms latency, concurrency 32: {achieved:,.1f} requests/s of an ideal {ideal:.0f} = {achieved / ideal:.3f}")
+    print(
+        f"100 ms latency, concurrency 32: {achieved:,.1f} requests/s of an ideal {ideal:.0f} = {achieved / ideal:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,13 +56,20 @@ def packing_figures(data: Path, budget: int, max_len: int) -> list[dict]:
         bins = [m for s in steps for r in s.per_rank for m in r if m]
         per_micro = max(1, round(len(samples) / len(bins)))
         order = [i for b in bins for i in b]  # same samples, same order; padded per micro-batch instead
-        rows.append({
-            "phase": phase, "samples": len(samples), "tokens": sum(lengths), "micro_batches": len(bins),
-            "samples_per_micro_batch": round(len(samples) / len(bins), 2),
-            "packing_efficiency": round(packing_efficiency(lengths, bins, 8), 4),
-            "budget_fill": round(sum(lengths) / (len(bins) * budget), 4),
-            "padding_efficiency": round(padding_efficiency(sorted_by(order, lengths, shuffled=True), per_micro), 4),
-        })
+        rows.append(
+            {
+                "phase": phase,
+                "samples": len(samples),
+                "tokens": sum(lengths),
+                "micro_batches": len(bins),
+                "samples_per_micro_batch": round(len(samples) / len(bins), 2),
+                "packing_efficiency": round(packing_efficiency(lengths, bins, 8), 4),
+                "budget_fill": round(sum(lengths) / (len(bins) * budget), 4),
+                "padding_efficiency": round(
+                    padding_efficiency(sorted_by(order, lengths, shuffled=True), per_micro), 4
+                ),
+            }
+        )
     return rows
 
 
@@ -80,20 +87,33 @@ def cpu_steps_per_second(data: Path, work: Path, steps: int, nproc: int) -> dict
     from labtax.train.config import load_train_config
     from labtax.train.launch import train
 
-    config = load_train_config(REPO / "configs" / "train.yaml", [
-        f"data_dir={data}", f"output_dir={work / 'run'}", "schedule=[kt1]", "phases.kt1.epochs=1",
-        "defaults.effective_batch_size=4", "defaults.max_seq_len=512", "defaults.micro_batch_tokens=1024",
-        "defaults.zero_stage=2", "eval_at_start=false", f"nproc={nproc}",
-    ])
+    config = load_train_config(
+        REPO / "configs" / "train.yaml",
+        [
+            f"data_dir={data}",
+            f"output_dir={work / 'run'}",
+            "schedule=[kt1]",
+            "phases.kt1.epochs=1",
+            "defaults.effective_batch_size=4",
+            "defaults.max_seq_len=512",
+            "defaults.micro_batch_tokens=1024",
+            "defaults.zero_stage=2",
+            "eval_at_start=false",
+            f"nproc={nproc}",
+        ],
+    )
     began = time.perf_counter()
     train(config, echo=lambda line: None)
     wall = time.perf_counter() - began
-    rows = [m for m in metrics.read(work / "run") if m["kind"] == "step"][:steps + 1]
+    rows = [m for m in metrics.read(work / "run") if m["kind"] == "step"][: steps + 1]
     span = rows[-1]["time"] - rows[0]["time"]
     return {
-        "processes": nproc, "steps_timed": len(rows) - 1, "steps_per_s": round((len(rows) - 1) / span, 3),
+        "processes": nproc,
+        "steps_timed": len(rows) - 1,
+        "steps_per_s": round((len(rows) - 1) / span, 3),
         "tokens_per_s": round(statistics.mean(r["tokens_per_s"] for r in rows[1:]), 1),
-        "samples_per_step": 4, "wall_s_including_startup_and_checkpoint": round(wall, 1),
+        "samples_per_step": 4,
+        "wall_s_including_startup_and_checkpoint": round(wall, 1),
     }
 
 
@@ -106,7 +126,9 @@ def gpu_figures(seconds: float = 20.0) -> dict:
 
     from labtax.models.embedded import embedded_model_dir
 
-    model = AutoModelForCausalLM.from_pretrained(embedded_model_dir(), dtype=torch.bfloat16, attn_implementation="sdpa").cuda()
+    model = AutoModelForCausalLM.from_pretrained(
+        embedded_model_dir(), dtype=torch.bfloat16, attn_implementation="sdpa"
+    ).cuda()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
     params = sum(p.numel() for p in model.parameters())
     seq, batch = 2048, 8
@@ -132,7 +154,11 @@ def gpu_figures(seconds: float = 20.0) -> dict:
     cfg = model.config
     flops_per_token = 6 * params + 12 * cfg.num_hidden_layers * cfg.hidden_size * seq
     return {
-        "device": name, "params": params, "tokens_per_s": round(tps), "seq_len": seq, "batch": batch,
+        "device": name,
+        "params": params,
+        "tokens_per_s": round(tps),
+        "seq_len": seq,
+        "batch": batch,
         "mfu": round(tps * flops_per_token / (peak * 1e12), 4) if peak else None,
     }
 

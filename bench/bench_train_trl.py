@@ -45,7 +45,11 @@ def bench_data(work: Path, samples: int) -> Path:
     from bench_train import mixed_starter
 
     mixed = mixed_starter(work)
-    rows = [json.loads(line) for p in ("kt1", "kt2", "st") for line in (mixed / f"{p}.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for p in ("kt1", "kt2", "st")
+        for line in (mixed / f"{p}.jsonl").read_text().splitlines()
+    ]
     out = work / "bench-data"
     out.mkdir()
     cycled = [{**r, "id": f"{i}-{r['id']}"} for i, r in zip(range(samples), itertools.cycle(rows))]
@@ -58,7 +62,9 @@ def timed(cmd: list[str], log: Path) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(REPO / "src")}
     began = time.perf_counter()
     with log.open("w") as out:
-        code = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=out, stderr=subprocess.STDOUT, env=env, check=False).returncode
+        code = subprocess.run(
+            ["/usr/bin/time", "-v", *cmd], stdout=out, stderr=subprocess.STDOUT, env=env, check=False
+        ).returncode
     wall = time.perf_counter() - began
     text = log.read_text()
     if code != 0:
@@ -71,10 +77,32 @@ def timed(cmd: list[str], log: Path) -> dict:
 
 def run_labtax(data: Path, work: Path) -> dict:
     run = work / "labtax-run"
-    cmd = [sys.executable, "-c", "from labtax.cli import main; main()", "train", "--config", str(REPO / "configs/train.yaml"),
-           "--phases", "kt1", "--set", f"data_dir={data}", "--set", f"output_dir={run}", "--set", "phases.kt1.epochs=1",
-           "--set", "eval_at_start=false", "--set", f"seed={SEED}", "--set", f"defaults.micro_batch_tokens={BUDGET}",
-           "--set", f"defaults.warmup_steps={WARMUP}", "--set", f"defaults.max_seq_len={BUDGET}"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from labtax.cli import main; main()",
+        "train",
+        "--config",
+        str(REPO / "configs/train.yaml"),
+        "--phases",
+        "kt1",
+        "--set",
+        f"data_dir={data}",
+        "--set",
+        f"output_dir={run}",
+        "--set",
+        "phases.kt1.epochs=1",
+        "--set",
+        "eval_at_start=false",
+        "--set",
+        f"seed={SEED}",
+        "--set",
+        f"defaults.micro_batch_tokens={BUDGET}",
+        "--set",
+        f"defaults.warmup_steps={WARMUP}",
+        "--set",
+        f"defaults.max_seq_len={BUDGET}",
+    ]
     result = timed(cmd, work / "labtax.log")
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [s for s in steps if s["kind"] == "step"]
@@ -83,10 +111,16 @@ def run_labtax(data: Path, work: Path) -> dict:
 
 
 def run_trl(data: Path, work: Path, order: Path | None = None) -> dict:
-    cmd = [sys.executable, __file__, "--trl-worker", str(data), str(work / "trl-run")] + (["--order", str(order)] if order else [])
+    cmd = [sys.executable, __file__, "--trl-worker", str(data), str(work / "trl-run")] + (
+        ["--order", str(order)] if order else []
+    )
     result = timed(cmd, work / "trl.log")
     history = json.loads((work / "trl-run" / "losses.json").read_text())
-    return {**result, "train_s": round(history["train_s"], 1), "losses": [round(x, 4) for x in history["losses"]]}
+    return {
+        **result,
+        "train_s": round(history["train_s"], 1),
+        "losses": [round(x, 4) for x in history["losses"]],
+    }
 
 
 def labtax_order(data: Path, out: Path) -> Path:
@@ -124,21 +158,46 @@ def trl_worker(data: Path, out: Path, order: Path | None = None) -> None:
     if order is None:
         rows = [json.loads(line) for line in (data / "kt1.jsonl").read_text().splitlines()]
         dataset = [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
-        shape = {"packing": True, "max_length": BUDGET, "completion_only_loss": True, "per_device_train_batch_size": 1}
+        shape = {
+            "packing": True,
+            "max_length": BUDGET,
+            "completion_only_loss": True,
+            "per_device_train_batch_size": 1,
+        }
     else:
         dataset = [json.loads(line) for line in order.read_text().splitlines()]
-        shape = {"padding_free": True, "max_length": None, "per_device_train_batch_size": STEP_SAMPLES,
-                 "train_sampling_strategy": "sequential"}
+        shape = {
+            "padding_free": True,
+            "max_length": None,
+            "per_device_train_batch_size": STEP_SAMPLES,
+            "train_sampling_strategy": "sequential",
+        }
     cuda = torch.cuda.is_available()
     model_dir = str(embedded_model_dir())
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32, attn_implementation="sdpa")
-    args = SFTConfig(
-        output_dir=str(out), **shape,
-        learning_rate=LR, warmup_steps=WARMUP, lr_scheduler_type="constant_with_warmup", num_train_epochs=1, seed=SEED,
-        bf16=cuda, logging_steps=1, save_strategy="no", report_to=[], use_cpu=not cuda, dataloader_num_workers=0,
+    model = AutoModelForCausalLM.from_pretrained(
+        model_dir, dtype=torch.bfloat16 if cuda else torch.float32, attn_implementation="sdpa"
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(dataset),
-                         processing_class=AutoTokenizer.from_pretrained(model_dir))
+    args = SFTConfig(
+        output_dir=str(out),
+        **shape,
+        learning_rate=LR,
+        warmup_steps=WARMUP,
+        lr_scheduler_type="constant_with_warmup",
+        num_train_epochs=1,
+        seed=SEED,
+        bf16=cuda,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=not cuda,
+        dataloader_num_workers=0,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(dataset),
+        processing_class=AutoTokenizer.from_pretrained(model_dir),
+    )
     train_s = trainer.train().metrics["train_runtime"]
     trainer.save_model(str(out / "final"))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
@@ -156,12 +215,26 @@ def three_phase_peak(work: Path, per_phase: int | None) -> dict:
             lines = (data / f"{phase}.jsonl").read_text().splitlines()[:per_phase]
             (data / f"{phase}.jsonl").write_text("".join(line + "\n" for line in lines))
     run = work / "three-phase"
-    cmd = [sys.executable, "-c", "from labtax.cli import main; main()", "train", "--config", str(REPO / "configs/train.yaml"),
-           "--set", f"data_dir={data}", "--set", f"output_dir={run}"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from labtax.cli import main; main()",
+        "train",
+        "--config",
+        str(REPO / "configs/train.yaml"),
+        "--set",
+        f"data_dir={data}",
+        "--set",
+        f"output_dir={run}",
+    ]
     result = timed(cmd, work / "three-phase.log")
     sizes = sum(f.stat().st_size for f in run.rglob("*") if f.is_file())
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return {**result, "optimizer_steps": sum(1 for m in steps if m["kind"] == "step"), "run_folder_gb": round(sizes / 1e9, 2)}
+    return {
+        **result,
+        "optimizer_steps": sum(1 for m in steps if m["kind"] == "step"),
+        "run_folder_gb": round(sizes / 1e9, 2),
+    }
 
 
 def token_count(data: Path) -> int:
@@ -169,14 +242,16 @@ def token_count(data: Path) -> int:
     from labtax.models.tokenize import load_tokenizer
     from labtax.train.data import encode_file
 
-    return sum(len(s) for s in encode_file(data / "kt1.jsonl", load_tokenizer(str(embedded_model_dir())), BUDGET))
+    return sum(
+        len(s) for s in encode_file(data / "kt1.jsonl", load_tokenizer(str(embedded_model_dir())), BUDGET)
+    )
 
 
 def mfu(tokens_per_s: float) -> float | None:
     """Model FLOPs utilisation of the training steps on a known CUDA device (None on CPU)."""
     import torch
-
     from bench_train import PEAK_BF16_TFLOPS
+
     if not torch.cuda.is_available():
         return None
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -196,10 +271,21 @@ def mfu(tokens_per_s: float) -> float | None:
 def compare(runs: dict[str, list[dict]], tokens: int) -> dict:
     """Per tool the best round (least disturbed by other load), and labtax / TRL ratios."""
     best = {tool: min(rs, key=lambda r: r["wall_s"]) for tool, rs in runs.items() if rs}
-    table = {tool: {"tokens_per_s": round(tokens / r["wall_s"], 1), "wall_s": r["wall_s"], "peak_rss_gb": r["peak_rss_gb"],
-                    "train_tokens_per_s": round(tokens / r["train_s"], 1), "mfu": mfu(tokens / r["train_s"]),
-                    "rounds_wall_s": [x["wall_s"] for x in runs[tool]], "rounds_cpu_s": [x["cpu_s"] for x in runs[tool]], "first_losses": r["losses"][:3], "last_losses": r["losses"][-3:],
-                    "steps": len(r["losses"])} for tool, r in best.items()}
+    table = {
+        tool: {
+            "tokens_per_s": round(tokens / r["wall_s"], 1),
+            "wall_s": r["wall_s"],
+            "peak_rss_gb": r["peak_rss_gb"],
+            "train_tokens_per_s": round(tokens / r["train_s"], 1),
+            "mfu": mfu(tokens / r["train_s"]),
+            "rounds_wall_s": [x["wall_s"] for x in runs[tool]],
+            "rounds_cpu_s": [x["cpu_s"] for x in runs[tool]],
+            "first_losses": r["losses"][:3],
+            "last_losses": r["losses"][-3:],
+            "steps": len(r["losses"]),
+        }
+        for tool, r in best.items()
+    }
     if len(table) == 2:
         table["ratio_labtax_over_trl"] = {
             "tokens_per_s": round(table["labtax"]["tokens_per_s"] / table["trl"]["tokens_per_s"], 3),
@@ -219,10 +305,15 @@ def same_order(work: Path, samples: int, plot: Path | None) -> dict:
     diffs = [abs(a - b) for a, b in pairs]
     if plot:
         loss_plot(ours["losses"], theirs["losses"], plot)
-    return {"samples": samples, "steps": [len(ours["losses"]), len(theirs["losses"])],
-            "labtax_losses": ours["losses"], "trl_losses": theirs["losses"],
-            "max_abs_diff": round(max(diffs), 4), "mean_abs_diff": round(sum(diffs) / len(diffs), 4),
-            "max_rel_diff": round(max(d / b for d, (_, b) in zip(diffs, pairs)), 4)}
+    return {
+        "samples": samples,
+        "steps": [len(ours["losses"]), len(theirs["losses"])],
+        "labtax_losses": ours["losses"],
+        "trl_losses": theirs["losses"],
+        "max_abs_diff": round(max(diffs), 4),
+        "mean_abs_diff": round(sum(diffs) / len(diffs), 4),
+        "max_rel_diff": round(max(d / b for d, (_, b) in zip(diffs, pairs)), 4),
+    }
 
 
 def loss_plot(ours: list[float], theirs: list[float], out: Path) -> None:
@@ -234,7 +325,11 @@ def loss_plot(ours: list[float], theirs: list[float], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=110)
     ax.plot(range(1, len(theirs) + 1), theirs, "o-", ms=3, lw=2.5, alpha=0.45, label="TRL SFTTrainer")
     ax.plot(range(1, len(ours) + 1), ours, "x--", ms=4, lw=1, label="labtax train")
-    ax.set(xlabel="optimizer step", ylabel="training loss (per assistant token)", title="Same samples, same order, same seed")
+    ax.set(
+        xlabel="optimizer step",
+        ylabel="training loss (per assistant token)",
+        title="Same samples, same order, same seed",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(out)
@@ -245,10 +340,21 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=608)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the two tools this many times")
     parser.add_argument("--only", choices=["labtax", "trl"])
-    parser.add_argument("--three-phase", nargs="?", const=0, type=int, metavar="N",
-                        help="instead: the default config's three phases on the starter data (N: first N samples per phase)")
-    parser.add_argument("--same-order", nargs="?", const="", metavar="PNG",
-                        help="instead: the loss curves of both tools on labtax's steps (PNG: also plot them)")
+    parser.add_argument(
+        "--three-phase",
+        nargs="?",
+        const=0,
+        type=int,
+        metavar="N",
+        help="instead: the default config's three phases on the starter data (N: first N samples per phase)",
+    )
+    parser.add_argument(
+        "--same-order",
+        nargs="?",
+        const="",
+        metavar="PNG",
+        help="instead: the loss curves of both tools on labtax's steps (PNG: also plot them)",
+    )
     parser.add_argument("--trl-worker", nargs=2, type=Path, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--order", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -257,11 +363,20 @@ def main() -> int:
         return 0
     if args.same_order is not None:
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(same_order(Path(tmp), args.samples, Path(args.same_order) if args.same_order else None), indent=2))
+            print(
+                json.dumps(
+                    same_order(Path(tmp), args.samples, Path(args.same_order) if args.same_order else None),
+                    indent=2,
+                )
+            )
         return 0
     if args.three_phase is not None:
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps({"three_phase_default_config": three_phase_peak(Path(tmp), args.three_phase)}, indent=2))
+            print(
+                json.dumps(
+                    {"three_phase_default_config": three_phase_peak(Path(tmp), args.three_phase)}, indent=2
+                )
+            )
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -269,14 +384,21 @@ def main() -> int:
         tokens = token_count(data)
         runs: dict[str, list[dict]] = {"labtax": [], "trl": []}
         # Alternate which tool goes first: a machine shared with other work drifts in load.
-        order = [(r, t) for r in range(args.rounds) for t in (("labtax", "trl") if r % 2 == 0 else ("trl", "labtax"))]
+        order = [
+            (r, t)
+            for r in range(args.rounds)
+            for t in (("labtax", "trl") if r % 2 == 0 else ("trl", "labtax"))
+        ]
         for r, tool in order:
             if args.only in (None, tool):
                 round_dir = work / f"{tool}-{r}"
                 round_dir.mkdir()
                 runs[tool].append((run_labtax if tool == "labtax" else run_trl)(data, round_dir))
                 last = runs[tool][-1]
-                print(f"round {r + 1} {tool}: {last['wall_s']} s ({last['cpu_s']} CPU s), peak {last['peak_rss_gb']} GB", flush=True)
+                print(
+                    f"round {r + 1} {tool}: {last['wall_s']} s ({last['cpu_s']} CPU s), peak {last['peak_rss_gb']} GB",
+                    flush=True,
+                )
         result = {"samples": args.samples, "tokens": tokens, **compare(runs, tokens)}
     print(json.dumps(result, indent=2))
     return 0

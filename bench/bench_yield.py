@@ -25,7 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_copy(target: Path) -> Path:
     shutil.copytree(ROOT / "taxonomy", target / "taxonomy")
     shutil.copy(ROOT / "labtax.yaml", target / "labtax.yaml")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "taxonomy"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "taxonomy"],
+    ):
         subprocess.run(["git", *args], cwd=target, check=True)
     return target
 
@@ -52,17 +56,28 @@ def print_yield(result: Any, wall: float) -> None:
     for path, entry in sorted(leaves.items()):
         kept += entry["records"]
         calls += entry["teacher_calls"]
-        print(f"{path.removesuffix('/qna.yaml'):<60} {entry['records']:>7} {entry['teacher_calls']:>6} {entry['records'] / max(1, entry['teacher_calls']):>9.3f}")
+        print(
+            f"{path.removesuffix('/qna.yaml'):<60} {entry['records']:>7} {entry['teacher_calls']:>6} {entry['records'] / max(1, entry['teacher_calls']):>9.3f}"
+        )
     empty = sum(1 for entry in leaves.values() if entry["records"] == 0)
-    print(f"total: {kept} records from {calls} teacher calls = {kept / max(1, calls):.3f} kept per call; "
-          f"{empty} of {len(leaves)} leaves empty; failed {len(result.failed)}; {wall:.0f} s")
+    print(
+        f"total: {kept} records from {calls} teacher calls = {kept / max(1, calls):.3f} kept per call; "
+        f"{empty} of {len(leaves)} leaves empty; failed {len(result.failed)}; {wall:.0f} s"
+    )
     for reason in result.failed.values():
         print(f"failed: {reason}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="a generate.* setting (JSON value)")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a generate.* setting (JSON value)",
+    )
     args = parser.parse_args()
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.sets)}
     print_yield(*generate_starter(overrides))

@@ -52,9 +52,16 @@ def engine_for(kind: str, model, total: int):
         return TorchEngine(model, opt, sched, 1.0)
     import deepspeed
 
-    config = {"train_micro_batch_size_per_gpu": 1, "gradient_accumulation_steps": 1, "train_batch_size": 1, "gradient_clipping": 1.0,
-              "zero_optimization": {"stage": 2}, "zero_force_ds_cpu_optimizer": False, "zero_allow_untested_optimizer": True,
-              "steps_per_print": 2**31}
+    config = {
+        "train_micro_batch_size_per_gpu": 1,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": 1,
+        "gradient_clipping": 1.0,
+        "zero_optimization": {"stage": 2},
+        "zero_force_ds_cpu_optimizer": False,
+        "zero_allow_untested_optimizer": True,
+        "steps_per_print": 2**31,
+    }
     deepspeed.init_distributed(dist_backend="gloo")
     return deepspeed.initialize(model=model, optimizer=opt, lr_scheduler=sched, config=config)[0]
 
@@ -98,7 +105,9 @@ def variant(name: str, data: Path, count: int) -> dict:
 
     loss_kind, engine_kind, *rest = name.split("-")
     micros = micro_batches(data, count)
-    model = AutoModelForCausalLM.from_pretrained(embedded_model_dir(), dtype=torch.float32, attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_pretrained(
+        embedded_model_dir(), dtype=torch.float32, attn_implementation="sdpa"
+    )
     if rest:
         model.gradient_checkpointing_enable()
     model.train()  # from_pretrained gives eval mode, where transformers skips gradient checkpointing
@@ -108,9 +117,14 @@ def variant(name: str, data: Path, count: int) -> dict:
     one_step(engine, micros, loss_kind == "label", 2)  # warm-up: optimizer state appears here
     spent = one_step(engine, micros, loss_kind == "label", 2)
     tokens = sum(len(s) for m in micros for s in m)
-    return {"variant": name, "tokens": tokens, **{k: round(v, 2) for k, v in spent.items()},
-            "tokens_per_s": round(tokens / sum(spent.values()), 1), "rss_after_load_gb": round(rss_loaded, 2),
-            "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)}
+    return {
+        "variant": name,
+        "tokens": tokens,
+        **{k: round(v, 2) for k, v in spent.items()},
+        "tokens_per_s": round(tokens / sum(spent.values()), 1),
+        "rss_after_load_gb": round(rss_loaded, 2),
+        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+    }
 
 
 def main() -> int:
@@ -124,13 +138,34 @@ def main() -> int:
         return 0
     from bench_train_trl import bench_data
 
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29533", "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0",
-           "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": "29533",
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+        "PYTHONPATH": str(REPO / "src"),
+        "HF_HUB_OFFLINE": "1",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         data = bench_data(Path(tmp), 64)
         for name in args.variants.split(","):
-            out = subprocess.run([sys.executable, __file__, "--one", name, str(data), "--micro-batches", str(args.micro_batches)],
-                                 env=env, capture_output=True, text=True, check=False)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    name,
+                    str(data),
+                    "--micro-batches",
+                    str(args.micro_batches),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
             print(lines[-1] if lines else f"{name} failed:\n{out.stderr[-2000:]}", flush=True)
     return 0

@@ -26,7 +26,9 @@ def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_dry_run_lists_with_sizes_and_removes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_lists_with_sizes_and_removes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = _project(tmp_path, monkeypatch)
     result = CliRunner().invoke(cli, ["clean", "--dry-run", "--runs"])
     assert result.exit_code == 0, result.output
@@ -37,7 +39,9 @@ def test_dry_run_lists_with_sizes_and_removes_nothing(tmp_path: Path, monkeypatc
     assert (root / "generated" / ".cache" / "calls.sqlite").exists() and (root / "runs" / "default").exists()
 
 
-def test_clean_removes_caches_and_runs_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clean_removes_caches_and_runs_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = _project(tmp_path, monkeypatch)
     assert CliRunner().invoke(cli, ["clean"]).exit_code == 0
     assert not (root / "generated" / ".cache").exists() and not torch_extensions_dir().exists()
@@ -47,7 +51,9 @@ def test_clean_removes_caches_and_runs_only_when_asked(tmp_path: Path, monkeypat
     assert CliRunner().invoke(cli, ["clean"]).stderr == "nothing to remove\n"
 
 
-def test_torch_extensions_default_to_the_labtax_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torch_extensions_default_to_the_labtax_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LABTAX_CACHE", str(tmp_path / "c"))
     assert torch_extensions_dir() == tmp_path / "c" / "torch_extensions"
     monkeypatch.delenv("LABTAX_CACHE")

@@ -15,7 +15,9 @@ def test_readme_tables_are_current():
 
 
 def test_config_reference_is_current():
-    assert (ROOT / "docs" / "config.md").read_text(encoding="utf-8") == config_document(), "run: python -m labtax.docs"
+    assert (ROOT / "docs" / "config.md").read_text(encoding="utf-8") == config_document(), (
+        "run: python -m labtax.docs"
+    )
 
 
 def test_config_table_lists_every_default_from_the_schemas():

@@ -54,7 +54,7 @@ def test_pull_requests_lint_the_changed_leaves_with_full_history() -> None:
     steps = workflow["jobs"]["lint-changed-leaves"]["steps"]
     assert steps[0]["with"]["fetch-depth"] == 0
     lint = next(s for s in steps if "labtax lint" in s.get("run", ""))
-    assert "--changed --base \"origin/${BASE_REF}\"" in lint["run"]
+    assert '--changed --base "origin/${BASE_REF}"' in lint["run"]
     assert lint["env"]["BASE_REF"] == "${{ github.base_ref }}"
     tests = workflow["jobs"]["tests"]["steps"]
     assert any(s.get("run") == "bash scripts/test.sh" for s in tests)

@@ -36,19 +36,37 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
     (site / "_borrowed_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     isolation = ["--no-build-isolation"] if _has_hatchling() else []
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
-                    "--no-deps", "--no-cache-dir", *isolation, str(REPO_ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-cache-dir",
+            *isolation,
+            str(REPO_ROOT),
+        ],
+        check=True,
+    )
     return venv / "bin"
 
 
 def _run(bindir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    return subprocess.run([str(bindir / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [str(bindir / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 def test_data_files_come_from_the_wheel(installed: Path, tmp_path: Path) -> None:
-    code = ("import labtax, labtax.resources as r; print(labtax.__file__); "
-            "print(r.data_dir('schemas')); print(r.data_dir('prompts'))")
+    code = (
+        "import labtax, labtax.resources as r; print(labtax.__file__); "
+        "print(r.data_dir('schemas')); print(r.data_dir('prompts'))"
+    )
     result = _run(installed, tmp_path, "python", "-c", code)
     assert result.returncode == 0, result.stderr
     module, schemas, prompts = (Path(line) for line in result.stdout.split())
@@ -63,7 +81,9 @@ def test_core_requirements_do_not_pull_torch(installed: Path, tmp_path: Path) ->
     result = _run(installed, tmp_path, "python", "-c", code)
     core = [r for r in result.stdout.splitlines() if "extra ==" not in r]
     assert any(r.startswith("click") for r in core)
-    assert not [r for r in core if r.split(">")[0].split("=")[0].strip() in ("torch", "transformers", "deepspeed")]
+    assert not [
+        r for r in core if r.split(">")[0].split("=")[0].strip() in ("torch", "transformers", "deepspeed")
+    ]
 
 
 def test_installed_lint_checks_a_leaf_outside_the_source_tree(installed: Path, tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _leaves():
     config = load_config(REPO_ROOT)
-    return [load_leaf(REPO_ROOT, p.relative_to(REPO_ROOT).as_posix()) for p in find_leaves(config.taxonomy_root)]
+    return [
+        load_leaf(REPO_ROOT, p.relative_to(REPO_ROOT).as_posix()) for p in find_leaves(config.taxonomy_root)
+    ]
 
 
 def test_config_is_valid_and_documented() -> None:

@@ -31,7 +31,9 @@ class Config:
     def existing_taxonomy_root(self) -> Path:
         """The taxonomy root, which must exist: a run over a missing one would do nothing and succeed."""
         if not self.taxonomy_root.is_dir():
-            raise ConfigError(f"the taxonomy root {self.taxonomy_root} does not exist (taxonomy_root in {self.path or CONFIG_NAME})")
+            raise ConfigError(
+                f"the taxonomy root {self.taxonomy_root} does not exist (taxonomy_root in {self.path or CONFIG_NAME})"
+            )
         return self.taxonomy_root
 
     @property
@@ -66,10 +68,15 @@ def load_config(root: Path | None = None, overrides: dict[str, Any] | None = Non
     raw = merge(raw, overrides or {})
     errors = sorted(validator(SCHEMA).iter_errors(raw), key=lambda e: list(e.absolute_path))
     lines = [f"{_origin(path, list(e.absolute_path), overrides or {})}: {e.message}" for e in errors]
-    lines += [f"{_origin(path, key.split('.'), overrides or {})}: not a finite number (NaN or infinity)" for key in non_finite(raw)]
+    lines += [
+        f"{_origin(path, key.split('.'), overrides or {})}: not a finite number (NaN or infinity)"
+        for key in non_finite(raw)
+    ]
     if lines:
         raise ConfigError("invalid configuration\n" + "\n".join(lines))
-    return Config(root=root, data=apply_defaults(load_schema(SCHEMA), raw), path=path if path.is_file() else None)
+    return Config(
+        root=root, data=apply_defaults(load_schema(SCHEMA), raw), path=path if path.is_file() else None
+    )
 
 
 def _origin(path: Path, keys: list[Any], overrides: dict[str, Any]) -> str:
@@ -81,6 +88,8 @@ def _origin(path: Path, keys: list[Any], overrides: dict[str, Any]) -> str:
             return f"{path}: {dotted}"
         node = node[key]
     return f"option --{str(keys[-1]).replace('_', '-')} ({dotted})"
+
+
 def read_file(path: Path) -> dict[str, Any]:
     """The settings written in labtax.yaml (no defaults); {} when there is no file."""
     if not path.is_file():
@@ -100,7 +109,10 @@ def sources(root: Path | None = None, overrides: dict[str, Any] | None = None) -
     config = load_config(root, overrides)
     written, flags = flatten(read_file(config.root / CONFIG_NAME)), flatten(overrides or {})
     order = list(schema_defaults())
-    rows = [(key, value, "flag" if key in flags else CONFIG_NAME if key in written else "default") for key, value in flatten(config.data).items()]
+    rows = [
+        (key, value, "flag" if key in flags else CONFIG_NAME if key in written else "default")
+        for key, value in flatten(config.data).items()
+    ]
     return sorted(rows, key=lambda row: order.index(row[0]) if row[0] in order else len(order))
 
 
@@ -153,7 +165,7 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def unflatten(key: str, value: Any) -> dict[str, Any]:
-    """"generate.seed", 7 -> {"generate": {"seed": 7}} (an override for load_config)."""
+    """ "generate.seed", 7 -> {"generate": {"seed": 7}} (an override for load_config)."""
     for part in reversed(key.split(".")):
         value = {part: value}
     return value

@@ -38,7 +38,15 @@ DEFAULT_BASES = ("origin/main", "main")  # tried in order when neither --base no
 ATTRIBUTION = "attribution.txt"
 
 # git's status letters (see `git diff --name-status`) -> LeafChange.status
-_STATUS = {"A": "added", "C": "added", "M": "modified", "T": "modified", "U": "modified", "D": "deleted", "R": "renamed"}
+_STATUS = {
+    "A": "added",
+    "C": "added",
+    "M": "modified",
+    "T": "modified",
+    "U": "modified",
+    "D": "deleted",
+    "R": "renamed",
+}
 LETTER = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R"}
 
 
@@ -62,7 +70,9 @@ class ChangeSet:
     base: str = ""  # what was compared with, for people: "main (merge-base 1a2b3c4)", "the empty tree"
 
 
-def changed_leaves(repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy") -> list[LeafChange]:
+def changed_leaves(
+    repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy"
+) -> list[LeafChange]:
     """The leaves changed between `base` and the working tree (committed, staged, unstaged, untracked), sorted by path.
 
     `base` None: labtax.yaml's `default_base`, else the merge-base of HEAD with origin/main, else with main.
@@ -81,7 +91,9 @@ def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "
     root = repo_root(git_repo)
     prefix = Path(repo).resolve().relative_to(root.resolve()).as_posix()
     inner = taxonomy_root if prefix == "." else f"{prefix}/{taxonomy_root}"  # the taxonomy as git sees it
-    base_name, base_id = named_base(git_repo, base if base is not None else load_config(Path(repo)).data["default_base"])
+    base_name, base_id = named_base(
+        git_repo, base if base is not None else load_config(Path(repo)).data["default_base"]
+    )
     files = diff_against(git_repo, base_id, inner)
     files += [FileChange("A", path) for path in untracked(git_repo, inner)]
     stray = sorted({f.path for f in files if f.status != "D" and _is_stray_leaf_file(f.path, inner)})
@@ -90,7 +102,10 @@ def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "
         return ChangeSet(leaves, stray, base_name)
     strip = len(prefix) + 1
     return ChangeSet(
-        [LeafChange(c.path[strip:], c.status, c.old_path[strip:] if c.old_path else None, c.branch) for c in leaves],
+        [
+            LeafChange(c.path[strip:], c.status, c.old_path[strip:] if c.old_path else None, c.branch)
+            for c in leaves
+        ],
         [path[strip:] for path in stray],
         base_name,
     )
@@ -98,7 +113,11 @@ def change_set(repo: Path | str, base: str | None = None, taxonomy_root: str = "
 
 def _is_stray_leaf_file(path: str, taxonomy_root: str) -> bool:
     name = PurePosixPath(path).name
-    return name != LEAF_FILE and LEAF_LIKE.fullmatch(name) is not None and branch_of(path, taxonomy_root) is not None
+    return (
+        name != LEAF_FILE
+        and LEAF_LIKE.fullmatch(name) is not None
+        and branch_of(path, taxonomy_root) is not None
+    )
 
 
 def resolve_base(repo: Repo, base: str | None) -> str:
@@ -124,10 +143,14 @@ def named_base(repo: Repo, base: str | None) -> tuple[str, str]:
             how = f"merge-base {found[:7]}" if found != commit else found[:7]
             return f"{ref} ({how})", found
     if base is not None:
-        raise GitError(f"base '{base}' does not name a commit in this repository (tried: {base}); "
-                       "pass a branch, tag or commit id, or --base empty to list every leaf")
-    raise GitError(f"no base to compare with: tried {', '.join(DEFAULT_BASES)} and neither exists; "
-                   "pass --base REF or set default_base in labtax.yaml")
+        raise GitError(
+            f"base '{base}' does not name a commit in this repository (tried: {base}); "
+            "pass a branch, tag or commit id, or --base empty to list every leaf"
+        )
+    raise GitError(
+        f"no base to compare with: tried {', '.join(DEFAULT_BASES)} and neither exists; "
+        "pass --base REF or set default_base in labtax.yaml"
+    )
 
 
 def leaf_changes(root: Path, files: list[FileChange], taxonomy_root: str) -> list[LeafChange]:
@@ -153,7 +176,11 @@ def format_text(changes: list[LeafChange]) -> str:
     """One line per leaf: `A  path`, or `R  old -> new` for a renamed leaf."""
     lines = []
     for change in changes:
-        shown = f"{quote_path(change.old_path)} -> {quote_path(change.path)}" if change.old_path else quote_path(change.path)
+        shown = (
+            f"{quote_path(change.old_path)} -> {quote_path(change.path)}"
+            if change.old_path
+            else quote_path(change.path)
+        )
         lines.append(f"{LETTER[change.status]}  {shown}")
     return "\n".join(lines)
 
@@ -186,7 +213,9 @@ def _qna_changes(files: list[FileChange], taxonomy_root: str) -> list[LeafChange
             if new_is_leaf:
                 out.append(_change(file.path, "added", None, taxonomy_root))
         elif new_is_leaf:
-            out.append(_change(file.path, status, file.old_path if status == "renamed" else None, taxonomy_root))
+            out.append(
+                _change(file.path, status, file.old_path if status == "renamed" else None, taxonomy_root)
+            )
     return out
 
 
@@ -201,7 +230,11 @@ def _pair_moved_leaves(repo: Repo, files: list[FileChange], taxonomy_root: str) 
     removed = {f.path for f in files if f.status == "D"}
     same = {f.path for f in files if f.status == "A" and f.path in removed}
     files = [f for f in files if f.path not in same] + [FileChange("M", path) for path in sorted(same)]
-    deleted = {f.old_blob: f for f in files if f.status == "D" and f.old_blob and _is_leaf_file(f.path, taxonomy_root)}
+    deleted = {
+        f.old_blob: f
+        for f in files
+        if f.status == "D" and f.old_blob and _is_leaf_file(f.path, taxonomy_root)
+    }
     added = [f for f in files if f.status == "A" and _is_leaf_file(f.path, taxonomy_root)]
     if not deleted or not added:
         return files

@@ -34,7 +34,11 @@ def _rows(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, 
 def config_table(section: str = "") -> str:
     """A Markdown table of every labtax.yaml key (of one section, named without its prefix): name, default, description."""
     prefix = f"{section}." if section else ""
-    rows = [(key.removeprefix(prefix), default, text) for key, default, text in _rows(load_schema("config.schema.json")) if key.startswith(prefix)]
+    rows = [
+        (key.removeprefix(prefix), default, text)
+        for key, default, text in _rows(load_schema("config.schema.json"))
+        if key.startswith(prefix)
+    ]
     return _table(rows)
 
 
@@ -43,7 +47,13 @@ def train_table() -> str:
     (which `phases.<name>.*` override), the per-phase copies left out."""
     rows = list(_rows(load_schema("train.schema.json")))
     described = {key.split(".", 2)[2]: text for key, _, text in rows if key.startswith("phases.")}
-    return _table([(key, default, text or described.get(key.removeprefix("defaults."), "")) for key, default, text in rows if not key.startswith("phases.")])
+    return _table(
+        [
+            (key, default, text or described.get(key.removeprefix("defaults."), ""))
+            for key, default, text in rows
+            if not key.startswith("phases.")
+        ]
+    )
 
 
 def _table(rows: list[tuple[str, Any, str]]) -> str:
@@ -64,8 +74,13 @@ def config_document() -> str:
     return head + config_table()
 
 
-BLOCKS = {"config": config_table, "rules": rules_table, "config-generate": lambda: config_table("generate"), "train": train_table,
-          "config-rank": lambda: config_table("rank")}
+BLOCKS = {
+    "config": config_table,
+    "rules": rules_table,
+    "config-generate": lambda: config_table("generate"),
+    "train": train_table,
+    "config-rank": lambda: config_table("rank"),
+}
 DOCUMENTS_WITH_BLOCKS = ("README.md", "docs/generate.md", "docs/train.md", "docs/rank.md")
 
 

@@ -82,7 +82,9 @@ def file_lock(path: Path, what: str, folder: Path | None = None) -> Iterator[Non
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise LabtaxError(f"{folder}: in use by {holder}; wait for it to finish, or use another output folder") from None
+            raise LabtaxError(
+                f"{folder}: in use by {holder}; wait for it to finish, or use another output folder"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{what} (pid {os.getpid()})\n")
@@ -92,6 +94,8 @@ def file_lock(path: Path, what: str, folder: Path | None = None) -> Iterator[Non
         finally:
             handle.seek(0)
             handle.truncate()  # released: the lock file no longer names anyone
+
+
 def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line of a JSONL text; a line that is not a JSON
     object raises one located error, `where:line:col: error[rule] ...`."""
@@ -101,7 +105,9 @@ def jsonl_rows(text: str, where: str, rule: str = "jsonl") -> Iterator[tuple[int
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise LabtaxError(f"{where}:{lineno}:{exc.colno}: error[{rule}] not valid JSON: {exc.msg}") from None
+            raise LabtaxError(
+                f"{where}:{lineno}:{exc.colno}: error[{rule}] not valid JSON: {exc.msg}"
+            ) from None
         if not isinstance(row, dict):
             raise LabtaxError(f"{where}:{lineno}:1: error[{rule}] expected a JSON object per line")
         yield lineno, row

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from labtax.config import Config
-from labtax.models.embedded import embedded_model_dir
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.files import file_sha256, jsonl_rows, write_text_atomic
 from labtax.generate.output import EVAL_DIR, MANIFEST, is_dropped_file
+from labtax.models.embedded import embedded_model_dir
+from labtax.models.tokenize import load_tokenizer, response_tokens
 from labtax.phases import LAB_PHASES
 from labtax.publish import publish_set
 from labtax.schemas import validator
 from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
 from labtax.taxonomy.git import head_commit
-from labtax.models.tokenize import load_tokenizer, response_tokens
 
 STATS = "mix.json"
 OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in LAB_PHASES for suffix in (".jsonl", ".val.jsonl"))})
@@ -83,7 +83,11 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     check = validator("record.schema.json")
     held_out = eval_prompts(input_dir / EVAL_DIR)
     records = []
-    for path in sorted(p for p in input_dir.rglob("*.jsonl") if EVAL_DIR not in p.relative_to(input_dir).parts[:1] and not is_dropped_file(p)):
+    for path in sorted(
+        p
+        for p in input_dir.rglob("*.jsonl")
+        if EVAL_DIR not in p.relative_to(input_dir).parts[:1] and not is_dropped_file(p)
+    ):
         for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
             if line.strip():
                 records.append(_record(path, lineno, line, check, held_out))
@@ -96,7 +100,9 @@ def _record(path: Path, lineno: int, line: bytes, check: Any, held_out: dict[str
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LabtaxError(f"{path}:{lineno}:{exc.start + 1}: error[record] byte 0x{line[exc.start]:02x} is not valid UTF-8") from None
+        raise LabtaxError(
+            f"{path}:{lineno}:{exc.start + 1}: error[record] byte 0x{line[exc.start]:02x} is not valid UTF-8"
+        ) from None
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -106,7 +112,9 @@ def _record(path: Path, lineno: int, line: bytes, check: Any, held_out: dict[str
     except UnicodeEncodeError:
         match = re.search(r"\\u[dD][89a-fA-F]", text)
         column = match.start() + 1 if match else 1
-        raise LabtaxError(f"{path}:{lineno}:{column}: error[record] holds a lone surrogate escape (half a UTF-16 pair), which is not text") from None
+        raise LabtaxError(
+            f"{path}:{lineno}:{column}: error[record] holds a lone surrogate escape (half a UTF-16 pair), which is not text"
+        ) from None
     _refuse_eval_item(path, lineno, record, held_out)
     error = next(iter(check.iter_errors(record)), None)
     if error is not None:
@@ -129,14 +137,28 @@ def eval_prompts(folder: Path) -> dict[str, str]:
 def _refuse_eval_item(path: Path, lineno: int, record: Any, held_out: dict[str, str]) -> None:
     """Evaluation items are never trained on: a file of them, or a record asking a held-out prompt, stops the mix."""
     if isinstance(record, dict) and "set" in record:
-        raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] an evaluation item (set {record['set']!r}); evaluation sets are never trained on")
-    users = [m.get("content") for m in record.get("messages", []) if isinstance(m, dict) and m.get("role") == "user"] if isinstance(record, dict) else []
+        raise LabtaxError(
+            f"{path}:{lineno}:1: error[eval-item] an evaluation item (set {record['set']!r}); evaluation sets are never trained on"
+        )
+    users = (
+        [
+            m.get("content")
+            for m in record.get("messages", [])
+            if isinstance(m, dict) and m.get("role") == "user"
+        ]
+        if isinstance(record, dict)
+        else []
+    )
     clash = next((held_out[u] for u in users if u in held_out), None)
     if clash:
-        raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] this record asks the held-out evaluation prompt of {clash}; it would train on the evaluation set")
+        raise LabtaxError(
+            f"{path}:{lineno}:1: error[eval-item] this record asks the held-out evaluation prompt of {clash}; it would train on the evaluation set"
+        )
 
 
-def current_records(records: list[dict[str, Any]], manifest: dict[str, Any] | None, leaves: set[str]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def current_records(
+    records: list[dict[str, Any]], manifest: dict[str, Any] | None, leaves: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The records mix may train on, and how many it drops by reason. A record counts only when its
     leaf is a leaf of the taxonomy today (not deleted, not a link labtax never reads) and it was
     generated from the leaf version the manifest names (a leftover of an older run is not)."""
@@ -145,11 +167,15 @@ def current_records(records: list[dict[str, Any]], manifest: dict[str, Any] | No
     for record in records:
         entry = entries.get(record["leaf"])
         if record["leaf"] not in leaves:
-            dropped[f"{record['leaf']}: the leaf is not in the taxonomy (deleted, or a link that is not read)"] += 1
+            dropped[
+                f"{record['leaf']}: the leaf is not in the taxonomy (deleted, or a link that is not read)"
+            ] += 1
         elif entry is None:
             dropped[f"{record['leaf']}: not in {MANIFEST} (not written by labtax generate)"] += 1
         elif entry.get("leaf_hash") != record["provenance"]["leaf_hash"]:
-            dropped[f"{record['leaf']}: generated from another version of the leaf than {MANIFEST} names"] += 1
+            dropped[
+                f"{record['leaf']}: generated from another version of the leaf than {MANIFEST} names"
+            ] += 1
         else:
             kept.append(record)
     return kept, dict(sorted(dropped.items()))
@@ -170,7 +196,9 @@ def taxonomy_leaves(config: Config) -> tuple[list[Leaf], list[str]]:
     leaves, skipped = [], []
     for qna in find_leaves(config.taxonomy_root):
         try:
-            leaves.append(load_leaf(config.root, qna.relative_to(config.root).as_posix(), config.data["taxonomy_root"]))
+            leaves.append(
+                load_leaf(config.root, qna.relative_to(config.root).as_posix(), config.data["taxonomy_root"])
+            )
         except LabtaxError as exc:
             skipped.append(exc.message)
     return leaves, skipped
@@ -184,7 +212,9 @@ def seed_records(leaves: list[Leaf]) -> list[dict[str, Any]]:
         for i, seed in enumerate(leaf.seed_examples):
             digest = hashlib.sha256(f"{leaf.path}\0{i}\0{seed.question}".encode()).hexdigest()[:32]
             messages = chat_messages(leaf, seed.question, seed.answer, seed.context)
-            out.append({"id": digest, "leaf": leaf.path, "branch": leaf.branch, "messages": messages, "seed": True})
+            out.append(
+                {"id": digest, "leaf": leaf.path, "branch": leaf.branch, "messages": messages, "seed": True}
+            )
     return out
 
 
@@ -195,7 +225,17 @@ def to_samples(records: list[dict[str, Any]], tokenizer: Any) -> list[Sample]:
         text = tokenizer.apply_chat_template(r["messages"], tokenize=False)
         total = len(tokenizer(text, add_special_tokens=False)["input_ids"])
         source = "seed" if r.get("seed") else "generated"
-        samples.append(Sample(r["id"], r["leaf"], r["branch"], r["messages"], source, response_tokens(tokenizer, answer), total))
+        samples.append(
+            Sample(
+                r["id"],
+                r["leaf"],
+                r["branch"],
+                r["messages"],
+                source,
+                response_tokens(tokenizer, answer),
+                total,
+            )
+        )
     return samples
 
 
@@ -242,7 +282,11 @@ def _tag(sample: Sample, phase: str) -> Sample:
 
 def build_phases(samples: list[Sample], settings: dict[str, Any], seed: int) -> dict[str, Split]:
     """The three phases' training (own + replayed, shuffled) and validation samples."""
-    short_max, fraction, rates = settings["short_max_tokens"], settings["validation_fraction"], settings["replay"]
+    short_max, fraction, rates = (
+        settings["short_max_tokens"],
+        settings["validation_fraction"],
+        settings["replay"],
+    )
     own = {
         "kt1": split(kt1_samples(samples, short_max), "kt1", fraction, seed),
         "kt2": split(kt2_samples(samples, short_max), "kt2", fraction, seed),
@@ -306,7 +350,9 @@ def check_mix(folder: Path) -> None:
     for name, digest in sorted((stats.get("files") or {}).items()):
         path = folder / name
         if not path.is_file() or file_sha256(path) != digest:
-            raise LabtaxError(f"{path}: does not match {folder / STATS} (missing, edited, or from another mix run); run `labtax mix` again")
+            raise LabtaxError(
+                f"{path}: does not match {folder / STATS} (missing, edited, or from another mix run); run `labtax mix` again"
+            )
 
 
 def mix(
@@ -326,20 +372,31 @@ def mix(
     tokenizer_path = tokenizer_path or str(embedded_model_dir())
     tokenizer = load_tokenizer(tokenizer_path)
     leaves, skipped = taxonomy_leaves(config)
-    records, dropped = current_records(read_generated(input_dir), read_manifest(input_dir), {leaf.path for leaf in leaves})
+    records, dropped = current_records(
+        read_generated(input_dir), read_manifest(input_dir), {leaf.path for leaf in leaves}
+    )
     seeds = seed_records(leaves) if settings["include_seeds"] else []
     phases = build_phases(to_samples(records + seeds, tokenizer), settings, seed)
     if not any(split_.train for split_ in phases.values()):
-        raise LabtaxError(f"no samples to mix from {input_dir} and the taxonomy's seeds; nothing written", EXIT_FINDINGS)
+        raise LabtaxError(
+            f"no samples to mix from {input_dir} and the taxonomy's seeds; nothing written", EXIT_FINDINGS
+        )
     stats = {
         "seed": seed,
         "tokenizer": tokenizer_path,
         "taxonomy_commit": head_commit(config.root),
-        "inputs": {"generated": len(records), "seed_examples": len(seeds), "folder": str(input_dir), "root": str(config.root),
-                   "leaves_without_generated": sorted({leaf.path for leaf in leaves} - {r["leaf"] for r in records})},
+        "inputs": {
+            "generated": len(records),
+            "seed_examples": len(seeds),
+            "folder": str(input_dir),
+            "root": str(config.root),
+            "leaves_without_generated": sorted({leaf.path for leaf in leaves} - {r["leaf"] for r in records}),
+        },
         "dropped": dropped,
         "skipped_leaves": skipped,
-        "settings": {k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")},
+        "settings": {
+            k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")
+        },
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
     }
 

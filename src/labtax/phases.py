@@ -11,4 +11,8 @@ PHASE_NAMES = {"kt1": "KT/1", "kt2": "KT/2", "st": "ST", "reward": "Reward", "dp
 
 # The taxonomy branches whose leaves each LAB phase trains on (mix splits knowledge by answer
 # length between KT/1 and KT/2), and so the leaves its checkpoints are scored on.
-PHASE_BRANCHES = {"kt1": ("knowledge",), "kt2": ("knowledge", "foundational_skills"), "st": ("compositional_skills",)}
+PHASE_BRANCHES = {
+    "kt1": ("knowledge",),
+    "kt2": ("knowledge", "foundational_skills"),
+    "st": ("compositional_skills",),
+}

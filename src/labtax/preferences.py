@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-from labtax.files import jsonl_rows
+from labtax.files import jsonl_rows, write_text_atomic
 from labtax.schemas import is_valid, validator
-from labtax.files import write_text_atomic
 
 SCHEMA = "preference.schema.json"
 RULE = "preference"
@@ -29,10 +28,18 @@ def problem(row: dict[str, Any]) -> str | None:
     """What is wrong with one preference row (None when nothing is)."""
     # The quick yes/no first (a Rust validator where installed): most rows are valid, and the
     # full validator, which words the error, costs about a millisecond a row.
-    errors = [] if is_valid(SCHEMA, row) else sorted(validator(SCHEMA).iter_errors(row), key=lambda e: list(e.absolute_path))
+    errors = (
+        []
+        if is_valid(SCHEMA, row)
+        else sorted(validator(SCHEMA).iter_errors(row), key=lambda e: list(e.absolute_path))
+    )
     if errors:
         where = ".".join(map(str, errors[0].absolute_path)) or "(top level)"
-        what = "an empty answer" if errors[0].validator in ("pattern", "minItems") and errors[0].absolute_path else errors[0].message
+        what = (
+            "an empty answer"
+            if errors[0].validator in ("pattern", "minItems") and errors[0].absolute_path
+            else errors[0].message
+        )
         return f"{where}: {what}"
     if row["prompt"][-1]["role"] != "user":
         return "prompt: the conversation must end on a user turn"
@@ -63,11 +70,18 @@ def read_preferences(path: Path, missing_ok: bool = False) -> list[dict[str, Any
 def preference_row(prompt: list[dict[str, str]], chosen: str, rejected: str, **about: Any) -> dict[str, Any]:
     """One preference row: TRL's conversational prompt/chosen/rejected, then `about` (leaf,
     question_id, split, reference, ranking, provenance)."""
-    return {"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}], "rejected": [{"role": "assistant", "content": rejected}], **about}
+    return {
+        "prompt": prompt,
+        "chosen": [{"role": "assistant", "content": chosen}],
+        "rejected": [{"role": "assistant", "content": rejected}],
+        **about,
+    }
 
 
 def write_preferences(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write `rows` as JSONL, atomically (a reader never sees half a file)."""
     import json
 
-    write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows))
+    write_text_atomic(
+        path, "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+    )

@@ -36,14 +36,18 @@ def _sibling(output: Path, kind: str) -> Path:
 
 
 def _leftovers(output: Path) -> list[Path]:
-    return sorted(output.parent.glob(f".{output.name}.new-*")) + sorted(output.parent.glob(f".{output.name}.old-*"))
+    return sorted(output.parent.glob(f".{output.name}.new-*")) + sorted(
+        output.parent.glob(f".{output.name}.old-*")
+    )
 
 
 def _check_owned(output: Path, owned: Collection[str], what: str) -> None:
     foreign = sorted(p.name for p in output.iterdir() if p.name not in owned) if output.is_dir() else []
     if foreign:
-        raise LabtaxError(f"{output}: holds files {what} did not write ({', '.join(foreign[:3])}); "
-                          f"{what} replaces the whole folder: choose an empty or new --output")
+        raise LabtaxError(
+            f"{output}: holds files {what} did not write ({', '.join(foreign[:3])}); "
+            f"{what} replaces the whole folder: choose an empty or new --output"
+        )
 
 
 def _swap(staged: Path, output: Path) -> None:

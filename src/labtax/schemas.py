@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -44,7 +44,9 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A cached validator for schema `name`, with `$ref`s resolved through the registry."""
-    return Draft202012Validator(load_schema(name), registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        load_schema(name), registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 @cache
@@ -99,7 +101,9 @@ def resolve_ref(sub: dict[str, Any]) -> dict[str, Any]:
     return _registry().contents(ref) if ref else sub
 
 
-def checked_rows(text: str, where: str, schema: str, rule: str, top: str = "(top level)", advice: str = "") -> Iterator[tuple[int, dict[str, Any]]]:
+def checked_rows(
+    text: str, where: str, schema: str, rule: str, top: str = "(top level)", advice: str = ""
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) of a JSONL text, each checked against `schema`; the first bad line is one
     located error: `where:line:1: error[rule] field: what is wrong` (`top` names the whole object,
     `advice` is appended)."""

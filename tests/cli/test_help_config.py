@@ -38,9 +38,13 @@ def test_every_option_shows_its_default(name: str) -> None:
 
 
 def test_config_prints_each_value_with_its_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "labtax.yaml").write_text("lint:\n  strict: true\n  word_limits: {question: 100}\ngenerate:\n  seed: 3\n")
+    (tmp_path / "labtax.yaml").write_text(
+        "lint:\n  strict: true\n  word_limits: {question: 100}\ngenerate:\n  seed: 3\n"
+    )
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["config", "--set", "generate.seed=7", "--set", "mix.seed=5", "--format", "json"])
+    result = CliRunner().invoke(
+        cli, ["config", "--set", "generate.seed=7", "--set", "mix.seed=5", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     rows = {row["key"]: (row["value"], row["source"]) for row in json.loads(result.stdout)}
     assert rows["lint.strict"] == (True, "labtax.yaml")

@@ -15,8 +15,13 @@ KNOWLEDGE = (
 )
 
 
-def write_leaf(repo: Path, folder: str, name: str = "leaf", documents: dict[str, str] | None = None,
-               patterns: list[str] | None = None) -> str:
+def write_leaf(
+    repo: Path,
+    folder: str,
+    name: str = "leaf",
+    documents: dict[str, str] | None = None,
+    patterns: list[str] | None = None,
+) -> str:
     """Write a leaf (qna.yaml + attribution.txt, plus documents for knowledge) and return its qna.yaml path."""
     base = repo / folder
     base.mkdir(parents=True, exist_ok=True)
@@ -40,7 +45,9 @@ def commit_all(repo: Path, message: str = "change") -> None:
 @pytest.fixture
 def leafy_repo(git_repo: Path) -> Path:
     """main holds one leaf per branch (a knowledge leaf with a local document); HEAD is branch `work` off main."""
-    write_leaf(git_repo, "taxonomy/knowledge/physics/kinematics", "kinematics", {"kinematics.md": "# Motion\n"})
+    write_leaf(
+        git_repo, "taxonomy/knowledge/physics/kinematics", "kinematics", {"kinematics.md": "# Motion\n"}
+    )
     write_leaf(git_repo, "taxonomy/foundational_skills/math/arithmetic", "arithmetic")
     write_leaf(git_repo, "taxonomy/compositional_skills/tutoring/explain", "explain")
     commit_all(git_repo, "starter leaves")

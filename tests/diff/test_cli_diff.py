@@ -19,7 +19,12 @@ def run(cwd: Path, monkeypatch: pytest.MonkeyPatch, *args: str):
 
 
 def test_text_output_sorted_with_status_letters(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    git(leafy_repo, "mv", "taxonomy/compositional_skills/tutoring/explain", "taxonomy/compositional_skills/tutoring/teach")
+    git(
+        leafy_repo,
+        "mv",
+        "taxonomy/compositional_skills/tutoring/explain",
+        "taxonomy/compositional_skills/tutoring/teach",
+    )
     (leafy_repo / "taxonomy/knowledge/physics/kinematics/kinematics.md").write_text("revised\n")
     (leafy_repo / "taxonomy/foundational_skills/math/arithmetic/qna.yaml").unlink()
     write_leaf(leafy_repo, "taxonomy/foundational_skills/reasoning/logic", "logic")
@@ -34,15 +39,22 @@ def test_text_output_sorted_with_status_letters(leafy_repo: Path, monkeypatch: p
 
 
 def test_json_output(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    git(leafy_repo, "mv", "taxonomy/compositional_skills/tutoring/explain", "taxonomy/compositional_skills/tutoring/teach")
+    git(
+        leafy_repo,
+        "mv",
+        "taxonomy/compositional_skills/tutoring/explain",
+        "taxonomy/compositional_skills/tutoring/teach",
+    )
     result = run(leafy_repo, monkeypatch, "--format", "json")
     assert result.exit_code == 0, result.stdout
-    assert json.loads(result.stdout) == [{
-        "path": "taxonomy/compositional_skills/tutoring/teach/qna.yaml",
-        "status": "renamed",
-        "old_path": "taxonomy/compositional_skills/tutoring/explain/qna.yaml",
-        "branch": "compositional_skills",
-    }]
+    assert json.loads(result.stdout) == [
+        {
+            "path": "taxonomy/compositional_skills/tutoring/teach/qna.yaml",
+            "status": "renamed",
+            "old_path": "taxonomy/compositional_skills/tutoring/explain/qna.yaml",
+            "branch": "compositional_skills",
+        }
+    ]
 
 
 def test_no_changes_exit_zero(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +76,10 @@ def test_text_format_names_the_base_on_stderr(leafy_repo: Path, monkeypatch: pyt
     git(leafy_repo, "checkout", "-q", "feature")
     result = run(leafy_repo, monkeypatch)  # main moved on: compared with where feature left it
     assert result.stderr == f"compared with main (merge-base {main})\n" and result.stdout.startswith("A  ")
-    assert run(leafy_repo, monkeypatch, "--base", "empty").stderr == "compared with the empty tree (every leaf is new)\n"
+    assert (
+        run(leafy_repo, monkeypatch, "--base", "empty").stderr
+        == "compared with the empty tree (every leaf is new)\n"
+    )
     assert run(leafy_repo, monkeypatch, "--format", "json").stderr == ""
 
 
@@ -73,7 +88,9 @@ def test_base_option_and_empty(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch
     commit_all(leafy_repo)
     assert run(leafy_repo, monkeypatch, "--base", "HEAD").stdout == ""
     assert run(leafy_repo, monkeypatch, "--base", "main").stdout.split() == [
-        "A", "taxonomy/compositional_skills/tutoring/exam/qna.yaml"]
+        "A",
+        "taxonomy/compositional_skills/tutoring/exam/qna.yaml",
+    ]
     assert len(run(leafy_repo, monkeypatch, "--base", "empty").stdout.splitlines()) == 4
 
 
@@ -100,7 +117,9 @@ def test_bad_format_is_a_usage_error(leafy_repo: Path, monkeypatch: pytest.Monke
     assert run(leafy_repo, monkeypatch, "--format", "yaml").exit_code == 2
 
 
-def test_lint_changed_checks_only_what_diff_reports(starter_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lint_changed_checks_only_what_diff_reports(
+    starter_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     git(starter_repo, "checkout", "-q", "-b", "edit")
     leaf = "taxonomy/foundational_skills/mathematics/arithmetic_word_problems"
     (starter_repo / leaf / "attribution.txt").write_text("")  # an empty attribution is a lint error
@@ -110,10 +129,16 @@ def test_lint_changed_checks_only_what_diff_reports(starter_repo: Path, monkeypa
     assert {p["path"] for p in json.loads(result.stdout)} == {f"{leaf}/qna.yaml"}
 
 
-def test_a_newline_in_a_path_cannot_start_a_line_of_its_own(leafy_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_newline_in_a_path_cannot_start_a_line_of_its_own(
+    leafy_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = 'taxonomy/compositional_skills/evil\n::error file=x::pwned "q"'
     write_leaf(leafy_repo, folder, "evil")
     result = run(leafy_repo, monkeypatch)
     assert result.exit_code == 0, result.stdout
-    assert result.stdout.splitlines() == ['A  "taxonomy/compositional_skills/evil\\n::error file=x::pwned \\"q\\"/qna.yaml"']
-    assert json.loads(run(leafy_repo, monkeypatch, "--format", "json").output)[0]["path"] == f"{folder}/qna.yaml"
+    assert result.stdout.splitlines() == [
+        'A  "taxonomy/compositional_skills/evil\\n::error file=x::pwned \\"q\\"/qna.yaml"'
+    ]
+    assert (
+        json.loads(run(leafy_repo, monkeypatch, "--format", "json").output)[0]["path"] == f"{folder}/qna.yaml"
+    )

@@ -81,8 +81,13 @@ def test_unreferenced_file_in_a_leaf_folder_is_not_a_change(leafy_repo: Path) ->
 
 
 def test_document_in_a_subfolder_matched_by_a_glob(git_repo: Path) -> None:
-    path = write_leaf(git_repo, "taxonomy/knowledge/chem/atoms", "atoms", {"docs/atoms.md": "# Atoms\n"},
-                      patterns=["docs/*.md"])
+    path = write_leaf(
+        git_repo,
+        "taxonomy/knowledge/chem/atoms",
+        "atoms",
+        {"docs/atoms.md": "# Atoms\n"},
+        patterns=["docs/*.md"],
+    )
     commit_all(git_repo)
     (git_repo / "taxonomy/knowledge/chem/atoms/docs/atoms.md").write_text("# Atoms, revised\n")
     (git_repo / "taxonomy/knowledge/chem/atoms/docs/draft.txt").write_text("not a document\n")

@@ -28,6 +28,10 @@ def mcq_items() -> list[McqItem]:
         wrong = [a for _, a in tiny.FACTS if a != answer][i % 3 : i % 3 + 3]
         choices = list(wrong)
         choices.insert(i % 4, answer)
-        leaf = "taxonomy/knowledge/science/facts/qna.yaml" if i % 2 else "taxonomy/knowledge/words/reverse/qna.yaml"
+        leaf = (
+            "taxonomy/knowledge/science/facts/qna.yaml"
+            if i % 2
+            else "taxonomy/knowledge/words/reverse/qna.yaml"
+        )
         items.append(McqItem(f"item{i}", "knowledge", leaf, "knowledge", question, tuple(choices), i % 4))
     return items

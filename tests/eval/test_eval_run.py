@@ -46,13 +46,19 @@ def configure(repo: Path, url: str) -> None:
     write_config(repo, url, evaluation={**EVAL, "max_answer_tokens": 12, "batch_size": 4}, concurrency=1)
 
 
-def test_eval_scores_a_model_on_every_set_and_writes_the_reports(repo: Path, student_dir: Path, tmp_path: Path) -> None:
+def test_eval_scores_a_model_on_every_set_and_writes_the_reports(
+    repo: Path, student_dir: Path, tmp_path: Path
+) -> None:
     bench = tmp_path / "bench"
     bench.mkdir()
-    (bench / "astronomy_test.csv").write_text('"Which planet is the largest?",Mars,Jupiter,Venus,Earth,B\nWhat is frozen water called?,Steam,Ice,Fog,Dew,B\n')
+    (bench / "astronomy_test.csv").write_text(
+        '"Which planet is the largest?",Mars,Jupiter,Venus,Earth,B\nWhat is frozen water called?,Steam,Ice,Fog,Dew,B\n'
+    )
     with TeacherServer(judge) as server:
         configure(repo, server.url)
-        result = evaluate(EvalOptions(root=repo, model=str(student_dir), benchmark=bench, show_progress=False))
+        result = evaluate(
+            EvalOptions(root=repo, model=str(student_dir), benchmark=bench, show_progress=False)
+        )
         judged = server.stages()["judge_answer"]
     out = repo / "evaluation"
     written = json.loads((out / "eval.json").read_text())
@@ -66,8 +72,11 @@ def test_eval_scores_a_model_on_every_set_and_writes_the_reports(repo: Path, stu
     assert metrics["benchmark_items"] == 2 and set(model["by_subject"]) == {"astronomy"}
     assert 0 <= metrics["bleu"] <= 1 and 0 <= metrics["rougeL"] <= 1
     assert model["seeds"]["metrics"]["judge_items"] == 25  # 5 + 5 skill seeds, 15 knowledge questions
-    assert set(model["by_leaf"]) == {"taxonomy/knowledge/physics/kinematics/qna.yaml", "taxonomy/compositional_skills/writing/haiku/qna.yaml",
-                                      "taxonomy/compositional_skills/reading/summary/qna.yaml"}
+    assert set(model["by_leaf"]) == {
+        "taxonomy/knowledge/physics/kinematics/qna.yaml",
+        "taxonomy/compositional_skills/writing/haiku/qna.yaml",
+        "taxonomy/compositional_skills/reading/summary/qna.yaml",
+    }
     assert model["by_leaf"]["taxonomy/knowledge/physics/kinematics/qna.yaml"]["mcq_items"] == 3
     assert set(model["by_branch"]) == {"knowledge", "compositional_skills"}
     assert judged == 29 and written["judge_calls"] == {"total": 29, "cache_hits": 0}
@@ -87,28 +96,45 @@ def test_a_missing_set_is_reported_per_leaf(repo: Path, student_dir: Path) -> No
         path.unlink()
     with TeacherServer(judge) as server:
         configure(repo, server.url)
-        result = evaluate(EvalOptions(root=repo, model=str(student_dir), sets=("knowledge", "skills"), show_progress=False))
-    assert result["missing"] == [{"leaf": "taxonomy/compositional_skills/writing/haiku/qna.yaml", "set": "skills",
-                                  "why": f"no held-out prompts in {repo / 'generated' / 'eval'}"}]
+        result = evaluate(
+            EvalOptions(root=repo, model=str(student_dir), sets=("knowledge", "skills"), show_progress=False)
+        )
+    assert result["missing"] == [
+        {
+            "leaf": "taxonomy/compositional_skills/writing/haiku/qna.yaml",
+            "set": "skills",
+            "why": f"no held-out prompts in {repo / 'generated' / 'eval'}",
+        }
+    ]
     assert result["models"][0]["metrics"]["judge_items"] == 2 and "seeds" not in result["sets"]
 
 
 def labtax(repo: Path, *args: str, **kwargs: Any) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "labtax"
-    return subprocess.Popen([str(exe), *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [str(exe), *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    )
 
 
 @pytest.mark.slow
 def test_resume_after_kill_redoes_no_finished_judge_call(repo: Path, student_dir: Path) -> None:
     with TeacherServer(slow_judge) as server:
         configure(repo, server.url)
-        proc = labtax(repo, "eval", "--model", str(student_dir), "--sets", "skills,seeds", start_new_session=True)
+        proc = labtax(
+            repo, "eval", "--model", str(student_dir), "--sets", "skills,seeds", start_new_session=True
+        )
         deadline = time.time() + 120
-        while sum(1 for b in server.answered if stage_of(b) == "judge_answer") < 6 and time.time() < deadline and proc.poll() is None:
+        while (
+            sum(1 for b in server.answered if stage_of(b) == "judge_answer") < 6
+            and time.time() < deadline
+            and proc.poll() is None
+        ):
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        finished = [json.dumps(b, sort_keys=True) for b in server.answered if stage_of(b) == "judge_answer"][:-1]  # the last may be in flight
+        finished = [json.dumps(b, sort_keys=True) for b in server.answered if stage_of(b) == "judge_answer"][
+            :-1
+        ]  # the last may be in flight
         assert len(finished) >= 5
         server.received.clear()
         rerun = labtax(repo, "eval", "--model", str(student_dir), "--sets", "skills,seeds")
@@ -119,15 +145,24 @@ def test_resume_after_kill_redoes_no_finished_judge_call(repo: Path, student_dir
     assert len(asked_again) == 29 - len(finished) or len(asked_again) == 29 - len(finished) - 1
 
 
-@pytest.mark.parametrize(("setup", "args", "message"), [
-    ("bad_json", [], "haiku.heldout.jsonl:1:2: error[eval-item] not valid JSON"),
-    ("bad_answer", [], "kinematics.mcq.jsonl:1:1: error[eval-item] answer: 7 is greater than the maximum of 3"),
-    ("not_a_model", [], "not a Hugging Face model folder (no config.json)"),
-    ("not_causal", [], "not a causal language model folder"),
-    ("no_judge", [], "127.0.0.1:9"),
-    ("bad_set", ["--sets", "knowledge,vibes"], "unknown set(s) vibes"),
-])
-def test_bad_input_gets_one_line_and_exit_2(repo: Path, student_dir: Path, tmp_path: Path, setup: str, args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("bad_json", [], "haiku.heldout.jsonl:1:2: error[eval-item] not valid JSON"),
+        (
+            "bad_answer",
+            [],
+            "kinematics.mcq.jsonl:1:1: error[eval-item] answer: 7 is greater than the maximum of 3",
+        ),
+        ("not_a_model", [], "not a Hugging Face model folder (no config.json)"),
+        ("not_causal", [], "not a causal language model folder"),
+        ("no_judge", [], "127.0.0.1:9"),
+        ("bad_set", ["--sets", "knowledge,vibes"], "unknown set(s) vibes"),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2(
+    repo: Path, student_dir: Path, tmp_path: Path, setup: str, args: list[str], message: str
+) -> None:
     model = str(student_dir)
     url = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
     eval_dir = repo / "generated" / "eval"
@@ -152,7 +187,9 @@ def test_bad_input_gets_one_line_and_exit_2(repo: Path, student_dir: Path, tmp_p
 
 
 def test_chat_answers_one_prompt(student_dir: Path, tmp_path: Path) -> None:
-    proc = labtax(tmp_path, "chat", "--model", str(student_dir), "--max-tokens", "5", "Which animal says moo?")
+    proc = labtax(
+        tmp_path, "chat", "--model", str(student_dir), "--max-tokens", "5", "Which animal says moo?"
+    )
     output = proc.communicate(timeout=120)[0]
     assert proc.returncode == 0, output
     assert output.strip()  # a random model says something; the loop ran through the chat template

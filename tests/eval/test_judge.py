@@ -24,7 +24,9 @@ def grade(section: dict[str, Any], cache_dir: Path, triples: list[tuple[str, str
     return asyncio.run(go())
 
 
-@pytest.mark.parametrize(("mode", "field"), [("guided", "guided_choice"), ("grammar", "grammar"), ("text", None)])
+@pytest.mark.parametrize(
+    ("mode", "field"), [("guided", "guided_choice"), ("grammar", "grammar"), ("text", None)]
+)
 def test_grades_are_read_by_constrained_choice(tmp_path: Path, mode: str, field: str | None) -> None:
     def script(body: dict[str, Any], attempt: int) -> Reply:
         if field and field not in body:
@@ -32,9 +34,13 @@ def test_grades_are_read_by_constrained_choice(tmp_path: Path, mode: str, field:
         return Reply("9" if field_of(body, "Answer to grade") == "Blue." else "2")
 
     with TeacherServer(script) as server:
-        (tmp_path / "labtax.yaml").write_text(f"generate: {{teacher: '{server.url}', choice: {mode}, assistant_prefill: false, retry_backoff_s: 0.01}}\n")
+        (tmp_path / "labtax.yaml").write_text(
+            f"generate: {{teacher: '{server.url}', choice: {mode}, assistant_prefill: false, retry_backoff_s: 0.01}}\n"
+        )
         section = judge_section(load_config(tmp_path).section("generate"), {"judge": None})
-        grades = grade(section, tmp_path, [("Sky colour?", "Blue.", "Blue."), ("Sky colour?", "Blue.", "Green.")])
+        grades = grade(
+            section, tmp_path, [("Sky colour?", "Blue.", "Blue."), ("Sky colour?", "Blue.", "Green.")]
+        )
         bodies = [b for b in server.received if stage_of(b) == "judge_answer"]
     assert grades == [Grade(9, None), Grade(2, None)] and len(bodies) == 2
     if mode == "guided":
@@ -46,5 +52,8 @@ def test_grades_are_read_by_constrained_choice(tmp_path: Path, mode: str, field:
 
 def test_the_judge_setting_overrides_the_teacher(tmp_path: Path) -> None:
     generate = {"teacher": "embedded", "model": None, "seed": 1}
-    assert judge_section(generate, {"judge": "http://127.0.0.1:1/v1", "judge_model": "big"})["teacher"] == "http://127.0.0.1:1/v1"
+    assert (
+        judge_section(generate, {"judge": "http://127.0.0.1:1/v1", "judge_model": "big"})["teacher"]
+        == "http://127.0.0.1:1/v1"
+    )
     assert judge_section(generate, {"judge": None, "judge_model": None}) == generate

@@ -11,8 +11,8 @@ import pytest
 
 from labtax.errors import LabtaxError
 from labtax.eval.reward import reward_prompts
-from labtax.models.reward import RewardModel, pair_accuracy
 from labtax.eval.run import EvalOptions, evaluate, models_to_evaluate
+from labtax.models.reward import RewardModel, pair_accuracy
 from labtax.preferences import read_preferences
 from tests.eval.test_eval_run import configure, judge
 from tests.eval.test_eval_sets import generated_repo
@@ -35,12 +35,22 @@ def reward_dir(tmp_path_factory: pytest.TempPathFactory, student_dir: Path) -> P
     return folder
 
 
-def test_eval_reports_reward_deviation_and_test_accuracy(tmp_path: Path, student_dir: Path, reward_dir: Path) -> None:
+def test_eval_reports_reward_deviation_and_test_accuracy(
+    tmp_path: Path, student_dir: Path, reward_dir: Path
+) -> None:
     repo, _ = generated_repo(tmp_path)
     tiny.write_preferences(repo / "preferences")
     with TeacherServer(judge) as server:
         configure(repo, server.url)
-        result = evaluate(EvalOptions(root=repo, model=str(student_dir), sets=("knowledge",), reward_model=reward_dir, show_progress=False))
+        result = evaluate(
+            EvalOptions(
+                root=repo,
+                model=str(student_dir),
+                sets=("knowledge",),
+                reward_model=reward_dir,
+                show_progress=False,
+            )
+        )
         assert server.received == []  # reward prompts are scored by the reward model, never judged
     scorer = RewardModel.load(reward_dir)
     prompts = reward_prompts(repo / "preferences")
@@ -48,11 +58,17 @@ def test_eval_reports_reward_deviation_and_test_accuracy(tmp_path: Path, student
     metrics = result["models"][0]["metrics"]
     assert metrics["reward_items"] == len(prompts) == 4
     assert metrics["reward_reference"] == pytest.approx(sum(refs) / len(refs), abs=1e-5)
-    assert metrics["reward_deviation"] == pytest.approx(metrics["reward_reference"] - metrics["reward_answers"])
+    assert metrics["reward_deviation"] == pytest.approx(
+        metrics["reward_reference"] - metrics["reward_answers"]
+    )
     assert metrics["judge_items"] == 0  # the reward prompts are not a judged set
     want = pair_accuracy(scorer, read_preferences(repo / "preferences" / "test.jsonl"))
-    assert result["reward_model"] == {"path": str(reward_dir.resolve()), "preferences": str((repo / "preferences").resolve()),
-                                      "test_accuracy": want, "test_pairs": 4}
+    assert result["reward_model"] == {
+        "path": str(reward_dir.resolve()),
+        "preferences": str((repo / "preferences").resolve()),
+        "test_accuracy": want,
+        "test_pairs": 4,
+    }
     assert "reward dev." in (repo / "evaluation" / "eval.md").read_text()
 
 
@@ -60,28 +76,53 @@ def test_a_causal_model_is_not_a_reward_model(tmp_path: Path, student_dir: Path)
     repo, _ = generated_repo(tmp_path)
     tiny.write_preferences(repo / "preferences")
     with pytest.raises(LabtaxError, match="not a reward model"):
-        evaluate(EvalOptions(root=repo, model=str(student_dir), sets=("knowledge",), reward_model=student_dir, show_progress=False))
+        evaluate(
+            EvalOptions(
+                root=repo,
+                model=str(student_dir),
+                sets=("knowledge",),
+                reward_model=student_dir,
+                show_progress=False,
+            )
+        )
     exe = Path(sys.executable).parent / "labtax"
-    run = subprocess.run([str(exe), "eval", "--model", str(student_dir), "--reward-model", str(student_dir)], cwd=repo,
-                         capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [str(exe), "eval", "--model", str(student_dir), "--reward-model", str(student_dir)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode != 0 and "not a reward model" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_a_run_is_evaluated_on_its_policies_not_on_its_reward_model(tmp_path: Path) -> None:
-    journal = {"model": "student", "phases": {
-        "st": {"plan": {"objective": "sft"}, "chosen": {"checkpoint": "st/epoch-1"}},
-        "reward": {"plan": {"objective": "reward"}, "chosen": {"checkpoint": "reward/epoch-1"}},
-        "dpo": {"plan": {"objective": "dpo"}, "chosen": {"checkpoint": "dpo/epoch-2"}},
-    }}
+    journal = {
+        "model": "student",
+        "phases": {
+            "st": {"plan": {"objective": "sft"}, "chosen": {"checkpoint": "st/epoch-1"}},
+            "reward": {"plan": {"objective": "reward"}, "chosen": {"checkpoint": "reward/epoch-1"}},
+            "dpo": {"plan": {"objective": "dpo"}, "chosen": {"checkpoint": "dpo/epoch-2"}},
+        },
+    }
     (tmp_path / "journal.json").write_text(json.dumps(journal))
-    assert [(m.name, m.path) for m in models_to_evaluate(None, tmp_path)] == [("base", "student"), ("st", "st/epoch-1"), ("dpo", "dpo/epoch-2")]
+    assert [(m.name, m.path) for m in models_to_evaluate(None, tmp_path)] == [
+        ("base", "student"),
+        ("st", "st/epoch-1"),
+        ("dpo", "dpo/epoch-2"),
+    ]
 
 
 def test_a_run_with_a_reward_phase_brings_its_reward_model(tmp_path: Path) -> None:
     from labtax.eval.run import with_run_reward_model
 
-    journal = {"model": "student", "config": {"preferences_dir": "/data/prefs"}, "phases": {
-        "reward": {"plan": {"objective": "reward"}, "chosen": {"checkpoint": "/runs/x/reward/epoch-2"}}}}
+    journal = {
+        "model": "student",
+        "config": {"preferences_dir": "/data/prefs"},
+        "phases": {
+            "reward": {"plan": {"objective": "reward"}, "chosen": {"checkpoint": "/runs/x/reward/epoch-2"}}
+        },
+    }
     (tmp_path / "journal.json").write_text(json.dumps(journal))
     found = with_run_reward_model(EvalOptions(run=tmp_path))
     assert found.reward_model == Path("/runs/x/reward/epoch-2") and found.preferences == Path("/data/prefs")

@@ -17,22 +17,32 @@ from labtax.models.teacher import LOGPROB_FLOOR
 from labtax.train.select import Candidate, get_selector, why
 
 
-@pytest.mark.parametrize("reply", [
-    "Question: What is velocity?\nA. A force\nB. Rate of change of position\nC. A mass\nD. An energy\nAnswer: B",
-    " What is velocity?\nA) A force\nB) Rate of change of position\nC) A mass\nD) An energy\n\nCorrect answer: (B)",
-    "Question: What is velocity?\n(a) A force\n(b) Rate of change of position\n(c) A mass\n(d) An energy\n**Answer:** b. Rate of change",
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Question: What is velocity?\nA. A force\nB. Rate of change of position\nC. A mass\nD. An energy\nAnswer: B",
+        " What is velocity?\nA) A force\nB) Rate of change of position\nC) A mass\nD) An energy\n\nCorrect answer: (B)",
+        "Question: What is velocity?\n(a) A force\n(b) Rate of change of position\n(c) A mass\n(d) An energy\n**Answer:** b. Rate of change",
+    ],
+)
 def test_multiple_choice_replies_parse_in_common_layouts(reply: str) -> None:
-    assert parse_mcq(reply) == ("What is velocity?", ["A force", "Rate of change of position", "A mass", "An energy"], 1)
+    assert parse_mcq(reply) == (
+        "What is velocity?",
+        ["A force", "Rate of change of position", "A mass", "An energy"],
+        1,
+    )
 
 
-@pytest.mark.parametrize("reply", [
-    "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nAnswer: B",  # three options
-    "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nD. An energy",  # no answer
-    "Question: What is velocity?\nA. Rate\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # repeated option
-    "A. A force\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # no question
-    "Question: Why?\nB. A force\nA. Rate\nC. A mass\nD. An energy\nAnswer: A",  # letters out of order
-])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nAnswer: B",  # three options
+        "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nD. An energy",  # no answer
+        "Question: What is velocity?\nA. Rate\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # repeated option
+        "A. A force\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # no question
+        "Question: Why?\nB. A force\nA. Rate\nC. A mass\nD. An energy\nAnswer: A",  # letters out of order
+    ],
+)
 def test_broken_multiple_choice_replies_are_refused(reply: str) -> None:
     assert parse_mcq(reply) is None
 
@@ -67,7 +77,11 @@ def test_hold_out_takes_a_seeded_share_never_all_and_at_least_one() -> None:
 
 
 def test_expected_grade_is_the_probability_weighted_mean_over_scored_labels() -> None:
-    logprobs = {str(g): LOGPROB_FLOOR for g in range(1, 11)} | {"7": math.log(0.5), "9": math.log(0.25), "3": math.log(0.25)}
+    logprobs = {str(g): LOGPROB_FLOOR for g in range(1, 11)} | {
+        "7": math.log(0.5),
+        "9": math.log(0.25),
+        "3": math.log(0.25),
+    }
     assert expected_grade(logprobs) == pytest.approx(0.5 * 7 + 0.25 * 9 + 0.25 * 3)
     assert expected_grade(None) is None and expected_grade({"1": LOGPROB_FLOOR}) is None
 
@@ -99,8 +113,11 @@ def test_benchmark_selectors_pick_the_best_scored_epoch() -> None:
     def epoch(n: int, val: float, **scores: float) -> Candidate:
         return Candidate(n, f"epoch-{n}", val, scores=scores)
 
-    candidates = [epoch(1, 1.0, mcq_accuracy=0.5, judge_score=6.0), epoch(2, 0.5, mcq_accuracy=0.75, judge_score=4.0),
-                  epoch(3, 0.9, mcq_accuracy=0.75, judge_score=9.0, judge_score_weighted=2.0)]
+    candidates = [
+        epoch(1, 1.0, mcq_accuracy=0.5, judge_score=6.0),
+        epoch(2, 0.5, mcq_accuracy=0.75, judge_score=4.0),
+        epoch(3, 0.9, mcq_accuracy=0.75, judge_score=9.0, judge_score_weighted=2.0),
+    ]
     assert get_selector("val_loss")("kt1", candidates).epoch == 2
     assert get_selector("mcq")("kt1", candidates).epoch == 2  # tie on 0.75: the lower validation loss
     assert get_selector("judge")("st", candidates).epoch == 1  # the weighted grade (2.0) counts where known

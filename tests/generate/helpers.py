@@ -39,13 +39,15 @@ seed_examples:
     for i, topic in enumerate(["energy", "mass", "charge", "spin", "time"])
 )
 
-KNOWLEDGE = """version: 3
+KNOWLEDGE = (
+    """version: 3
 created_by: tester
 domain: physics
 document_outline: Basic kinematics of motion in one dimension.
 seed_examples:
-""" + "".join(
-    f"""  - context: Velocity is the rate of change of position with time ({i}).
+"""
+    + "".join(
+        f"""  - context: Velocity is the rate of change of position with time ({i}).
     questions_and_answers:
       - question: What is velocity {i}?
         answer: The rate of change of position.
@@ -54,19 +56,31 @@ seed_examples:
       - question: Is velocity {i} a rate?
         answer: Yes.
 """
-    for i in range(5)
-) + """document:
+        for i in range(5)
+    )
+    + """document:
   patterns:
     - "*.md"
   license: CC-BY-4.0
 """
+)
 
-DOCUMENT = " ".join(f"Sentence {i} says that velocity is the rate of change of position with time." for i in range(40))
+DOCUMENT = " ".join(
+    f"Sentence {i} says that velocity is the rate of change of position with time." for i in range(40)
+)
 
 
 def git(cwd: Path, *args: str) -> str:
     """git with a fixed identity and date, so equal trees give equal commit ids."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -97,8 +111,16 @@ def write_config(repo: Path, url: str, evaluation: dict[str, Any] | None = None,
     """labtax.yaml for a test run: one round (target 0) and explicit reply forms (no probe) unless a test
     asks otherwise. Eval items are off unless `evaluation` asks for them, so the tests of the training
     records see every kept record and only the training stages' calls."""
-    settings = {"teacher": url, "retry_backoff_s": 0.01, "request_timeout_s": 5, "num_instructions": 4, "target_per_leaf": 0,
-                "assistant_prefill": False, "choice": "logprobs", **generate}
+    settings = {
+        "teacher": url,
+        "retry_backoff_s": 0.01,
+        "request_timeout_s": 5,
+        "num_instructions": 4,
+        "target_per_leaf": 0,
+        "assistant_prefill": False,
+        "choice": "logprobs",
+        **generate,
+    }
     evaluation = {"holdout_fraction": 0, "mcq_per_leaf": 0, **(evaluation or {})}
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings, "eval": evaluation}))  # JSON is YAML
 
@@ -111,7 +133,11 @@ def run(repo: Path, **options: Any) -> GenerateResult:
 def outputs(repo: Path, folder: str = "generated") -> dict[str, str]:
     """Every records file's text (not the dropped candidates), by path relative to the output folder."""
     base = repo / folder
-    return {p.relative_to(base).as_posix(): p.read_text() for p in sorted(base.rglob("*.jsonl")) if not is_dropped_file(p)}
+    return {
+        p.relative_to(base).as_posix(): p.read_text()
+        for p in sorted(base.rglob("*.jsonl"))
+        if not is_dropped_file(p)
+    }
 
 
 def records(repo: Path, relative: str) -> list[dict[str, Any]]:

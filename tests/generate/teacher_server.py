@@ -17,13 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-WORDS = (
-    "atom orbit photon vector tensor energy field wave lattice prism quark neuron enzyme glacier delta "
-    "plasma vortex magnet rotor piston circuit signal matrix graph prime integral limit series proof "
-    "theorem lemma axiom ratio angle chord radius sphere cone helix spiral fractal entropy kelvin joule "
-    "volt ampere ohm farad tesla newton pascal lumen candela mole carbon oxygen helium neon argon iron "
-    "copper zinc silver gold cobalt nickel sodium calcium sulfur iodine boron silicon quartz basalt granite"
-).split()
+WORDS = ["atom", "orbit", "photon", "vector", "tensor", "energy", "field", "wave", "lattice", "prism", "quark", "neuron", "enzyme", "glacier", "delta", "plasma", "vortex", "magnet", "rotor", "piston", "circuit", "signal", "matrix", "graph", "prime", "integral", "limit", "series", "proof", "theorem", "lemma", "axiom", "ratio", "angle", "chord", "radius", "sphere", "cone", "helix", "spiral", "fractal", "entropy", "kelvin", "joule", "volt", "ampere", "ohm", "farad", "tesla", "newton", "pascal", "lumen", "candela", "mole", "carbon", "oxygen", "helium", "neon", "argon", "iron", "copper", "zinc", "silver", "gold", "cobalt", "nickel", "sodium", "calcium", "sulfur", "iodine", "boron", "silicon", "quartz", "basalt", "granite"]
 
 
 @dataclass
@@ -78,7 +72,12 @@ def good_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
     stage = stage_of(body)
     key = json.dumps(body, sort_keys=True)
     if stage == "generate_instructions":
-        grounded = "Context:" in body["messages"][0]["content"].split("Examples of instructions", 1)[-1].split("Write one new")[0]
+        grounded = (
+            "Context:"
+            in body["messages"][0]["content"]
+            .split("Examples of instructions", 1)[-1]
+            .split("Write one new")[0]
+        )
         context = f"Context: {words_for('ctx' + key, 12)}\n" if grounded else ""
         return Reply(f"{context}Instruction: {words_for(key)}?")
     if stage == "generate_responses":
@@ -108,16 +107,22 @@ def picky_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:
 
 def _tag_fields(text: str) -> dict[str, str]:
     """ "Tag: value" lines of a reply as {"tag": "value"}."""
-    return {m.group(1).lower(): m.group(2).strip() for m in re.finditer(r"^(\w+): ?(.*)$", text, re.MULTILINE)}
+    return {
+        m.group(1).lower(): m.group(2).strip() for m in re.finditer(r"^(\w+): ?(.*)$", text, re.MULTILINE)
+    }
 
 
-def capable(features: set[str], inner: Callable[[dict[str, Any], int], Reply] = good_teacher) -> Callable[[dict[str, Any], int], Reply]:
+def capable(
+    features: set[str], inner: Callable[[dict[str, Any], int], Reply] = good_teacher
+) -> Callable[[dict[str, Any], int], Reply]:
     """A server that honours exactly `features` (prefill, json_schema, guided_choice, grammar,
     logprobs) the way llama.cpp or vLLM do, and ignores the fields of the others; `inner` writes the text."""
 
     def script(body: dict[str, Any], attempt: int) -> Reply:
         messages = body["messages"]
-        prefill = messages[-1]["content"] if messages[-1]["role"] == "assistant" and "prefill" in features else ""
+        prefill = (
+            messages[-1]["content"] if messages[-1]["role"] == "assistant" and "prefill" in features else ""
+        )
         if messages[0]["content"].startswith("Count from 1 to 10"):
             text = "1 2 3 4 5 6 7 8 9 10"
         else:
@@ -130,13 +135,29 @@ def capable(features: set[str], inner: Callable[[dict[str, Any], int], Reply] = 
         schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
         if schema and "json_schema" in features:
             fields = _tag_fields(text)
-            text = json.dumps({name: (spec["enum"][0] if "enum" in spec and text not in spec["enum"] else text if "enum" in spec else fields.get(name, text))
-                               for name, spec in schema["properties"].items()})
+            text = json.dumps(
+                {
+                    name: (
+                        spec["enum"][0]
+                        if "enum" in spec and text not in spec["enum"]
+                        else text
+                        if "enum" in spec
+                        else fields.get(name, text)
+                    )
+                    for name, spec in schema["properties"].items()
+                }
+            )
         if prefill:
-            text = text[len(prefill):] if text.startswith(prefill) else text.removeprefix(prefill.strip())
+            text = text[len(prefill) :] if text.startswith(prefill) else text.removeprefix(prefill.strip())
         logprobs = None
         if body.get("logprobs") and "logprobs" in features:
-            logprobs = [{"token": text, "logprob": -0.1, "top_logprobs": [{"token": text, "logprob": -0.1}, {"token": "zz", "logprob": -3.0}]}]
+            logprobs = [
+                {
+                    "token": text,
+                    "logprob": -0.1,
+                    "top_logprobs": [{"token": text, "logprob": -0.1}, {"token": "zz", "logprob": -3.0}],
+                }
+            ]
         return Reply(text, logprobs=logprobs)
 
     return script
@@ -145,8 +166,12 @@ def capable(features: set[str], inner: Callable[[dict[str, Any], int], Reply] = 
 class TeacherServer:
     """Start with `with TeacherServer(script) as server:`; `server.url` ends in /v1."""
 
-    def __init__(self, script: Callable[[dict[str, Any], int], Reply] = good_teacher, freeze_after: int | None = None,
-                 models: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        script: Callable[[dict[str, Any], int], Reply] = good_teacher,
+        freeze_after: int | None = None,
+        models: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.script = script
         self.models = models or [{"id": "scripted-teacher", "object": "model"}]  # what /models lists
         self.freeze_after = freeze_after  # after this many answers, hold every request unanswered
@@ -182,7 +207,14 @@ class TeacherServer:
             self._stop.wait()
             return Reply(drop=True)
         reply = self.script(body, attempt)
-        if reply.status == 200 and not reply.drop and reply.delay == 0 and reply.payload is None and reply.raw is None and not reply.trickle:
+        if (
+            reply.status == 200
+            and not reply.drop
+            and reply.delay == 0
+            and reply.payload is None
+            and reply.raw is None
+            and not reply.trickle
+        ):
             with self._lock:
                 self.answered.append(body)
         return reply
@@ -215,19 +247,41 @@ class TeacherServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
-                    self._send(reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers)
+                    self._send(
+                        reply.status, {"error": {"message": f"scripted {reply.status}"}}, reply.headers
+                    )
                     return
                 if reply.raw is not None or reply.payload is not None:
                     self._send(200, reply.payload, raw=reply.raw, trickle=reply.trickle)
                     return
-                choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}
+                choice: dict[str, Any] = {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.text},
+                    "finish_reason": "stop",
+                }
                 if reply.logprobs is not None:
                     choice["logprobs"] = {"content": reply.logprobs}
-                usage = {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": len(reply.text.split()) + 1}
-                payload = {"id": "x", "object": "chat.completion", "model": body.get("model"), "choices": [choice], "usage": usage}
+                usage = {
+                    "prompt_tokens": len(json.dumps(body)) // 4,
+                    "completion_tokens": len(reply.text.split()) + 1,
+                }
+                payload = {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "model": body.get("model"),
+                    "choices": [choice],
+                    "usage": usage,
+                }
                 self._send(200, payload, reply.headers, trickle=reply.trickle)
 
-            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None, trickle: float = 0.0) -> None:
+            def _send(
+                self,
+                status: int,
+                payload: Any,
+                headers: dict[str, str] | None = None,
+                raw: bytes | None = None,
+                trickle: float = 0.0,
+            ) -> None:
                 blob = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html" if raw is not None else "application/json")
@@ -238,7 +292,9 @@ class TeacherServer:
                 if not trickle:
                     self.wfile.write(blob)
                     return
-                for i in range(len(blob)):  # one byte at a time: every read gets data, the whole body takes long
+                for i in range(
+                    len(blob)
+                ):  # one byte at a time: every read gets data, the whole body takes long
                     if server._stop.is_set():
                         return
                     self.wfile.write(blob[i : i + 1])

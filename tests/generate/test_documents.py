@@ -19,12 +19,18 @@ LEAF = "knowledge/physics/kinematics"
 def make_pdf(pages: list[str]) -> bytes:
     """A minimal PDF (Helvetica text, one line per page; an empty string gives a page without text)."""
     count = len(pages)
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>",
-               "<< /Type /Pages /Kids [" + " ".join(f"{3 + 2 * i} 0 R" for i in range(count)) + f"] /Count {count} >>"]
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids ["
+        + " ".join(f"{3 + 2 * i} 0 R" for i in range(count))
+        + f"] /Count {count} >>",
+    ]
     for i, text in enumerate(pages):
         stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET" if text else ""
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
-                       f"/Resources << /Font << /F1 {3 + 2 * count} 0 R >> >> >>")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {3 + 2 * count} 0 R >> >> >>"
+        )
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
     objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     out, offsets = b"%PDF-1.4\n", []
@@ -57,7 +63,9 @@ def test_pdf_pages_become_chunk_locations(tmp_path: Path) -> None:
 
 def test_pdf_without_text_is_a_located_error(tmp_path: Path) -> None:
     path = knowledge_leaf(tmp_path, "*.pdf", {"scan.pdf": make_pdf(["", ""])})
-    with pytest.raises(LabtaxError, match=rf"^taxonomy/{LEAF}/scan.pdf: no extractable text on any of its 2 page\(s\).*OCR"):
+    with pytest.raises(
+        LabtaxError, match=rf"^taxonomy/{LEAF}/scan.pdf: no extractable text on any of its 2 page\(s\).*OCR"
+    ):
         leaf_chunks(tmp_path, load_leaf(tmp_path, path), 50, 5)
     broken = knowledge_leaf(tmp_path, "*.pdf", {"scan.pdf": b"%PDF-1.4 not really"})
     with pytest.raises(LabtaxError, match="scan.pdf: cannot read PDF"):
@@ -74,7 +82,7 @@ def test_html_text_and_heading_locations(tmp_path: Path) -> None:
     assert "skip me" not in text and "color" not in text and "var x" not in text
     assert "Free fall & gravity" in text and "9.8 m/s² near" in text
     assert [label for _, label in marks] == ["intro", "free-fall--gravity"]
-    assert text[marks[1][0]:].lstrip().startswith("Free fall")
+    assert text[marks[1][0] :].lstrip().startswith("Free fall")
 
 
 def test_markdown_headings_locate_chunks(tmp_path: Path) -> None:
@@ -106,11 +114,15 @@ def test_generate_splits_chunks_for_a_small_context_and_records_the_page(tmp_pat
     knowledge_leaf(repo, "*.pdf", {"motion.pdf": make_pdf([words[:half].strip(), words[half:].strip()])})
     small = [{"id": "scripted-teacher", "max_model_len": 700}]
     with TeacherServer(models=small) as server:
-        write_config(repo, server.url, num_instructions=12, chunk_tokens=200, chunk_overlap=0)  # 3 chunks of up to 200 words
+        write_config(
+            repo, server.url, num_instructions=12, chunk_tokens=200, chunk_overlap=0
+        )  # 3 chunks of up to 200 words
         result = run(repo)
         prompts = [b["messages"][0]["content"] for b in server.received if stage_of(b) == "generate_qa"]
     assert not result.failed
-    assert prompts and all(len(p.encode()) // 3 + 96 <= 700 for p in prompts)  # every prompt fits with max_tokens.qa
+    assert prompts and all(
+        len(p.encode()) // 3 + 96 <= 700 for p in prompts
+    )  # every prompt fits with max_tokens.qa
     shown = {p.split("Passage:\n", 1)[1].split("\nWrite one new question")[0].strip() for p in prompts}
     assert len(shown) > 3  # more than the 3 chunks of 200 words: they were split
     assert sum(len(text.split()) for text in shown) == len(words.split())  # and nothing was lost

@@ -16,7 +16,12 @@ pytest.importorskip("transformers", reason="the embedded teacher needs labtax[em
 
 @pytest.mark.slow
 def test_embedded_teacher_end_to_end(repo: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    settings = {"teacher": "embedded", "num_instructions": 2, "target_per_leaf": 0, "max_tokens": {"instruction": 40, "response": 48, "qa": 48}}
+    settings = {
+        "teacher": "embedded",
+        "num_instructions": 2,
+        "target_per_leaf": 0,
+        "max_tokens": {"instruction": 40, "response": 48, "qa": 48},
+    }
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings}))
     leaf = "taxonomy/compositional_skills/writing/haiku/qna.yaml"
     with warnings.catch_warnings(record=True) as caught:
@@ -27,7 +32,12 @@ def test_embedded_teacher_end_to_end(repo: Path, capfd: pytest.CaptureFixture[st
     assert not [w for w in caught if issubclass(w.category, FutureWarning)], [str(w.message) for w in caught]
     assert "past_key_values" not in capfd.readouterr().err
     entry = result.manifest["leaves"][leaf]
-    assert list(entry["stages"]) == ["generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs"]
+    assert list(entry["stages"]) == [
+        "generate_instructions",
+        "evaluate_instructions",
+        "generate_responses",
+        "evaluate_pairs",
+    ]
     first = entry["stages"]["generate_instructions"]
     assert first["generated"] == 2 and first["kept"] + sum(first["dropped"].values()) == 2
     assert entry["teacher"] == "embedded:SmolLM2-135M-Instruct" and entry["tokens"]["completion"] > 0

@@ -40,26 +40,38 @@ The last sentence is cut off by the window and never"""
 
 def test_paragraphs_leave_out_headings_tables_code_and_join_wrapped_lines() -> None:
     blocks = paragraphs(PASSAGE)
-    assert "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. It is a vector: its sign gives the direction of motion." in blocks
+    assert (
+        "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. It is a vector: its sign gives the direction of motion."
+        in blocks
+    )
     assert not any(b.startswith(("#", "|", "```")) or "no prose" in b for b in blocks)
     assert "A list item that states a whole fact about speed and velocity." in blocks
 
 
 def test_sentences_do_not_split_at_initials_or_abbreviations() -> None:
     assert sentences("J. J. Thomson found it, e.g. in tubes. Then it was named. Dr. Who agreed.") == [
-        "J. J. Thomson found it, e.g. in tubes.", "Then it was named.", "Dr. Who agreed."]
+        "J. J. Thomson found it, e.g. in tubes.",
+        "Then it was named.",
+        "Dr. Who agreed.",
+    ]
 
 
 def test_facts_stand_alone() -> None:
     found = facts(PASSAGE)
-    assert found[0] == "Kinematics describes motion without asking what causes it."  # the cut first piece is not a fact
+    assert (
+        found[0] == "Kinematics describes motion without asking what causes it."
+    )  # the cut first piece is not a fact
     # "It is a vector" points back: it joins the sentence before it and starts no fact itself
-    assert ("Average velocity is the displacement divided by the time taken, written v = Δx / Δt. "
-            "It is a vector: its sign gives the direction of motion.") in found
+    assert (
+        "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. "
+        "It is a vector: its sign gives the direction of motion."
+    ) in found
     assert not any(f.startswith("It ") for f in found)
     assert "J. J. Thomson discovered the electron in 1897, e.g. in cathode-ray tubes." in found[-2:]
     assert not any("runner above" in f for f in found)  # it needs a part of the document the passage lacks
-    assert not any("never negative" in f for f in found)  # three words: too short, and nothing whole follows it
+    assert not any(
+        "never negative" in f for f in found
+    )  # three words: too short, and nothing whole follows it
     assert not any("cut off" in f or "tail of" in f or "v = u + at" in f for f in found)
     assert all(f in " ".join(paragraphs(PASSAGE)) for f in found)  # whole sentences, as written
 
@@ -75,7 +87,9 @@ def test_round_answers() -> None:
     assert round_answers("auto", [], True) == "abstractive"
     assert round_answers("auto", [("abstractive", 0)], True) == "extractive"
     assert round_answers("auto", [("abstractive", 1)], True) == "abstractive"
-    assert round_answers("auto", [("abstractive", 0), ("extractive", 2)], True) == "extractive"  # stays extractive
+    assert (
+        round_answers("auto", [("abstractive", 0), ("extractive", 2)], True) == "extractive"
+    )  # stays extractive
     assert round_answers("auto", [("abstractive", 0)], False) == "abstractive"  # nothing to copy
     assert round_answers("abstractive", [("abstractive", 0)], True) == "abstractive"
     assert round_answers("extractive", [], True) == "extractive"
@@ -100,7 +114,14 @@ def _document(repo: Path) -> str:
 def test_auto_turns_extractive_when_no_answer_is_faithful(repo: Path) -> None:
     teacher = Unfaithful()
     with TeacherServer(teacher) as server:
-        write_config(repo, server.url, num_instructions=3, target_per_leaf=2, max_candidates_per_leaf=12, calibrate=False)
+        write_config(
+            repo,
+            server.url,
+            num_instructions=3,
+            target_per_leaf=2,
+            max_candidates_per_leaf=12,
+            calibrate=False,
+        )
         result = run(repo, leaves=(KINEMATICS,))
     entry = result.manifest["leaves"][KINEMATICS]
     assert entry["target_met"] and entry["rounds"] == 2
@@ -115,7 +136,9 @@ def test_auto_turns_extractive_when_no_answer_is_faithful(repo: Path) -> None:
         assert not list(validator("record.schema.json").iter_errors(rec))
         assert rec["provenance"]["answers"] == "extractive"
         assert rec["messages"][-1]["content"] in document  # the document's own words
-        assert rec["messages"][-1]["content"] in " ".join(rec["context"].split())  # ... from the record's chunk
+        assert rec["messages"][-1]["content"] in " ".join(
+            rec["context"].split()
+        )  # ... from the record's chunk
         assert rec["scores"] == {"faithfulness": True, "relevance": True}
         assert set(rec["provenance"]["templates"]) >= {"generate_qa", "generate_qa_extractive"}
 
@@ -123,8 +146,15 @@ def test_auto_turns_extractive_when_no_answer_is_faithful(repo: Path) -> None:
 def test_abstractive_never_copies(repo: Path) -> None:
     teacher = Unfaithful()
     with TeacherServer(teacher) as server:
-        write_config(repo, server.url, num_instructions=2, target_per_leaf=1, max_candidates_per_leaf=6, calibrate=False,
-                     knowledge_answers="abstractive")
+        write_config(
+            repo,
+            server.url,
+            num_instructions=2,
+            target_per_leaf=1,
+            max_candidates_per_leaf=6,
+            calibrate=False,
+            knowledge_answers="abstractive",
+        )
         result = run(repo, leaves=(KINEMATICS,))
     assert "generate_qa_extractive" not in teacher.stages and result.empty == [KINEMATICS]
 
@@ -141,9 +171,16 @@ def test_extractive_asks_no_faithfulness_judge(repo: Path) -> None:
 
 
 def test_extractive_needs_prose(repo: Path) -> None:
-    write_leaf(repo, "knowledge/physics/kinematics", (repo / KINEMATICS).read_text(),
-               {"kinematics.md": "# Formulas\n\n| v | u + at |\n|---|---|\n\n1. v = u + at\n2. s = ut\n"})
+    write_leaf(
+        repo,
+        "knowledge/physics/kinematics",
+        (repo / KINEMATICS).read_text(),
+        {"kinematics.md": "# Formulas\n\n| v | u + at |\n|---|---|\n\n1. v = u + at\n2. s = ut\n"},
+    )
     with TeacherServer(good_teacher) as server:
         write_config(repo, server.url, knowledge_answers="extractive")
         result = run(repo, leaves=(KINEMATICS,))
-    assert "no prose sentence to copy" in result.failed[KINEMATICS] and "knowledge_answers" in result.failed[KINEMATICS]
+    assert (
+        "no prose sentence to copy" in result.failed[KINEMATICS]
+        and "knowledge_answers" in result.failed[KINEMATICS]
+    )

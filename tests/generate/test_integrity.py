@@ -5,7 +5,6 @@ settings. Every failure is one located line with the README's exit code."""
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import signal
@@ -28,7 +27,9 @@ CACHE = "generated/.cache/calls.sqlite"
 
 def cli(repo: Path, *args: str, **popen: object) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from labtax.cli import main; main()", *args]
-    return subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=120, check=False, **popen)  # type: ignore[call-overload]
+    return subprocess.run(
+        command, cwd=repo, capture_output=True, text=True, timeout=120, check=False, **popen
+    )  # type: ignore[call-overload]
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -45,7 +46,9 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int, *ne
 
 def test_a_qna_yaml_linked_from_outside_is_never_sent_to_the_teacher(repo: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.yaml"
-    secret.write_text((repo / HAIKU).read_text().replace("haiku about gravity", "haiku about SECRET-TOKEN-42"))
+    secret.write_text(
+        (repo / HAIKU).read_text().replace("haiku about gravity", "haiku about SECRET-TOKEN-42")
+    )
     (repo / HAIKU).unlink()
     (repo / HAIKU).symlink_to(secret)
     with TeacherServer() as server:
@@ -64,7 +67,9 @@ def test_lint_reports_a_leaf_folder_that_is_a_link(repo: Path, tmp_path: Path) -
     shutil.copytree(repo / "taxonomy/compositional_skills/writing/haiku", elsewhere)
     (repo / "taxonomy/compositional_skills/writing/linked").symlink_to(elsewhere)
     problems = [p for p in lint_tree(load_config(repo)) if "linked" in p.path]
-    assert [(p.rule, p.path) for p in problems] == [("LT007", "taxonomy/compositional_skills/writing/linked/qna.yaml")]
+    assert [(p.rule, p.path) for p in problems] == [
+        ("LT007", "taxonomy/compositional_skills/writing/linked/qna.yaml")
+    ]
     assert "linked folders are not followed" in problems[0].message
 
 
@@ -102,7 +107,9 @@ def test_a_failed_dry_run_names_no_log_it_never_wrote(repo: Path) -> None:
 def test_a_missing_taxonomy_root_is_an_error_for_generate_and_diff(repo: Path) -> None:
     (repo / "labtax.yaml").write_text("taxonomy_root: nothere\n")
     for args in (("generate", "--all"), ("generate",), ("diff",)):
-        assert_one_line_error(cli(repo, *args), 2, "the taxonomy root", "nothere does not exist (taxonomy_root in")
+        assert_one_line_error(
+            cli(repo, *args), 2, "the taxonomy root", "nothere does not exist (taxonomy_root in"
+        )
 
 
 # ---- concurrent runs ---------------------------------------------------------------------------------
@@ -111,14 +118,20 @@ def test_a_missing_taxonomy_root_is_an_error_for_generate_and_diff(repo: Path) -
 def test_a_second_run_on_the_same_output_is_refused_naming_the_first(repo: Path) -> None:
     with TeacherServer(freeze_after=0) as server:  # the first run hangs in its first call
         write_config(repo, server.url, num_instructions=2)
-        first = subprocess.Popen([sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"], cwd=repo,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(
+            [sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"],
+            cwd=repo,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 30
             while not server.received and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert server.received
-            with pytest.raises(LabtaxError, match=rf"generated: in use by labtax generate \(pid {first.pid}\); wait for it"):
+            with pytest.raises(
+                LabtaxError, match=rf"generated: in use by labtax generate \(pid {first.pid}\); wait for it"
+            ):
                 run(repo)
         finally:
             first.send_signal(signal.SIGKILL)
@@ -221,14 +234,22 @@ def test_an_ext_transport_document_repo_is_refused_by_lint_and_generate(repo: Pa
     from labtax.config import load_config
     from labtax.lint import lint_tree
 
-    text = KNOWLEDGE.replace('  patterns:\n    - "*.md"', '  repo: "ext::sh -c touch% /tmp/labtax-pwned"\n  commit: ' + "a" * 40 + '\n  patterns:\n    - "*.md"')
+    text = KNOWLEDGE.replace(
+        '  patterns:\n    - "*.md"',
+        '  repo: "ext::sh -c touch% /tmp/labtax-pwned"\n  commit: '
+        + "a" * 40
+        + '\n  patterns:\n    - "*.md"',
+    )
     leaf = write_leaf(repo, "knowledge/physics/remote", text)
     problems = [p for p in lint_tree(load_config(repo)) if p.path == leaf]
     assert any(p.rule == "LT403" and "ext::" in p.message for p in problems)
     with TeacherServer() as server:
         write_config(repo, server.url, num_instructions=1)
         result = run(repo)
-    assert "is not an https://, http://, ssh://, git@host:path or file:// URL or a local path" in result.failed[leaf]
+    assert (
+        "is not an https://, http://, ssh://, git@host:path or file:// URL or a local path"
+        in result.failed[leaf]
+    )
     assert HAIKU in result.manifest["leaves"] and not Path("/tmp/labtax-pwned").exists()
 
 
@@ -267,9 +288,14 @@ def test_ctrl_c_is_acknowledged_and_exits_within_two_seconds(repo: Path) -> None
         write_config(repo, server.url, num_instructions=2, request_timeout_s=60)
         # Ctrl-C reaches a program in the foreground; a test run started in the background by a shell
         # without job control (`cmd &`) hands its children SIGINT ignored, so restore the default.
-        process = subprocess.Popen([sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"], cwd=repo,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"],
+            cwd=repo,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         deadline = time.monotonic() + 30
         while not server.received and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -38,7 +38,9 @@ OUTCOMES = {
 
 
 @pytest.mark.parametrize("feature", list(OUTCOMES))
-def test_probe_outcome_sets_the_request_shape(repo: Path, feature: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_probe_outcome_sets_the_request_shape(
+    repo: Path, feature: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     features = set() if feature == "none" else {feature}
     with TeacherServer(capable(features, careless)) as server:
         write_config(repo, server.url, num_instructions=3, assistant_prefill="auto", choice="auto")
@@ -48,16 +50,32 @@ def test_probe_outcome_sets_the_request_shape(repo: Path, feature: str, capsys: 
     shape, choice = OUTCOMES[feature]
     found = result.manifest["teacher_features"]
     assert probes == 5 and found["shape"] == shape and found["choice"] == choice
-    assert found["probed"] == {name: name == feature for name in ("prefill", "json_schema", "guided_choice", "grammar", "logprobs")}
+    assert found["probed"] == {
+        name: name == feature for name in ("prefill", "json_schema", "guided_choice", "grammar", "logprobs")
+    }
     assert not result.failed and len(records(repo, "compositional_skills/writing/haiku.jsonl")) == 3
     generation = [b for b in bodies if stage_of(b) == "generate_instructions"]
     judged = [b for b in bodies if stage_of(b) in JUDGES]
-    assert all((b["messages"][-1] == {"role": "assistant", "content": "Instruction:"}) == (shape == "prefill") for b in generation)
+    assert all(
+        (b["messages"][-1] == {"role": "assistant", "content": "Instruction:"}) == (shape == "prefill")
+        for b in generation
+    )
     assert all(("response_format" in b) == (shape == "json") for b in generation)
     if shape == "json":
-        assert all(set(b["response_format"]["json_schema"]["schema"]["properties"]) == {"instruction"} for b in generation)
-    field = {"guided": "guided_choice", "grammar": "grammar", "logprobs": "logprobs", "json": "response_format"}.get(choice)
-    assert all((field in b) if field else not {"guided_choice", "grammar", "logprobs", "response_format"} & set(b) for b in judged)
+        assert all(
+            set(b["response_format"]["json_schema"]["schema"]["properties"]) == {"instruction"}
+            for b in generation
+        )
+    field = {
+        "guided": "guided_choice",
+        "grammar": "grammar",
+        "logprobs": "logprobs",
+        "json": "response_format",
+    }.get(choice)
+    assert all(
+        (field in b) if field else not {"guided_choice", "grammar", "logprobs", "response_format"} & set(b)
+        for b in judged
+    )
     line = capsys.readouterr().err
     assert "replies shaped by " + shape in line and ("parsed leniently" in line) == (shape == "plain")
 
@@ -67,7 +85,10 @@ def test_probe_is_cached_per_url_and_model(repo: Path) -> None:
         write_config(repo, server.url, num_instructions=1, assistant_prefill="auto", choice="auto")
         run(repo, leaves=(HAIKU,))
         (repo / "taxonomy/compositional_skills/writing/haiku/qna.yaml").write_text(
-            (repo / "taxonomy/compositional_skills/writing/haiku/qna.yaml").read_text().replace("short haiku", "short, vivid haiku"))
+            (repo / "taxonomy/compositional_skills/writing/haiku/qna.yaml")
+            .read_text()
+            .replace("short haiku", "short, vivid haiku")
+        )
         before = len(server.received)
         result = run(repo, leaves=(HAIKU,))
         again = server.received[before:]
@@ -80,4 +101,9 @@ def test_explicit_settings_do_not_probe(repo: Path) -> None:
         write_config(repo, server.url, num_instructions=1, assistant_prefill=True, choice="grammar")
         result = run(repo, leaves=(HAIKU,))
         assert not any(is_probe(b) for b in server.received)
-    assert result.manifest["teacher_features"] == {"servers": [server.url], "probed": None, "shape": "prefill", "choice": "grammar"}
+    assert result.manifest["teacher_features"] == {
+        "servers": [server.url],
+        "probed": None,
+        "shape": "prefill",
+        "choice": "grammar",
+    }

@@ -50,14 +50,24 @@ def cached_calls(repo: Path) -> int:
 
 @pytest.mark.parametrize("rounds", [False, True], ids=["one-round", "rounds"])
 def test_kill_9_then_rerun_repeats_no_finished_call(tmp_path: Path, rounds: bool) -> None:
-    script, settings = (picky_teacher, {"target_per_leaf": 4, "max_candidates_per_leaf": 24}) if rounds else (good_teacher, {})
+    script, settings = (
+        (picky_teacher, {"target_per_leaf": 4, "max_candidates_per_leaf": 24})
+        if rounds
+        else (good_teacher, {})
+    )
     reference = make_repo(tmp_path / "reference")
     with TeacherServer(script) as server:
         write_config(reference, server.url, **settings)
         run(reference)
         total = len(server.answered)
     if rounds:  # the kill lands after round 1
-        assert max(e["rounds"] for e in json.loads((reference / "generated/manifest.json").read_text())["leaves"].values()) >= 2
+        assert (
+            max(
+                e["rounds"]
+                for e in json.loads((reference / "generated/manifest.json").read_text())["leaves"].values()
+            )
+            >= 2
+        )
 
     repo = make_repo(tmp_path / "repo")
     finished = 40 if rounds else 12
@@ -65,11 +75,15 @@ def test_kill_9_then_rerun_repeats_no_finished_call(tmp_path: Path, rounds: bool
         write_config(repo, server.url, **settings)
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         command = [sys.executable, "-c", "from labtax.cli import main; main()", "generate", "--all"]
-        process = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 30
         while cached_calls(repo) < finished and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert cached_calls(repo) == finished, process.stderr.read().decode() if process.poll() is not None else "timeout"
+        assert cached_calls(repo) == finished, (
+            process.stderr.read().decode() if process.poll() is not None else "timeout"
+        )
         process.send_signal(signal.SIGKILL)
         process.wait()
         first = {body_key(b) for b in server.answered}
@@ -96,7 +110,10 @@ def test_rerun_with_cache_calls_nothing_and_gives_the_same_output(repo: Path) ->
         result = run(repo)
         assert server.received == []
     assert outputs(repo) == before and len(before) == 3
-    assert all(entry["teacher_calls"] == 0 and entry["cache_hits"] > 0 for entry in result.manifest["leaves"].values())
+    assert all(
+        entry["teacher_calls"] == 0 and entry["cache_hits"] > 0
+        for entry in result.manifest["leaves"].values()
+    )
 
 
 def test_template_change_invalidates_only_its_calls(repo: Path) -> None:
@@ -124,24 +141,32 @@ def test_editing_one_leaf_calls_the_teacher_for_that_leaf_only(repo: Path) -> No
     with TeacherServer() as server:
         write_config(repo, server.url)
         run(repo)
-    edited = SKILL.replace("Write a short haiku about a science topic.", "Write a short haiku about a chemistry topic.")
+    edited = SKILL.replace(
+        "Write a short haiku about a science topic.", "Write a short haiku about a chemistry topic."
+    )
     write_leaf(repo, "compositional_skills/writing/haiku", edited)
     with TeacherServer() as server:
         write_config(repo, server.url)
         result = run(repo)
-        assert server.answered and all("chemistry topic" in b["messages"][0]["content"] for b in server.answered)
+        assert server.answered and all(
+            "chemistry topic" in b["messages"][0]["content"] for b in server.answered
+        )
     untouched = result.manifest["leaves"]["taxonomy/knowledge/physics/kinematics/qna.yaml"]
     assert untouched["teacher_calls"] == 0
 
 
 def test_leaf_content_reaches_the_teacher_verbatim(repo: Path) -> None:
-    hostile = SKILL.replace("Write a haiku about water.", "Write a haiku about {{ 7*7 }} and {% for x in y %}{{ x }}{% endfor %}.")
+    hostile = SKILL.replace(
+        "Write a haiku about water.", "Write a haiku about {{ 7*7 }} and {% for x in y %}{{ x }}{% endfor %}."
+    )
     hostile = hostile.replace("a science topic.", "a science topic {{ config }}.")
     leaf = write_leaf(repo, "compositional_skills/writing/haiku", hostile)
     with TeacherServer() as server:
         write_config(repo, server.url, num_instructions=2, seeds_per_prompt=5)
         result = run(repo, leaves=(leaf,))
-        prompts = [b["messages"][0]["content"] for b in server.answered if stage_of(b) == "generate_instructions"]
+        prompts = [
+            b["messages"][0]["content"] for b in server.answered if stage_of(b) == "generate_instructions"
+        ]
     assert not result.failed and len(prompts) == 2
     for prompt in prompts:
         assert "Write a haiku about {{ 7*7 }} and {% for x in y %}{{ x }}{% endfor %}." in prompt
@@ -151,7 +176,9 @@ def test_leaf_content_reaches_the_teacher_verbatim(repo: Path) -> None:
 
 def test_sandbox_refuses_unsafe_user_templates(repo: Path) -> None:
     shutil.copytree(data_dir("prompts"), repo / "my_prompts")
-    (repo / "my_prompts/generate_instructions.j2").write_text("{{ task_description.__class__.__mro__[1].__subclasses__() }}")
+    (repo / "my_prompts/generate_instructions.j2").write_text(
+        "{{ task_description.__class__.__mro__[1].__subclasses__() }}"
+    )
     with TeacherServer() as server:
         write_config(repo, server.url, prompts_dir="my_prompts", num_instructions=1)
         result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))

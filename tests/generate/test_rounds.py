@@ -23,13 +23,19 @@ def rejects_all(body: dict[str, Any], attempt: int = 0) -> Reply:
 
 
 def untagged_garbage(body: dict[str, Any], attempt: int = 0) -> Reply:
-    return Reply("Answer: I would rather not.") if stage_of(body) == "generate_instructions" else good_teacher(body)
+    return (
+        Reply("Answer: I would rather not.")
+        if stage_of(body) == "generate_instructions"
+        else good_teacher(body)
+    )
 
 
 def test_next_count_scales_by_the_last_yield() -> None:
     assert next_count(missing=3, last_count=4, last_kept=1, left=100) == 12
     assert next_count(missing=1, last_count=4, last_kept=3, left=100) == 2  # ceil(1 * 4 / 3)
-    assert next_count(missing=5, last_count=4, last_kept=0, left=100) == 8  # nothing kept: twice the last round
+    assert (
+        next_count(missing=5, last_count=4, last_kept=0, left=100) == 8
+    )  # nothing kept: twice the last round
     assert next_count(missing=5, last_count=4, last_kept=0, left=3) == 3  # never past the budget
     assert next_count(missing=5, last_count=4, last_kept=1, left=0) == 0
 
@@ -47,7 +53,9 @@ def test_rounds_reach_the_target_and_a_rerun_is_all_cache(repo: Path) -> None:
     assert entry["kept"] == entry["records"] >= 4 and entry["target"] == 4
     assert entry["candidates"] == entry["stages"]["generate_instructions"]["generated"] <= 60
     assert outputs(repo) == first and again.manifest["leaves"][HAIKU]["teacher_calls"] == 0
-    samples = [json.loads(line)["id"] for line in first["compositional_skills/writing/haiku.jsonl"].splitlines()]
+    samples = [
+        json.loads(line)["id"] for line in first["compositional_skills/writing/haiku.jsonl"].splitlines()
+    ]
     assert len(samples) == len(set(samples))  # later rounds asked for new samples, not the same ones
 
 
@@ -81,7 +89,9 @@ def test_cli_exit_code_for_empty_leaves(repo: Path) -> None:
             patch.chdir(repo)
             empty = runner.invoke(cli, ["generate", HAIKU])
             allowed = runner.invoke(cli, ["generate", "--allow-empty", HAIKU])
-    assert empty.exit_code == 1 and "ended with zero records" in empty.output and "--allow-empty" in empty.output
+    assert (
+        empty.exit_code == 1 and "ended with zero records" in empty.output and "--allow-empty" in empty.output
+    )
     assert allowed.exit_code == 0, allowed.output
     assert "target 1 not met in 2 rounds" in allowed.output
 
@@ -102,14 +112,25 @@ def test_one_unparseable_reply_is_not_enough_to_stop(repo: Path) -> None:
         write_config(repo, server.url, num_instructions=1, target_per_leaf=2, max_candidates_per_leaf=6)
         result = run(repo, leaves=(HAIKU,))
     entry = result.manifest["leaves"][HAIKU]
-    assert not result.failed and entry["target_met"] and entry["stages"]["generate_responses"]["dropped"] == {"unparseable": 1}
+    assert (
+        not result.failed
+        and entry["target_met"]
+        and entry["stages"]["generate_responses"]["dropped"] == {"unparseable": 1}
+    )
 
 
 def test_held_out_pairs_count_towards_the_target_they_were_kept_for(repo: Path) -> None:
     """Rounds stop once `target` items pass every stage; setting some aside as eval pairs afterwards
     leaves fewer training records, but the target was met (the summary must not say otherwise)."""
     with TeacherServer(good_teacher) as server:
-        write_config(repo, server.url, {"holdout_fraction": 0.5}, num_instructions=2, target_per_leaf=2, max_candidates_per_leaf=8)
+        write_config(
+            repo,
+            server.url,
+            {"holdout_fraction": 0.5},
+            num_instructions=2,
+            target_per_leaf=2,
+            max_candidates_per_leaf=8,
+        )
         result = run(repo, leaves=(HAIKU,))
     entry = result.manifest["leaves"][HAIKU]
     assert entry["kept"] == 2 and entry["rounds"] == 1 and entry["target_met"] is True

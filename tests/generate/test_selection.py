@@ -36,8 +36,14 @@ def test_changed_leaves_only_and_deleted_outputs_removed(repo: Path) -> None:
     out = repo / "generated"
     assert not (out / "knowledge").exists()  # emptied folders go too
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["leaves"]) == {HAIKU, "taxonomy/compositional_skills/reading/summary/qna.yaml", "taxonomy/compositional_skills/writing/limerick/qna.yaml"}
-    assert (out / "compositional_skills/writing/limerick.jsonl").is_file() and (out / "compositional_skills/writing/haiku.jsonl").is_file()
+    assert set(manifest["leaves"]) == {
+        HAIKU,
+        "taxonomy/compositional_skills/reading/summary/qna.yaml",
+        "taxonomy/compositional_skills/writing/limerick/qna.yaml",
+    }
+    assert (out / "compositional_skills/writing/limerick.jsonl").is_file() and (
+        out / "compositional_skills/writing/haiku.jsonl"
+    ).is_file()
 
 
 def test_all_removes_outputs_of_leaves_gone_from_the_tree(repo: Path) -> None:
@@ -57,16 +63,34 @@ def test_dry_run_plans_without_calling(repo: Path) -> None:
         assert server.received == []
     plan = {entry["leaf"]: entry for entry in result.plan}
     # judgements read by log-probabilities may each ask one calibration call more
-    assert plan[HAIKU]["stages"] == {"generate_instructions": 3, "evaluate_instructions": 6, "generate_responses": 3, "evaluate_pairs": 6}
-    assert plan[KINEMATICS]["stages"] == {"generate_qa": 3, "evaluate_faithfulness": 6, "evaluate_relevance": 6}
+    assert plan[HAIKU]["stages"] == {
+        "generate_instructions": 3,
+        "evaluate_instructions": 6,
+        "generate_responses": 3,
+        "evaluate_pairs": 6,
+    }
+    assert plan[KINEMATICS]["stages"] == {
+        "generate_qa": 3,
+        "evaluate_faithfulness": 6,
+        "evaluate_relevance": 6,
+    }
     assert plan[KINEMATICS]["chunks"] == 4 and plan[HAIKU]["chunks"] is None
-    assert plan[HAIKU]["cached"] is None and plan[HAIKU]["eta_s"] is None  # the server names the model: unknown until asked
+    assert (
+        plan[HAIKU]["cached"] is None and plan[HAIKU]["eta_s"] is None
+    )  # the server names the model: unknown until asked
     assert not (repo / "generated").exists()
 
 
 def test_dry_run_bounds_hold_and_count_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with TeacherServer() as server:
-        write_config(repo, server.url, model="scripted-teacher", num_instructions=2, target_per_leaf=3, max_candidates_per_leaf=5)
+        write_config(
+            repo,
+            server.url,
+            model="scripted-teacher",
+            num_instructions=2,
+            target_per_leaf=3,
+            max_candidates_per_leaf=5,
+        )
         before = {entry["leaf"]: entry for entry in run(repo, dry_run=True).plan}
         done = run(repo)
         after = {entry["leaf"]: entry for entry in run(repo, dry_run=True).plan}
@@ -77,9 +101,15 @@ def test_dry_run_bounds_hold_and_count_the_cache(repo: Path, monkeypatch: pytest
     for leaf, entry in done.manifest["leaves"].items():
         assert entry["calls"] <= after[leaf]["calls_max"] == before[leaf]["calls_max"]  # the bound held
         assert after[leaf]["cached"] == entry["calls"]  # a finished leaf replays wholly from the cache
-        assert before[leaf]["eta_s"] is None and after[leaf]["eta_s"] is not None  # from the rate the run measured
-        assert all(entry["stages"][stage]["generated"] <= calls for stage, calls in after[leaf]["stages"].items())
-    assert asked == sum(entry["teacher_calls"] for entry in done.manifest["leaves"].values())  # dry runs asked nothing
+        assert (
+            before[leaf]["eta_s"] is None and after[leaf]["eta_s"] is not None
+        )  # from the rate the run measured
+        assert all(
+            entry["stages"][stage]["generated"] <= calls for stage, calls in after[leaf]["stages"].items()
+        )
+    assert asked == sum(
+        entry["teacher_calls"] for entry in done.manifest["leaves"].values()
+    )  # dry runs asked nothing
     data = json.loads(printed.output)
     assert printed.exit_code == 0 and {e["leaf"] for e in data["leaves"]} == set(after)
     assert data["total"]["calls_max"] == sum(e["calls_max"] for e in after.values())
@@ -114,11 +144,29 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
     assert conflict.exit_code == 2 and "at most one of" in conflict.output
     with TeacherServer() as server:
         result = runner.invoke(
-            cli, ["generate", "--teacher", server.url, "--model", "m1", "--num-instructions", "2", "--output", "out", "--concurrency", "3", "--seed", "5", HAIKU]
+            cli,
+            [
+                "generate",
+                "--teacher",
+                server.url,
+                "--model",
+                "m1",
+                "--num-instructions",
+                "2",
+                "--output",
+                "out",
+                "--concurrency",
+                "3",
+                "--seed",
+                "5",
+                HAIKU,
+            ],
         )
         models = {b["model"] for b in server.answered}
     assert result.exit_code == 0, result.output
-    assert models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5  # 4 stages, 5 probes (auto defaults)
+    assert (
+        models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5
+    )  # 4 stages, 5 probes (auto defaults)
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
     held = (repo / "out/eval/compositional_skills/writing/haiku.heldout.jsonl").read_text().splitlines()
     # two kept pairs: the default eval.holdout_fraction holds one out for evaluation
@@ -131,7 +179,9 @@ def test_cli_failed_leaf_exits_1(repo: Path, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.chdir(repo)
     with TeacherServer(lambda body, attempt: Reply(status=404)) as server:
-        result = CliRunner().invoke(cli, ["generate", "--teacher", server.url, "--num-instructions", "1", HAIKU])
+        result = CliRunner().invoke(
+            cli, ["generate", "--teacher", server.url, "--num-instructions", "1", HAIKU]
+        )
     assert result.exit_code == 1
     assert "1 leaf(s) failed" in result.output and "stage generate_instructions" in result.output
 
@@ -146,5 +196,8 @@ def test_a_knowledge_leaf_without_documents_fails_alone(tmp_path: Path) -> None:
         result = run(repo)
     (reason,) = result.failed.values()
     assert reason.startswith("taxonomy/knowledge/physics/kinematics/qna.yaml: stage documents:")
-    assert set(outputs(repo)) == {"compositional_skills/reading/summary.jsonl", "compositional_skills/writing/haiku.jsonl"}
+    assert set(outputs(repo)) == {
+        "compositional_skills/reading/summary.jsonl",
+        "compositional_skills/writing/haiku.jsonl",
+    }
     assert "stage documents" in (repo / "generated/generate.log").read_text()

@@ -57,7 +57,9 @@ def test_a_failing_server_rests_and_the_others_take_its_calls(repo: Path) -> Non
         result = run(repo)
         asked_bad, answered_good = len(bad.received), len(good.answered)
     assert not result.failed and result.manifest["totals"]["records"] > 0
-    assert answered_good > 20 and asked_bad < answered_good // 4  # rested after failing, not asked for every call
+    assert (
+        answered_good > 20 and asked_bad < answered_good // 4
+    )  # rested after failing, not asked for every call
 
 
 def test_servers_must_serve_the_same_model(repo: Path) -> None:
@@ -87,14 +89,25 @@ def test_cancelled_waiters_hand_their_wake_up_on() -> None:
 
     from labtax.models.openai_teacher import OpenAITeacher
 
-    section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
-               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    section = {
+        "model": None,
+        "concurrency": 1,
+        "request_timeout_s": 10,
+        "max_retries": 0,
+        "retry_backoff_s": 0.01,
+        "choice": "text",
+        "assistant_prefill": False,
+        "context_tokens": None,
+    }
     messages = [{"role": "user", "content": "Task: write one new instruction."}]
 
     async def queue_and_cancel(url: str) -> list[Any]:
         teacher = OpenAITeacher([url], section)
         await teacher.start()
-        calls = [asyncio.create_task(teacher.complete(messages, "", {"max_tokens": 8, "seed": i})) for i in range(12)]
+        calls = [
+            asyncio.create_task(teacher.complete(messages, "", {"max_tokens": 8, "seed": i}))
+            for i in range(12)
+        ]
         await asyncio.sleep(0.02)  # the first is in flight, the rest wait for its slot
         for call in calls[2:8]:
             call.cancel()
@@ -114,8 +127,16 @@ def test_a_wake_up_is_not_lost_with_its_cancelled_call() -> None:
 
     from labtax.models.openai_teacher import OpenAITeacher
 
-    section = {"model": None, "concurrency": 1, "request_timeout_s": 10, "max_retries": 0, "retry_backoff_s": 0.01,
-               "choice": "text", "assistant_prefill": False, "context_tokens": None}
+    section = {
+        "model": None,
+        "concurrency": 1,
+        "request_timeout_s": 10,
+        "max_retries": 0,
+        "retry_backoff_s": 0.01,
+        "choice": "text",
+        "assistant_prefill": False,
+        "context_tokens": None,
+    }
 
     async def scenario(url: str) -> str:
         teacher = OpenAITeacher([url], section)

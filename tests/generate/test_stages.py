@@ -66,7 +66,11 @@ def test_skills_four_stages_filter_and_count(repo: Path) -> None:
         result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))
     entry = result.manifest["leaves"]["taxonomy/compositional_skills/writing/haiku/qna.yaml"]
     assert entry["stages"] == {
-        "generate_instructions": {"generated": 7, "kept": 4, "dropped": {"near_duplicate": 2, "unparseable": 1}},
+        "generate_instructions": {
+            "generated": 7,
+            "kept": 4,
+            "dropped": {"near_duplicate": 2, "unparseable": 1},
+        },
         "evaluate_instructions": {"generated": 4, "kept": 2, "dropped": {"rejected": 1, "unparseable": 1}},
         "generate_responses": {"generated": 2, "kept": 1, "dropped": {"unparseable": 1}},
         "evaluate_pairs": {"generated": 1, "kept": 0, "dropped": {"below_threshold": 1}},
@@ -77,7 +81,13 @@ def test_skills_four_stages_filter_and_count(repo: Path) -> None:
 def test_skills_records_valid_with_provenance(repo: Path) -> None:
     with TeacherServer() as server:
         write_config(repo, server.url, num_instructions=3, seed=7)
-        result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku", "taxonomy/compositional_skills/reading/summary"))
+        result = run(
+            repo,
+            leaves=(
+                "taxonomy/compositional_skills/writing/haiku",
+                "taxonomy/compositional_skills/reading/summary",
+            ),
+        )
     assert not result.failed
     check = validator("record.schema.json")
     plain = records(repo, "compositional_skills/writing/haiku.jsonl")
@@ -88,7 +98,12 @@ def test_skills_records_valid_with_provenance(repo: Path) -> None:
         assert rec["scores"] == {"instruction": True, "pair": 3}
         prov = rec["provenance"]
         assert prov["teacher"] == "openai:scripted-teacher" and prov["seed"] == 7
-        assert set(prov["templates"]) == {"generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs"}
+        assert set(prov["templates"]) == {
+            "generate_instructions",
+            "evaluate_instructions",
+            "generate_responses",
+            "evaluate_pairs",
+        }
         assert len(prov["taxonomy_commit"]) == 40 and prov["sampling"]["temperature"] == 0.7
     assert all(r["context"] is None for r in plain)
     # grounded skills: the new context is kept and shown to the student in the user turn
@@ -145,11 +160,16 @@ def test_calibrated_choice_with_server_logprobs(repo: Path) -> None:
         top = [{"token": " no", "logprob": -0.3}, {"token": " yes", "logprob": yes}]
         return Reply("no", logprobs=[{"token": " no", "logprob": -0.3, "top_logprobs": top}])
 
-    plan = ["Instruction: Write a haiku about a planet in orbit.", "Instruction: Write a haiku about copper wire and current."]
+    plan = [
+        "Instruction: Write a haiku about a planet in orbit.",
+        "Instruction: Write a haiku about copper wire and current.",
+    ]
     sequence = Scripted({("haiku", "generate_instructions"): plan})
 
     def combined(body: dict[str, Any], attempt: int) -> Reply:
-        return sequence(body, attempt) if stage_of(body) == "generate_instructions" else leaning(body, attempt)
+        return (
+            sequence(body, attempt) if stage_of(body) == "generate_instructions" else leaning(body, attempt)
+        )
 
     with TeacherServer(combined) as server:
         write_config(repo, server.url, num_instructions=2)
@@ -176,7 +196,11 @@ def test_calibration_ignores_an_option_the_server_did_not_score(repo: Path) -> N
         write_config(repo, server.url, num_instructions=2)
         result = run(repo, leaves=("taxonomy/compositional_skills/writing/haiku",))
     entry = result.manifest["leaves"]["taxonomy/compositional_skills/writing/haiku/qna.yaml"]
-    assert entry["stages"]["evaluate_instructions"]["kept"] == entry["stages"]["evaluate_instructions"]["generated"] == 2
+    assert (
+        entry["stages"]["evaluate_instructions"]["kept"]
+        == entry["stages"]["evaluate_instructions"]["generated"]
+        == 2
+    )
 
 
 def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
@@ -201,20 +225,38 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
     dropped = records(repo, "compositional_skills/writing/haiku.dropped.jsonl")
     check = validator("dropped.schema.json")
     assert all(not list(check.iter_errors(d)) for d in dropped), dropped
-    counted = Counter((stage, reason) for stage, s in entry["stages"].items() for reason, n in s["dropped"].items() for _ in range(n))
+    counted = Counter(
+        (stage, reason)
+        for stage, s in entry["stages"].items()
+        for reason, n in s["dropped"].items()
+        for _ in range(n)
+    )
     assert Counter((d["stage"], d["reason"]) for d in dropped) == counted
     by_reason = {(d["stage"], d["reason"]): d for d in dropped}
-    assert by_reason[("generate_instructions", "unparseable")]["raw"] == "Context: a passage, and no instruction after it"
+    assert (
+        by_reason[("generate_instructions", "unparseable")]["raw"]
+        == "Context: a passage, and no instruction after it"
+    )
     duplicate = by_reason[("generate_instructions", "near_duplicate")]
-    assert duplicate["question"] == "Write a haiku about gravity." and duplicate["duplicate_of"] == "Write a haiku about gravity."  # a seed
+    assert (
+        duplicate["question"] == "Write a haiku about gravity."
+        and duplicate["duplicate_of"] == "Write a haiku about gravity."
+    )  # a seed
     rejected = by_reason[("evaluate_instructions", "rejected")]
     below = by_reason[("evaluate_pairs", "below_threshold")]
     # the two judged instructions reach the judge concurrently: either may get the scripted "no"
-    judged = {"Write a haiku about the orbit of the moon around the earth.", "Write a haiku about the colour of copper flames."}
+    judged = {
+        "Write a haiku about the orbit of the moon around the earth.",
+        "Write a haiku about the colour of copper flames.",
+    }
     assert rejected["verdict"] == "no" and {rejected["question"], below["question"]} == judged
     assert below["verdict"] == "1" and below["answer"] and below["scores"] == {"instruction": True}
     assert records(repo, "compositional_skills/writing/haiku.jsonl") == [] and entry["records"] == 0
-    assert all(d["provenance"]["templates"] == entry["templates"] and d["provenance"]["leaf_hash"] == entry["leaf_hash"] for d in dropped)
+    assert all(
+        d["provenance"]["templates"] == entry["templates"]
+        and d["provenance"]["leaf_hash"] == entry["leaf_hash"]
+        for d in dropped
+    )
     from labtax.mix import read_generated
 
     assert all("stage" not in r for r in read_generated(repo / "generated"))

@@ -18,8 +18,12 @@ from tests.generate.teacher_server import Reply, TeacherServer, good_teacher
 LEAF = ("taxonomy/compositional_skills/writing/haiku",)
 BROKEN = {
     "no choices": Reply(payload={"id": "x", "object": "chat.completion", "choices": []}),
-    "no content": Reply(payload={"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}),
-    "empty content": Reply(payload={"choices": [{"index": 0, "message": {"role": "assistant", "content": ""}}]}),
+    "no content": Reply(
+        payload={"choices": [{"index": 0, "message": {"role": "assistant", "content": None}}]}
+    ),
+    "empty content": Reply(
+        payload={"choices": [{"index": 0, "message": {"role": "assistant", "content": ""}}]}
+    ),
     "html page": Reply(raw=b"<html><body>502 Bad Gateway</body></html>"),
 }
 
@@ -66,7 +70,9 @@ def test_a_server_that_only_answers_empty_keeps_the_old_output_and_caches_nothin
 def test_a_url_that_is_not_the_api_base_says_so(repo: Path) -> None:
     with TeacherServer() as server:
         write_config(repo, server.url.removesuffix("/v1") + "/api")
-        with pytest.raises(LabtaxError, match=r"/api/models answered HTTP 404: .*/api is probably not the API base"):
+        with pytest.raises(
+            LabtaxError, match=r"/api/models answered HTTP 404: .*/api is probably not the API base"
+        ):
             run(repo, leaves=LEAF)
 
 

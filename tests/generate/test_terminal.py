@@ -48,7 +48,9 @@ def test_no_lines_between_intervals_and_none_when_disabled() -> None:
         progress.planned("evaluate_pairs", 2)
         progress.done("evaluate_pairs")
         progress.done("evaluate_pairs")
-    assert out.getvalue().splitlines() == [line for line in out.getvalue().splitlines() if line.startswith("progress: evaluate_pairs 2/2")]
+    assert out.getvalue().splitlines() == [
+        line for line in out.getvalue().splitlines() if line.startswith("progress: evaluate_pairs 2/2")
+    ]
     assert len(out.getvalue().splitlines()) == 1
     console, out = _piped()
     with StageProgress(console, enabled=False, interval=0.0) as progress:
@@ -69,17 +71,29 @@ def test_piped_generate_prints_progress_and_a_summary_with_cache_counts(repo: Pa
     entry = second.manifest["leaves"][f"{HAIKU}/qna.yaml"]
     # a rerun served from the cache: its own figures, and the original cost kept
     assert entry["teacher_calls"] == 0 and entry["cache_hits"] == cost["teacher_calls"]
-    assert (entry["generated_teacher_calls"], entry["generated_wall_s"]) == (cost["teacher_calls"], cost["wall_s"])
+    assert (entry["generated_teacher_calls"], entry["generated_wall_s"]) == (
+        cost["teacher_calls"],
+        cost["wall_s"],
+    )
     table, table_out = _piped()
     print_result(second, table)
     text = table_out.getvalue()
     assert "calls: teacher calls this run made; cached: calls the cache answered" in text
-    leaf_row = next(line for line in text.splitlines() if "compositional_skills/writing/haiku" in line)  # whole, on one line
-    assert leaf_row.split("│")[-3].strip() == "0" and leaf_row.split("│")[-2].strip() == str(cost["teacher_calls"])
+    leaf_row = next(
+        line for line in text.splitlines() if "compositional_skills/writing/haiku" in line
+    )  # whole, on one line
+    assert leaf_row.split("│")[-3].strip() == "0" and leaf_row.split("│")[-2].strip() == str(
+        cost["teacher_calls"]
+    )
     records_row = next(line for line in text.splitlines() if "│   records" in line)
     assert records_row.split("│")[3].strip() == "2"
     assert f"2 records for 1 leaf in {repo / 'generated'}" in capsys.readouterr().err
 
 
 def test_slow_rates_read_per_minute() -> None:
-    assert per_time(2.345) == "2.3/s" and per_time(0.05) == "3.0/min" and per_time(None) == "-/s" and per_time(0.0) == "-/s"
+    assert (
+        per_time(2.345) == "2.3/s"
+        and per_time(0.05) == "3.0/min"
+        and per_time(None) == "-/s"
+        and per_time(0.0) == "-/s"
+    )

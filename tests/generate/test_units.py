@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from labtax.errors import LabtaxError
-from labtax.models.cache import CallCache, call_key
 from labtax.generate.dedup import NearDuplicates, rouge_l
 from labtax.generate.documents import chunk_text, leaf_chunks
 from labtax.generate.items import parse_tagged
+from labtax.models.cache import CallCache, call_key
 from labtax.models.templates import Templates
 from labtax.taxonomy import load_leaf
 from tests.generate.helpers import KNOWLEDGE, git, write_leaf
@@ -28,9 +28,18 @@ def test_rouge_l() -> None:
 
 
 def test_parse_tagged() -> None:
-    assert parse_tagged("Question: What?\nAnswer: That.", ("Question", "Answer")) == {"question": "What?", "answer": "That."}
-    assert parse_tagged("Question: What?\nAnswer: That.\nQuestion: Again?", ("Question", "Answer"))["answer"] == "That."
-    assert parse_tagged("**Question**: What?\n**Answer**: That.", ("Question", "Answer")) == {"question": "What?", "answer": "That."}
+    assert parse_tagged("Question: What?\nAnswer: That.", ("Question", "Answer")) == {
+        "question": "What?",
+        "answer": "That.",
+    }
+    assert (
+        parse_tagged("Question: What?\nAnswer: That.\nQuestion: Again?", ("Question", "Answer"))["answer"]
+        == "That."
+    )
+    assert parse_tagged("**Question**: What?\n**Answer**: That.", ("Question", "Answer")) == {
+        "question": "What?",
+        "answer": "That.",
+    }
     assert parse_tagged("Question: What?", ("Question", "Answer")) is None  # missing tag
     assert parse_tagged("Answer: That.\nQuestion: What?", ("Question", "Answer")) is None  # wrong order
     assert parse_tagged("Question:   \nAnswer: x", ("Question", "Answer")) is None  # empty part
@@ -49,9 +58,16 @@ def test_chunking_by_tokens_with_overlap() -> None:
 
 def test_local_documents_stay_inside_the_leaf(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    leaf_path = write_leaf(repo, "knowledge/physics/kinematics", KNOWLEDGE, {"a.md": "alpha beta", "b.txt": "gamma", "c.html": "<p>delta</p>"})
+    leaf_path = write_leaf(
+        repo,
+        "knowledge/physics/kinematics",
+        KNOWLEDGE,
+        {"a.md": "alpha beta", "b.txt": "gamma", "c.html": "<p>delta</p>"},
+    )
     chunks = leaf_chunks(repo, load_leaf(repo, leaf_path), 50, 5)
-    assert [c.source for c in chunks] == ["taxonomy/knowledge/physics/kinematics/a.md"]  # the pattern *.md only
+    assert [c.source for c in chunks] == [
+        "taxonomy/knowledge/physics/kinematics/a.md"
+    ]  # the pattern *.md only
     escaping = KNOWLEDGE.replace('"*.md"', '"../../secret.md"')
     write_leaf(repo, "knowledge/physics/kinematics", escaping)
     with pytest.raises(LabtaxError, match="leaves its folder"):
@@ -63,7 +79,9 @@ def test_local_documents_stay_inside_the_leaf(tmp_path: Path) -> None:
         leaf_chunks(repo, load_leaf(repo, leaf_path), 50, 5)
 
 
-def test_remote_documents_cloned_once_at_the_pinned_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_remote_documents_cloned_once_at_the_pinned_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LABTAX_CACHE", str(tmp_path / "cache"))
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -74,7 +92,10 @@ def test_remote_documents_cloned_once_at_the_pinned_commit(tmp_path: Path, monke
     pinned = git(docs, "rev-parse", "HEAD").strip()
     (docs / "guide.md").write_text("later version")
     git(docs, "commit", "-q", "-am", "v2")
-    remote = KNOWLEDGE.replace('document:\n  patterns:\n    - "*.md"', f'document:\n  repo: {docs.as_uri()}\n  commit: {pinned}\n  patterns:\n    - "*.md"')
+    remote = KNOWLEDGE.replace(
+        'document:\n  patterns:\n    - "*.md"',
+        f'document:\n  repo: {docs.as_uri()}\n  commit: {pinned}\n  patterns:\n    - "*.md"',
+    )
     repo = tmp_path / "repo"
     leaf = load_leaf(repo, write_leaf(repo, "knowledge/physics/kinematics", remote))
     (chunk,) = leaf_chunks(repo, leaf, 50, 5)

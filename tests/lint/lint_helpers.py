@@ -1,7 +1,7 @@
 """One-line assertions for lint rules: write a leaf into a temporary taxonomy, lint it, compare.
 
-    assert_rule(tmp_path, "LT013", text, (3, 12))   # LT013 reports exactly line 3, column 12
-    assert_rule(tmp_path, "LT013", text)            # LT013 reports nothing
+assert_rule(tmp_path, "LT013", text, (3, 12))   # LT013 reports exactly line 3, column 12
+assert_rule(tmp_path, "LT013", text)            # LT013 reports nothing
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ created_by: ada-lovelace
 task_description: >-
   Answer short arithmetic questions with the result and a one-line reason.
 seed_examples:
-{''.join(_seed(i) for i in range(1, 6))}"""
+{"".join(_seed(i) for i in range(1, 6))}"""
 
 SUBJECTS = ["velocity", "acceleration", "displacement", "free fall", "projectile motion"]
 
@@ -50,15 +50,22 @@ created_by: ada-lovelace
 domain: physics
 document_outline: Notes on one-dimensional kinematics written for this taxonomy.
 seed_examples:
-{''.join(_knowledge_seed(i, s) for i, s in enumerate(SUBJECTS, start=1))}document:
+{"".join(_knowledge_seed(i, s) for i, s in enumerate(SUBJECTS, start=1))}document:
   patterns:
     - kinematics.md
   license: CC-BY-4.0
 """
 
 
-def write_leaf(root: Path, leaf: str, text: str | bytes, *, attribution: str | None = "Written for this taxonomy (CC-BY-4.0).\n",
-               files: dict[str, str] | None = None, name: str = "qna.yaml") -> Path:
+def write_leaf(
+    root: Path,
+    leaf: str,
+    text: str | bytes,
+    *,
+    attribution: str | None = "Written for this taxonomy (CC-BY-4.0).\n",
+    files: dict[str, str] | None = None,
+    name: str = "qna.yaml",
+) -> Path:
     """Write taxonomy/<leaf>/<name> (plus attribution.txt and extra files) under `root`; return its path."""
     folder = root / "taxonomy" / leaf
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,8 +79,15 @@ def write_leaf(root: Path, leaf: str, text: str | bytes, *, attribution: str | N
     return path
 
 
-def lint_text(root: Path, text: str | bytes, *, leaf: str = SKILL_LEAF, profile: str = "labtax",
-              lint: dict | None = None, **write: object) -> list[Problem]:
+def lint_text(
+    root: Path,
+    text: str | bytes,
+    *,
+    leaf: str = SKILL_LEAF,
+    profile: str = "labtax",
+    lint: dict | None = None,
+    **write: object,
+) -> list[Problem]:
     """Lint one leaf written from `text` in a fresh repository folder `root`."""
     if leaf.startswith("knowledge") and "files" not in write:
         write["files"] = {"kinematics.md": "# Kinematics\n\nMotion without its causes.\n"}
@@ -83,7 +97,9 @@ def lint_text(root: Path, text: str | bytes, *, leaf: str = SKILL_LEAF, profile:
     return lint_paths([path], config)
 
 
-def assert_rule(root: Path, rule: str, text: str | bytes, *expected: tuple[int, int], **kwargs: object) -> list[Problem]:
+def assert_rule(
+    root: Path, rule: str, text: str | bytes, *expected: tuple[int, int], **kwargs: object
+) -> list[Problem]:
     """Assert that `rule` reports exactly the (line, column) positions `expected` for this leaf."""
     problems = lint_text(root, text, **kwargs)  # type: ignore[arg-type]
     got = [(p.line, p.column) for p in problems if p.rule == rule]

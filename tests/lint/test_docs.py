@@ -9,7 +9,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_rules_md_is_generated():
-    assert (DOCS / "rules.md").read_text(encoding="utf-8") == rules_document(), "run: python -m labtax.lint.docs"
+    assert (DOCS / "rules.md").read_text(encoding="utf-8") == rules_document(), (
+        "run: python -m labtax.lint.docs"
+    )
 
 
 def test_lint_md_holds_the_current_table():

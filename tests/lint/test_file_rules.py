@@ -38,7 +38,9 @@ def test_lt003_bom(tmp_path):
 
 
 def test_lt003_bom_is_a_warning_for_instructlab(tmp_path):
-    (problem,) = assert_rule(tmp_path, "LT003", b"\xef\xbb\xbf" + GOOD_SKILL.encode(), (1, 1), profile="instructlab")
+    (problem,) = assert_rule(
+        tmp_path, "LT003", b"\xef\xbb\xbf" + GOOD_SKILL.encode(), (1, 1), profile="instructlab"
+    )
     assert problem.severity == "warning"
 
 

@@ -28,7 +28,12 @@ def run(cwd, *args):
 
 def test_format_text_orders_keys_indents_and_keeps_comments():
     out = format_text(MESSY)
-    assert out.index("version: 3") < out.index("created_by: ada") < out.index("task_description") < out.index("seed_examples")
+    assert (
+        out.index("version: 3")
+        < out.index("created_by: ada")
+        < out.index("task_description")
+        < out.index("seed_examples")
+    )
     assert "  - question: What is 2 + 2?\n    answer: Four. # the answer\n" in out
     assert "# A comment at the top stays." in out and "# who" in out
     assert format_text(out) == out  # idempotent
@@ -38,7 +43,10 @@ def test_fmt_check_then_write(tmp_path):
     path = write_leaf(tmp_path, "compositional_skills/writing/messy", MESSY.rstrip("\n"))
     write_leaf(tmp_path, "compositional_skills/writing/good", GOOD_SKILL)
     check = run(tmp_path, "fmt", "--check")
-    assert check.returncode == 1 and check.stdout == "would reformat taxonomy/compositional_skills/writing/messy/qna.yaml\n"
+    assert (
+        check.returncode == 1
+        and check.stdout == "would reformat taxonomy/compositional_skills/writing/messy/qna.yaml\n"
+    )
     assert path.read_text() == MESSY.rstrip("\n")  # --check changes nothing
     assert run(tmp_path, "fmt").returncode == 0
     assert path.read_text() == format_text(MESSY)
@@ -58,7 +66,9 @@ def test_new_skill_fails_lint_until_filled(tmp_path):
     folder = tmp_path / "taxonomy/compositional_skills/writing/haiku"
     problems = lint_paths([folder], load_config(tmp_path))
     assert {p.rule for p in problems} == {"LT203", "LT304"}
-    assert "created_by: still holds the placeholder <<your GitHub handle>>" in [p.message for p in problems][1]
+    assert (
+        "created_by: still holds the placeholder <<your GitHub handle>>" in [p.message for p in problems][1]
+    )
     (folder / "qna.yaml").write_text(GOOD_SKILL)
     (folder / "attribution.txt").write_text("Written for this taxonomy by ada-lovelace, CC-BY-4.0.\n")
     assert lint_paths([folder], load_config(tmp_path)) == []
@@ -72,7 +82,10 @@ def test_new_knowledge_names_the_missing_document(tmp_path):
 
 def test_new_refuses_wrong_branch_and_existing_leaf(tmp_path):
     wrong = run(tmp_path, "new", "knowledge", "taxonomy/compositional_skills/writing/x")
-    assert wrong.returncode == 2 and "a knowledge leaf belongs in taxonomy/knowledge/<topic>/<leaf>" in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and "a knowledge leaf belongs in taxonomy/knowledge/<topic>/<leaf>" in wrong.stderr
+    )
     assert run(tmp_path, "new", "skill", "taxonomy/foundational_skills/math/sums").returncode == 0
     again = run(tmp_path, "new", "skill", "taxonomy/foundational_skills/math/sums")
     assert again.returncode == 2 and "already exists" in again.stderr

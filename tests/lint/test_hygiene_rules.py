@@ -11,7 +11,9 @@ def test_lt010_duplicate_keys(tmp_path):
 
 
 def test_lt010_is_skipped_for_instructlab_version_1(tmp_path):
-    text = GOOD_SKILL.replace("version: 3", "version: 1").replace("created_by: ada-lovelace\n", "created_by: a\ncreated_by: b\n")
+    text = GOOD_SKILL.replace("version: 3", "version: 1").replace(
+        "created_by: ada-lovelace\n", "created_by: a\ncreated_by: b\n"
+    )
     assert_rule(tmp_path, "LT010", text, profile="instructlab", attribution=None)
 
 

@@ -6,7 +6,9 @@ from tests.lint.lint_helpers import GOOD_SKILL, assert_rule, write_leaf
 
 
 def test_lt201_folder_names(tmp_path):
-    (problem,) = assert_rule(tmp_path, "LT201", GOOD_SKILL, (1, 1), leaf="compositional_skills/writing/Poem-Writing")
+    (problem,) = assert_rule(
+        tmp_path, "LT201", GOOD_SKILL, (1, 1), leaf="compositional_skills/writing/Poem-Writing"
+    )
     assert "folder 'Poem-Writing'" in problem.message and "'poem_writing'" in problem.message
     assert_rule(tmp_path / "ok", "LT201", GOOD_SKILL, leaf="compositional_skills/writing/poem_writing_2")
 
@@ -19,9 +21,17 @@ def test_lt202_nested_leaf(tmp_path):
 
 
 def test_lt203_attribution_missing_empty_or_placeholder(tmp_path):
-    assert "no attribution.txt" in assert_rule(tmp_path / "a", "LT203", GOOD_SKILL, (1, 1), attribution=None)[0].message
-    assert "is empty" in assert_rule(tmp_path / "b", "LT203", GOOD_SKILL, (1, 1), attribution=" \n")[0].message
-    assert "<<author>>" in assert_rule(tmp_path / "c", "LT203", GOOD_SKILL, (1, 1), attribution="By <<author>>\n")[0].message
+    assert (
+        "no attribution.txt"
+        in assert_rule(tmp_path / "a", "LT203", GOOD_SKILL, (1, 1), attribution=None)[0].message
+    )
+    assert (
+        "is empty" in assert_rule(tmp_path / "b", "LT203", GOOD_SKILL, (1, 1), attribution=" \n")[0].message
+    )
+    assert (
+        "<<author>>"
+        in assert_rule(tmp_path / "c", "LT203", GOOD_SKILL, (1, 1), attribution="By <<author>>\n")[0].message
+    )
     assert_rule(tmp_path / "ok", "LT203", GOOD_SKILL)
 
 

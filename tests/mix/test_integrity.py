@@ -32,7 +32,11 @@ def test_records_of_a_deleted_leaf_are_dropped_loudly(mix_project: Path) -> None
     stats = mix(load_config(mix_project))
     assert RHYMES not in leaves_in(mix_project / "data")
     (reason,) = stats["dropped"]
-    assert reason.startswith(RHYMES) and "not in the taxonomy" in reason and stats["dropped"][reason] == len(tiny.RHYMES)
+    assert (
+        reason.startswith(RHYMES)
+        and "not in the taxonomy" in reason
+        and stats["dropped"][reason] == len(tiny.RHYMES)
+    )
 
 
 def test_records_that_the_manifest_does_not_vouch_for_are_dropped(mix_project: Path) -> None:
@@ -42,10 +46,14 @@ def test_records_that_the_manifest_does_not_vouch_for_are_dropped(mix_project: P
     stats = mix(load_config(mix_project))
     (reason,) = stats["dropped"]
     assert "another version of the leaf" in reason
-    assert all(r["source"] == "seed" for r in read_jsonl(mix_project / "data/st.jsonl") if r["leaf"] == RHYMES)
+    assert all(
+        r["source"] == "seed" for r in read_jsonl(mix_project / "data/st.jsonl") if r["leaf"] == RHYMES
+    )
 
 
-def test_a_leaf_linked_from_outside_adds_nothing(mix_project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_leaf_linked_from_outside_adds_nothing(
+    mix_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     qna = mix_project / RHYMES
     outside = tmp_path_factory.mktemp("outside") / "qna.yaml"
     outside.write_text(qna.read_text())
@@ -62,7 +70,10 @@ def test_cli_prints_what_it_dropped(mix_project: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(mix_project)
     result = CliRunner().invoke(cli, ["mix"])
     assert result.exit_code == 0, result.output
-    assert f"warning: dropped {len(tiny.RHYMES)} record(s) of {RHYMES}: the leaf is not in the taxonomy" in result.output
+    assert (
+        f"warning: dropped {len(tiny.RHYMES)} record(s) of {RHYMES}: the leaf is not in the taxonomy"
+        in result.output
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,10 +83,14 @@ def test_cli_prints_what_it_dropped(mix_project: Path, monkeypatch: pytest.Monke
         (b'{"id": "\\ud800"}', 9, "lone surrogate"),
     ],
 )
-def test_bad_text_in_generated_data_is_located(mix_project: Path, line: bytes, column: int, what: str) -> None:
+def test_bad_text_in_generated_data_is_located(
+    mix_project: Path, line: bytes, column: int, what: str
+) -> None:
     path = mix_project / "generated" / RHYMES_OUT
     path.write_bytes(path.read_bytes() + line + b"\n")
-    with pytest.raises(LabtaxError, match=rf"{path}:{len(tiny.RHYMES) + 1}:{column}: error\[record\] .*{what}"):
+    with pytest.raises(
+        LabtaxError, match=rf"{path}:{len(tiny.RHYMES) + 1}:{column}: error\[record\] .*{what}"
+    ):
         mix(load_config(mix_project))
 
 
@@ -119,7 +134,11 @@ def test_a_kill_while_publishing_leaves_no_mixture_and_the_next_run_cleans_up(mi
     assert killed.returncode == -9
     assert not (mix_project / "data").exists()  # no set at all, never the new kt1 beside the old mix.json
     leftovers = sorted(p.name for p in mix_project.glob(".data.*-*"))
-    assert len(leftovers) == 2 and leftovers[0].startswith(".data.new-") and leftovers[1].startswith(".data.old-")
+    assert (
+        len(leftovers) == 2
+        and leftovers[0].startswith(".data.new-")
+        and leftovers[1].startswith(".data.old-")
+    )
     with pytest.raises(LabtaxError, match="missing; run `labtax mix`"):
         read_jsonl(mix_project / "data/kt1.jsonl")
     stats = mix(load_config(mix_project), seed=2)

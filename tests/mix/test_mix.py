@@ -24,7 +24,9 @@ def test_phases_hold_the_right_branches_and_lengths(mix_project: Path, tokenizer
     tok = load_tokenizer(str(tokenizer_dir))
     data = mix_project / "data"
     for phase in ("kt1", "kt2", "st"):
-        own = [r for r in rows(data / f"{phase}.jsonl") + rows(data / f"{phase}.val.jsonl") if not r["replayed"]]
+        own = [
+            r for r in rows(data / f"{phase}.jsonl") + rows(data / f"{phase}.val.jsonl") if not r["replayed"]
+        ]
         assert own and all(r["phase"] == phase for r in own)
         for r in own:
             length = response_tokens(tok, r["messages"][-1]["content"])
@@ -37,18 +39,24 @@ def test_phases_hold_the_right_branches_and_lengths(mix_project: Path, tokenizer
                 assert r["branch"] == "compositional_skills"
     kt2 = rows(data / "kt2.jsonl")
     assert {r["source"] for r in kt2} == {"seed", "generated"}
-    assert any(r["branch"] == "knowledge" and not r["replayed"] for r in kt2), "long knowledge answers go to KT/2"
+    assert any(r["branch"] == "knowledge" and not r["replayed"] for r in kt2), (
+        "long knowledge answers go to KT/2"
+    )
 
 
 def test_replay_counts_match_the_config(mix_project: Path) -> None:
     (mix_project / "labtax.yaml").write_text(
-        (mix_project / "labtax.yaml").read_text() + "  replay:\n    kt2: {kt1: 1.0}\n    st: {kt1: 0.5, kt2: 0.25}\n"
+        (mix_project / "labtax.yaml").read_text()
+        + "  replay:\n    kt2: {kt1: 1.0}\n    st: {kt1: 0.5, kt2: 0.25}\n"
     )
     stats = mix(load_config(mix_project))
     data = mix_project / "data"
     own_train = {p: [r for r in rows(data / f"{p}.jsonl") if not r["replayed"]] for p in ("kt1", "kt2", "st")}
     assert stats["phases"]["kt2"]["replayed"] == {"kt1": len(own_train["kt1"])}
-    assert stats["phases"]["st"]["replayed"] == {"kt1": round(0.5 * len(own_train["kt1"])), "kt2": round(0.25 * len(own_train["kt2"]))}
+    assert stats["phases"]["st"]["replayed"] == {
+        "kt1": round(0.5 * len(own_train["kt1"])),
+        "kt2": round(0.25 * len(own_train["kt2"])),
+    }
     st = rows(data / "st.jsonl")
     replayed_ids = {r["id"] for r in st if r["replayed"]}
     assert replayed_ids <= {r["id"] for r in own_train["kt1"] + own_train["kt2"]}
@@ -71,15 +79,26 @@ def test_stats_agree_with_the_files_and_datasets_loads_them(mix_project: Path) -
 
     stats = mix(load_config(mix_project))
     data = mix_project / "data"
-    assert stats["inputs"] == {"generated": 24, "seed_examples": 6, "folder": str(mix_project / "generated"), "root": str(mix_project),
-                               "leaves_without_generated": []}
+    assert stats["inputs"] == {
+        "generated": 24,
+        "seed_examples": 6,
+        "folder": str(mix_project / "generated"),
+        "root": str(mix_project),
+        "leaves_without_generated": [],
+    }
     total = 0
     for phase, s in stats["phases"].items():
         train = rows(data / f"{phase}.jsonl")
         total += sum(1 for r in train if not r["replayed"]) + s["validation"]
         assert s["train"] == len(train) and sum(s["by_leaf"].values()) == len(train)
         assert s["tokens"]["train"] == sum(r["tokens"] for r in train)
-        ds = datasets.load_dataset("json", data_files={"train": str(data / f"{phase}.jsonl"), "validation": str(data / f"{phase}.val.jsonl")})
+        ds = datasets.load_dataset(
+            "json",
+            data_files={
+                "train": str(data / f"{phase}.jsonl"),
+                "validation": str(data / f"{phase}.val.jsonl"),
+            },
+        )
         assert ds["train"].num_rows == s["train"] and ds["validation"].num_rows == s["validation"]
     assert total == 30  # every record and seed lands in exactly one phase
     assert json.loads((data / "mix.json").read_text()) == stats
@@ -103,7 +122,9 @@ def test_cli_mix(mix_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert missing.exit_code == 2 and "no generated data" in missing.output
 
 
-def test_cli_mix_counts_generated_and_seed_and_warns_about_leaves_without_data(mix_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_mix_counts_generated_and_seed_and_warns_about_leaves_without_data(
+    mix_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(mix_project)
     rhymes = next(mix_project.glob("generated/compositional_skills/**/*.jsonl"))
     rhymes.unlink()  # one leaf without generated data
@@ -114,7 +135,12 @@ def test_cli_mix_counts_generated_and_seed_and_warns_about_leaves_without_data(m
         by_source = stats["phases"][phase]["by_source"]
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name + " "))
         assert f"(generated {by_source.get('generated', 0)}, seed {by_source.get('seed', 0)})" in line
-    assert {r["source"] for r in rows(mix_project / "out" / "st.jsonl") if not r["replayed"]} == {"seed"}  # ST's own data: seeds only
+    assert {r["source"] for r in rows(mix_project / "out" / "st.jsonl") if not r["replayed"]} == {
+        "seed"
+    }  # ST's own data: seeds only
     (leaf,) = stats["inputs"]["leaves_without_generated"]
     assert leaf.startswith("taxonomy/compositional_skills/")
-    assert result.stderr == f"warning: {leaf}: no generated record (run `labtax generate` for it, or see `labtax report`)\n"
+    assert (
+        result.stderr
+        == f"warning: {leaf}: no generated record (run `labtax generate` for it, or see `labtax report`)\n"
+    )

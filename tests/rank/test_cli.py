@@ -15,7 +15,10 @@ from labtax.cli import cli
 from tests.generate.teacher_server import TeacherServer
 from tests.rank.helpers import HAIKU, SUMMARY, preference_rows, ranker, run, write_config, write_generated
 
-KEPT = [("Write a haiku about rain.", "Rain taps on the roof"), ("Write a haiku about wind.", "Wind bends the tall grass")]
+KEPT = [
+    ("Write a haiku about rain.", "Rain taps on the roof"),
+    ("Write a haiku about wind.", "Wind bends the tall grass"),
+]
 
 
 def invoke(repo: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> object:
@@ -29,7 +32,11 @@ def test_rank_prints_a_summary_and_exits_0(repo: Path, monkeypatch: pytest.Monke
         write_config(repo, server.url)
         result = invoke(repo, monkeypatch, "taxonomy/compositional_skills/writing/haiku", "--candidates", "2")
     assert result.exit_code == 0, result.output
-    assert "2 pairs (reward" in result.stderr and "for 1 leaf in" in result.stderr and "1 cache hit" not in result.stderr
+    assert (
+        "2 pairs (reward" in result.stderr
+        and "for 1 leaf in" in result.stderr
+        and "1 cache hit" not in result.stderr
+    )
     assert "compositional_skills/writi" in result.stdout and "agree/not" in result.stdout
 
 
@@ -41,7 +48,9 @@ def test_a_leaf_without_records_is_reported_and_exits_1(repo: Path, monkeypatch:
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"no records: {SUMMARY} has no generated records" in result.stderr
         assert "2 leaf(s) have no generated records" in result.stderr and "--allow-empty" in result.stderr
-        assert len(preference_rows(repo, "compositional_skills/writing/haiku.jsonl")) == 2  # the others are ranked
+        assert (
+            len(preference_rows(repo, "compositional_skills/writing/haiku.jsonl")) == 2
+        )  # the others are ranked
         allowed = invoke(repo, monkeypatch, "--all", "--allow-empty")
     assert allowed.exit_code == 0, allowed.output
 
@@ -75,7 +84,11 @@ def test_bad_usage_and_bad_settings_exit_2(repo: Path, monkeypatch: pytest.Monke
     both = invoke(repo, monkeypatch, "--all", "--base", "main")
     assert both.exit_code == 2 and "at most one of" in both.output
     shares = invoke(repo, monkeypatch, "--all")
-    assert shares.exit_code == 2 and "rank.splits must add up to 1" in shares.output and "Traceback" not in shares.output
+    assert (
+        shares.exit_code == 2
+        and "rank.splits must add up to 1" in shares.output
+        and "Traceback" not in shares.output
+    )
 
 
 def test_a_student_checkpoint_answers_join_the_candidates(repo: Path, tmp_path: Path) -> None:
@@ -87,21 +100,34 @@ def test_a_student_checkpoint_answers_join_the_candidates(repo: Path, tmp_path: 
     with TeacherServer(ranker()) as server:
         write_config(repo, server.url, candidates=3)
         result = run(repo, leaves=(HAIKU,), student=str(student))
-        samples = [b for b in server.received if b["messages"][0]["content"].startswith("Task: answer an instruction")]
+        samples = [
+            b
+            for b in server.received
+            if b["messages"][0]["content"].startswith("Task: answer an instruction")
+        ]
     rows = preference_rows(repo, "compositional_skills/writing/haiku.jsonl")
     sources = {r["provenance"]["chosen"] for r in rows} | {r["provenance"]["rejected"] for r in rows}
     assert len(samples) == 2  # kept answer + student answer + one sample = 3 candidates per question
-    assert sources == {"teacher", "teacher@1.0", "student"} and result.manifest["leaves"][HAIKU]["candidates"] == 6
+    assert (
+        sources == {"teacher", "teacher@1.0", "student"}
+        and result.manifest["leaves"][HAIKU]["candidates"] == 6
+    )
     cache = CallCache(repo / "preferences" / ".cache" / "calls.sqlite")
     try:
-        assert len(cache) == len(server.received) + 2  # every teacher call and both student answers are cached
+        assert (
+            len(cache) == len(server.received) + 2
+        )  # every teacher call and both student answers are cached
     finally:
         cache.close()
     assert json.loads((repo / "preferences" / "manifest.json").read_text())["leaves"][HAIKU]["questions"] == 2
 
 
-def test_clean_removes_the_rank_call_cache(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LABTAX_CACHE", str(tmp_path / "cache"))  # clean also removes the labtax cache's compiled ops: not the real ones
+def test_clean_removes_the_rank_call_cache(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "LABTAX_CACHE", str(tmp_path / "cache")
+    )  # clean also removes the labtax cache's compiled ops: not the real ones
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "ops"))
     write_generated(repo, HAIKU, KEPT[:1])
     with TeacherServer(ranker()) as server:
@@ -110,11 +136,16 @@ def test_clean_removes_the_rank_call_cache(repo: Path, tmp_path: Path, monkeypat
     monkeypatch.chdir(repo)
     result = CliRunner().invoke(cli, ["clean"])
     assert str(Path.home()) not in result.stdout
-    assert result.exit_code == 0 and f"removing {repo / 'preferences' / '.cache'} (teacher call cache of labtax rank" in result.stdout
+    assert (
+        result.exit_code == 0
+        and f"removing {repo / 'preferences' / '.cache'} (teacher call cache of labtax rank" in result.stdout
+    )
     assert not (repo / "preferences" / ".cache").exists() and (repo / "preferences" / "reward.jsonl").exists()
 
 
-def test_a_damaged_records_line_fails_its_leaf_with_a_located_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_records_line_fails_its_leaf_with_a_located_error(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write_generated(repo, HAIKU, KEPT)
     path.write_text(path.read_text() + "{not json\n")
     with TeacherServer(ranker()) as server:

@@ -14,10 +14,20 @@ from labtax.preferences import SPLITS, read_preferences, split_path
 from labtax.rank.splits import check_shares, split_of
 from tests.generate.helpers import SKILL, git, write_leaf
 from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, stage_of
-from tests.rank.helpers import HAIKU, KINEMATICS, SUMMARY, preference_rows, ranker, run, write_config, write_generated
+from tests.rank.helpers import (
+    HAIKU,
+    KINEMATICS,
+    SUMMARY,
+    ranker,
+    run,
+    write_config,
+    write_generated,
+)
 
 SHARES = {"reward": 0.4, "dpo": 0.4, "val": 0.1, "test": 0.1}
-MANY = [(f"Write a haiku about topic number {i}.", f"Kept haiku number {i} about its topic") for i in range(50)]
+MANY = [
+    (f"Write a haiku about topic number {i}.", f"Kept haiku number {i} about its topic") for i in range(50)
+]
 
 
 def all_rows(repo: Path) -> dict[str, list[dict]]:
@@ -31,14 +41,24 @@ def test_splits_are_per_question_with_the_configured_shares(repo: Path) -> None:
         result = run(repo, leaves=(HAIKU,))
     splits = all_rows(repo)
     questions = {split: {r["question_id"] for r in rows} for split, rows in splits.items()}
-    assert sum(map(len, questions.values())) == len(set().union(*questions.values())) == 50  # no question in two splits
+    assert (
+        sum(map(len, questions.values())) == len(set().union(*questions.values())) == 50
+    )  # no question in two splits
     for split, share in SHARES.items():  # 50 draws: within three standard deviations of the share
-        assert abs(len(questions[split]) - 50 * share) <= 3 * (50 * share * (1 - share)) ** 0.5, (split, len(questions[split]))
+        assert abs(len(questions[split]) - 50 * share) <= 3 * (50 * share * (1 - share)) ** 0.5, (
+            split,
+            len(questions[split]),
+        )
         assert all(r["split"] == split for r in splits[split])
     leaf_rows = read_preferences(repo / "preferences/compositional_skills/writing/haiku.jsonl")
-    assert sorted(json.dumps(r, sort_keys=True) for r in leaf_rows) == sorted(json.dumps(r, sort_keys=True) for rows in splits.values() for r in rows)
+    assert sorted(json.dumps(r, sort_keys=True) for r in leaf_rows) == sorted(
+        json.dumps(r, sort_keys=True) for rows in splits.values() for r in rows
+    )
     entry = result.manifest["leaves"][HAIKU]
-    assert entry["splits"] == {split: len(rows) for split, rows in splits.items()} and entry["pairs"] == len(leaf_rows) == 50
+    assert (
+        entry["splits"] == {split: len(rows) for split, rows in splits.items()}
+        and entry["pairs"] == len(leaf_rows) == 50
+    )
     assert result.manifest["totals"]["splits"] == entry["splits"]
 
 
@@ -47,7 +67,10 @@ def test_split_of_is_stable_and_follows_the_shares() -> None:
     counts = Counter(split_of(i, SHARES) for i in ids)
     assert all(abs(counts[s] / 4000 - share) < 0.03 for s, share in SHARES.items()), counts
     assert split_of(ids[7], SHARES) == split_of(ids[7], dict(SHARES))  # depends on the id and the shares only
-    assert Counter(split_of(i, {"reward": 0.5, "dpo": 0.5, "val": 0, "test": 0}) for i in ids).keys() == {"reward", "dpo"}
+    assert Counter(split_of(i, {"reward": 0.5, "dpo": 0.5, "val": 0, "test": 0}) for i in ids).keys() == {
+        "reward",
+        "dpo",
+    }
     with pytest.raises(ConfigError, match="add up to 1"):
         check_shares({"reward": 0.5, "dpo": 0.4, "val": 0.2, "test": 0.1})
 
@@ -56,7 +79,12 @@ def test_files_load_with_datasets_and_every_row_is_a_valid_preference(repo: Path
     from datasets import load_dataset
 
     write_generated(repo, HAIKU, MANY[:30], dropped=[("Write a haiku about dust.", "Bad haiku")])
-    write_generated(repo, KINEMATICS, [(f"What is velocity {i}?", f"The rate of change of position {i}.") for i in range(20)], context="Velocity passage.")
+    write_generated(
+        repo,
+        KINEMATICS,
+        [(f"What is velocity {i}?", f"The rate of change of position {i}.") for i in range(20)],
+        context="Velocity passage.",
+    )
     with TeacherServer(ranker()) as server:
         write_config(repo, server.url, candidates=3)
         run(repo, leaves=(HAIKU, KINEMATICS))
@@ -65,14 +93,39 @@ def test_files_load_with_datasets_and_every_row_is_a_valid_preference(repo: Path
     for split in SPLITS:
         rows = read_preferences(Path(files[split]))
         assert loaded[split].num_rows == len(rows) > 0
-        assert {"prompt", "chosen", "rejected", "leaf", "question_id", "split", "reference", "ranking", "provenance"} <= set(loaded[split].column_names)
+        assert {
+            "prompt",
+            "chosen",
+            "rejected",
+            "leaf",
+            "question_id",
+            "split",
+            "reference",
+            "ranking",
+            "provenance",
+        } <= set(loaded[split].column_names)
         first = loaded[split][0]
-        assert first["prompt"][-1]["role"] == "user" and first["chosen"][0]["role"] == first["rejected"][0]["role"] == "assistant"
+        assert (
+            first["prompt"][-1]["role"] == "user"
+            and first["chosen"][0]["role"] == first["rejected"][0]["role"] == "assistant"
+        )
     rows = [r for split in SPLITS for r in read_preferences(Path(files[split]))]
-    assert {r["provenance"]["chosen"] for r in rows} | {r["provenance"]["rejected"] for r in rows} == {"teacher", "teacher@1.0", "dropped"}
+    assert {r["provenance"]["chosen"] for r in rows} | {r["provenance"]["rejected"] for r in rows} == {
+        "teacher",
+        "teacher@1.0",
+        "dropped",
+    }
     knowledge = [r for r in rows if r["leaf"] == KINEMATICS]
-    assert knowledge and all(r["prompt"] == [{"role": "user", "content": r["prompt"][0]["content"]}] and "passage" not in r["prompt"][0]["content"] for r in knowledge)
-    kept = {r["prompt"][0]["content"]: r["reference"] for r in rows if r["leaf"] == HAIKU and r["provenance"]["reference"] == "teacher"}
+    assert knowledge and all(
+        r["prompt"] == [{"role": "user", "content": r["prompt"][0]["content"]}]
+        and "passage" not in r["prompt"][0]["content"]
+        for r in knowledge
+    )
+    kept = {
+        r["prompt"][0]["content"]: r["reference"]
+        for r in rows
+        if r["leaf"] == HAIKU and r["provenance"]["reference"] == "teacher"
+    }
     assert kept["Write a haiku about topic number 3."] == "Kept haiku number 3 about its topic"
 
 
@@ -87,7 +140,10 @@ def test_a_rerun_of_unchanged_leaves_asks_the_teacher_nothing(repo: Path) -> Non
         assert len(server.received) == asked > 0
     assert {p: p.read_text() for p in sorted((repo / "preferences").rglob("*.jsonl"))} == before
     assert first.manifest["leaves"][HAIKU]["teacher_calls"] == asked
-    assert second.manifest["leaves"][HAIKU]["teacher_calls"] == 0 and second.manifest["leaves"][HAIKU]["cache_hits"] == asked
+    assert (
+        second.manifest["leaves"][HAIKU]["teacher_calls"] == 0
+        and second.manifest["leaves"][HAIKU]["cache_hits"] == asked
+    )
 
 
 def test_dry_run_plans_and_calls_nothing(repo: Path) -> None:
@@ -99,7 +155,15 @@ def test_dry_run_plans_and_calls_nothing(repo: Path) -> None:
     assert not (repo / "preferences").exists()
     [plan] = result.plan
     # 6 questions (5 kept, 1 dropped), 3 candidates each: 2 samples each, 3 pairs in both orders each
-    assert plan == {"leaf": HAIKU, "questions": 6, "candidates": 18, "samples": 12, "comparisons": 36, "calls_max": 48, "student_answers": 0}
+    assert plan == {
+        "leaf": HAIKU,
+        "questions": 6,
+        "candidates": 18,
+        "samples": 12,
+        "comparisons": 36,
+        "calls_max": 48,
+        "student_answers": 0,
+    }
     assert result.empty == [SUMMARY]
 
 
@@ -109,7 +173,12 @@ def test_ranking_another_leaf_moves_no_question_of_the_others(repo: Path) -> Non
         write_config(repo, server.url, candidates=2)
         run(repo, leaves=(HAIKU,))
         before = {r["question_id"]: split for split, rows in all_rows(repo).items() for r in rows}
-        write_generated(repo, KINEMATICS, [(f"What is velocity {i}?", f"Position change {i}.") for i in range(20)], context="Passage.")
+        write_generated(
+            repo,
+            KINEMATICS,
+            [(f"What is velocity {i}?", f"Position change {i}.") for i in range(20)],
+            context="Passage.",
+        )
         run(repo, leaves=(KINEMATICS,))
     after = {r["question_id"]: split for split, rows in all_rows(repo).items() for r in rows}
     assert {q: after[q] for q in before} == before and len(after) == 40  # the split files hold both leaves
@@ -118,18 +187,31 @@ def test_ranking_another_leaf_moves_no_question_of_the_others(repo: Path) -> Non
 def test_generate_output_end_to_end_with_the_judges_dropped_answers(repo: Path) -> None:
     """Real `labtax generate` output: the pairs the judge rated 1 are in <leaf>.dropped.jsonl, and their
     questions are ranked with their low-rated answer among the candidates."""
-    from tests.generate.helpers import run as generate, write_config as generate_config
+    from tests.generate.helpers import run as generate
+    from tests.generate.helpers import write_config as generate_config
 
     def teacher(body: dict, attempt: int = 0) -> Reply:
         if stage_of(body) == "evaluate_pairs":  # every other instruction's answer is rated low
             return Reply("1" if len(body["messages"][0]["content"]) % 2 else "3")
-        return ranker()(body, attempt) if body["messages"][0]["content"].startswith("Task: compare") else good_teacher(body, attempt)
+        return (
+            ranker()(body, attempt)
+            if body["messages"][0]["content"].startswith("Task: compare")
+            else good_teacher(body, attempt)
+        )
 
     with TeacherServer(teacher) as server:
         generate_config(repo, server.url, choice="text", num_instructions=6)
         generate(repo, leaves=(HAIKU,))
-        records = [json.loads(line) for line in (repo / "generated/compositional_skills/writing/haiku.jsonl").read_text().splitlines()]
-        dropped = [json.loads(line) for line in (repo / "generated/compositional_skills/writing/haiku.dropped.jsonl").read_text().splitlines()]
+        records = [
+            json.loads(line)
+            for line in (repo / "generated/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
+        ]
+        dropped = [
+            json.loads(line)
+            for line in (repo / "generated/compositional_skills/writing/haiku.dropped.jsonl")
+            .read_text()
+            .splitlines()
+        ]
         low = [d for d in dropped if d["stage"] == "evaluate_pairs"]
         assert records and low
         config = json.loads((repo / "labtax.yaml").read_text())
@@ -140,9 +222,13 @@ def test_generate_output_end_to_end_with_the_judges_dropped_answers(repo: Path) 
     rows = read_preferences(repo / "preferences/compositional_skills/writing/haiku.jsonl")
     answers = {r["rejected"][0]["content"] for r in rows} | {r["chosen"][0]["content"] for r in rows}
     assert {a["answer"] for a in low} <= answers
-    assert "dropped" in {r["provenance"]["rejected"] for r in rows} | {r["provenance"]["chosen"] for r in rows}
+    assert "dropped" in {r["provenance"]["rejected"] for r in rows} | {
+        r["provenance"]["chosen"] for r in rows
+    }
     assert {r["provenance"]["ranker"] for r in rows} == {"openai:scripted-teacher"}
-    assert {r["reference"] for r in rows if r["provenance"]["reference"] == "teacher"} <= {r["messages"][-1]["content"] for r in records}
+    assert {r["reference"] for r in rows if r["provenance"]["reference"] == "teacher"} <= {
+        r["messages"][-1]["content"] for r in records
+    }
 
 
 def test_a_deleted_leaf_loses_its_pairs(repo: Path) -> None:

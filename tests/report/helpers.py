@@ -15,7 +15,12 @@ from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, st
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ZERO_LEAF = "taxonomy/foundational_skills/reasoning/logical_reasoning/qna.yaml"
-JUDGES = {"evaluate_instructions": "no", "evaluate_faithfulness": "no", "evaluate_relevance": "no", "evaluate_pairs": "1"}
+JUDGES = {
+    "evaluate_instructions": "no",
+    "evaluate_faithfulness": "no",
+    "evaluate_relevance": "no",
+    "evaluate_pairs": "1",
+}
 
 
 def mixed_teacher(body: dict[str, Any], attempt: int = 0) -> Reply:

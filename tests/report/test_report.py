@@ -33,11 +33,18 @@ def test_page_data_counts_equal_the_files(starter: Path) -> None:
     kept = [r for r in data["rows"] if r[0] == "kept"]
     dropped = [r for r in data["rows"] if r[0] == "dropped"]
     assert len(kept) == manifest["totals"]["records"] == data["totals"]["records"]
-    assert len(dropped) == sum(n for e in manifest["leaves"].values() for s in e["stages"].values() for n in s["dropped"].values())
+    assert len(dropped) == sum(
+        n for e in manifest["leaves"].values() for s in e["stages"].values() for n in s["dropped"].values()
+    )
     zero = next(leaf for leaf in data["leaves"] if leaf["path"] == ZERO_LEAF)
     assert zero["flag"] == "zero" and zero["records"] == 0
     # stages in the order they run, not the manifest's sorted keys
-    assert [s["name"] for s in zero["stages"]] == ["generate_instructions", "evaluate_instructions", "generate_responses", "evaluate_pairs"]
+    assert [s["name"] for s in zero["stages"]] == [
+        "generate_instructions",
+        "evaluate_instructions",
+        "generate_responses",
+        "evaluate_pairs",
+    ]
     # each grounding passage is stored once
     assert len(data["contexts"]) == len(set(data["contexts"]))
 
@@ -62,7 +69,9 @@ def test_html_file_is_self_contained(starter: Path, monkeypatch: pytest.MonkeyPa
     data, page = rest.split("</script>", 1)
     json.loads(data)  # the data, inline
     code = head + page
-    assert "https://" not in code and "http://" not in code.replace("http://www.w3.org/2000/svg", "")  # nothing fetched
+    assert "https://" not in code and "http://" not in code.replace(
+        "http://www.w3.org/2000/svg", ""
+    )  # nothing fetched
     assert "<link" not in code and " src=" not in code and "fetch(" not in code
     assert f"wrote {out}" in result.stderr
 
@@ -84,25 +93,47 @@ def test_since_git_ref_lists_added_and_removed(tmp_path: Path) -> None:
     for since in ("HEAD", str(tmp_path / "before"), str(tmp_path / "before" / "manifest.json")):
         data = _report(repo / "generated", since=since)
         change = data["since"]["leaves"][ATOMS]
-        assert (change["added"], change["removed"], change["by"]) == (len(after - before), len(before - after), "id"), since
+        assert (change["added"], change["removed"], change["by"]) == (
+            len(after - before),
+            len(before - after),
+            "id",
+        ), since
         new = {r[11] for r in data["rows"] if r[12]}
         assert {i for i in new if i in after} >= after - before
     # a manifest alone: changes by count
     (tmp_path / "alone").mkdir()
     shutil.copy(tmp_path / "before" / "manifest.json", tmp_path / "alone" / "manifest.json")
-    change = _report(repo / "generated", since=str(tmp_path / "alone" / "manifest.json"))["since"]["leaves"][ATOMS]
+    change = _report(repo / "generated", since=str(tmp_path / "alone" / "manifest.json"))["since"]["leaves"][
+        ATOMS
+    ]
     assert change["by"] == "count" and change["added"] == len(after) - len(before)
 
 
 def test_eval_and_run_pages(starter: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    rows = [{"kind": "step", "phase": p, "epoch": 1, "step": s, "loss": 3.0 - s / 10} for p in ("kt1", "st") for s in (1, 2, 3)]
+    rows = [
+        {"kind": "step", "phase": p, "epoch": 1, "step": s, "loss": 3.0 - s / 10}
+        for p in ("kt1", "st")
+        for s in (1, 2, 3)
+    ]
     rows += [{"kind": "epoch", "phase": "kt1", "epoch": 1, "step": 3, "val_loss": 2.5}]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    (run / "journal.json").write_text(json.dumps({"phases": {"kt1": {"chosen": {"epoch": 1, "val_loss": 2.5}}}}))
-    evaluation = {"models": [{"name": "student", "path": "runs/x", "phase": "st", "metrics": {"mcq_accuracy": 0.5}, "by_leaf": {ATOMS: {"mcq_accuracy": 0.25}}}],
-                  "regressions": [{"model": "student", "leaf": ATOMS, "metric": "mcq_accuracy", "delta": -0.25}]}
+    (run / "journal.json").write_text(
+        json.dumps({"phases": {"kt1": {"chosen": {"epoch": 1, "val_loss": 2.5}}}})
+    )
+    evaluation = {
+        "models": [
+            {
+                "name": "student",
+                "path": "runs/x",
+                "phase": "st",
+                "metrics": {"mcq_accuracy": 0.5},
+                "by_leaf": {ATOMS: {"mcq_accuracy": 0.25}},
+            }
+        ],
+        "regressions": [{"model": "student", "leaf": ATOMS, "metric": "mcq_accuracy", "delta": -0.25}],
+    }
     (run / "eval.json").write_text(json.dumps(evaluation))
     data = _report(starter / "generated", run=run)
     assert data["eval"] == evaluation
@@ -111,7 +142,9 @@ def test_eval_and_run_pages(starter: Path, tmp_path: Path) -> None:
     assert data["run"]["chosen"]["kt1"] == {"epoch": 1, "val_loss": 2.5}
 
 
-def test_bad_inputs_are_located_errors(starter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_inputs_are_located_errors(
+    starter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["report", "--input", "nowhere"])
     assert result.exit_code == 2 and "nowhere: no manifest.json here" in result.output
@@ -120,8 +153,19 @@ def test_bad_inputs_are_located_errors(starter: Path, tmp_path: Path, monkeypatc
     target.write_text(target.read_text() + "{oops\n")
     result = CliRunner().invoke(cli, ["report", "--input", "g", "--output", "r.html"])
     lines = len(target.read_text().splitlines())
-    assert result.exit_code == 2 and f"knowledge/science/chemistry/atomic_structure.jsonl:{lines}:2: error[jsonl] not valid JSON" in result.output
+    assert (
+        result.exit_code == 2
+        and f"knowledge/science/chemistry/atomic_structure.jsonl:{lines}:2: error[jsonl] not valid JSON"
+        in result.output
+    )
     assert not (tmp_path / "r.html").exists()  # nothing half-written
-    assert CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"]).exit_code == 0  # the summary reads the manifest only
-    result = CliRunner().invoke(cli, ["report", "--input", str(starter / "generated"), "--since", "no-such-ref", "--format", "md"])
-    assert result.exit_code == 2 and "--since no-such-ref: neither a file, a folder nor a git ref" in result.output
+    assert (
+        CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"]).exit_code == 0
+    )  # the summary reads the manifest only
+    result = CliRunner().invoke(
+        cli, ["report", "--input", str(starter / "generated"), "--since", "no-such-ref", "--format", "md"]
+    )
+    assert (
+        result.exit_code == 2
+        and "--since no-such-ref: neither a file, a folder nor a git ref" in result.output
+    )

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(REPO / ".torch_extensions"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a tiny student (model/), a taxonomy, generated records and `labtax mix` output (data/)."""
@@ -46,10 +47,14 @@ def zero2_run(project: Path) -> Path:
 
 def labtax(*args: str, **kwargs) -> subprocess.Popen:
     exe = Path(sys.executable).parent / "labtax"
-    return subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    )
 
 
-def wait_for_metric(run_dir: Path, proc: subprocess.Popen, phase: str, epoch: int, timeout: float = 240) -> None:
+def wait_for_metric(
+    run_dir: Path, proc: subprocess.Popen, phase: str, epoch: int, timeout: float = 240
+) -> None:
     """Block until metrics.jsonl shows a training step of `phase` in `epoch` (or the process ends)."""
     deadline = time.time() + timeout
     metrics = run_dir / "metrics.jsonl"
@@ -60,7 +65,9 @@ def wait_for_metric(run_dir: Path, proc: subprocess.Popen, phase: str, epoch: in
                 if row.get("kind") == "step" and row["phase"] == phase and row["epoch"] >= epoch:
                     return
         time.sleep(0.05)
-    raise AssertionError(f"no {phase} epoch {epoch} step seen; output:\n{proc.communicate()[0] if proc.poll() is not None else ''}")
+    raise AssertionError(
+        f"no {phase} epoch {epoch} step seen; output:\n{proc.communicate()[0] if proc.poll() is not None else ''}"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -27,14 +27,26 @@ def mcq_items(folder: Path) -> None:
     for i, (question, answer) in enumerate(tiny.FACTS):
         choices = [a for a in answers if a != answer][:3]
         choices.insert(i % 4, answer)
-        rows.append({"id": f"m{i}", "set": "knowledge", "leaf": leaf, "branch": "knowledge", "question": question, "choices": choices, "answer": i % 4})
+        rows.append(
+            {
+                "id": f"m{i}",
+                "set": "knowledge",
+                "leaf": leaf,
+                "branch": "knowledge",
+                "question": question,
+                "choices": choices,
+                "answer": i % 4,
+            }
+        )
     out = folder / "eval" / (leaf.removeprefix("taxonomy/").removesuffix("/qna.yaml") + ".mcq.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 @pytest.mark.slow
-def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project: Path, tmp_path: Path) -> None:
+def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(
+    project: Path, tmp_path: Path
+) -> None:
     from labtax.config import load_config
     from labtax.mix import mix
     from labtax.train.config import load_train_config
@@ -58,9 +70,12 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project:
         )
         mix(load_config(root))
         config = tiny.write_config(root, "selectors", 2)
-        config.write_text(config.read_text().replace("data_dir: " + str(project / "data"), "data_dir: " + str(root / "data"))
-                          .replace(str(project / "model"), str(root / "model"))
-                          + "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n  st:\n    epochs: 3\n    selector: judge\n")
+        config.write_text(
+            config.read_text()
+            .replace("data_dir: " + str(project / "data"), "data_dir: " + str(root / "data"))
+            .replace(str(project / "model"), str(root / "model"))
+            + "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n  st:\n    epochs: 3\n    selector: judge\n"
+        )
         config.write_text(config.read_text().replace("phases:\n  kt2:\n    epochs: 3\n", ""))
         result = train(load_train_config(config), echo=lambda _: None, scorer=score_epoch)
         judged = list(server.answered)
@@ -79,5 +94,8 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(project:
     scores = {e["epoch"]: e["eval"]["judge_score"] for e in st["epochs"]}
     best = get_selector("judge")("st", [Candidate.from_journal(e) for e in st["epochs"]])
     assert st["chosen"]["epoch"] == best.epoch and scores[best.epoch] == max(scores.values())
-    assert st["chosen"]["scores"]["judge_score"] == max(scores.values()) and "highest judge score" in st["chosen"]["why"]
+    assert (
+        st["chosen"]["scores"]["judge_score"] == max(scores.values())
+        and "highest judge score" in st["chosen"]["why"]
+    )
     assert st["eval_s"] > 0 and selector_weights("judge") == {"judge": 1.0}

@@ -66,10 +66,14 @@ def test_packed_samples_do_not_attend_to_each_other(project: Path, tok, attn: st
     def logits(samples: list[Encoded]) -> torch.Tensor:
         batch = collate(samples, 1, tok.pad_token_id)
         with torch.no_grad():
-            return model(input_ids=torch.tensor(batch["input_ids"]), position_ids=torch.tensor(batch["position_ids"]), use_cache=False).logits[0]
+            return model(
+                input_ids=torch.tensor(batch["input_ids"]),
+                position_ids=torch.tensor(batch["position_ids"]),
+                use_cache=False,
+            ).logits[0]
 
     packed = logits([a, b])
-    assert torch.allclose(packed[len(a):], logits([b]), atol=1e-5)
+    assert torch.allclose(packed[len(a) :], logits([b]), atol=1e-5)
     assert torch.allclose(packed[: len(a)], logits([a]), atol=1e-5)
 
 

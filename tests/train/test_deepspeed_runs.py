@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from labtax.models.tokenize import load_tokenizer
+from labtax.models.tokenize import IGNORE, load_tokenizer
 from labtax.train.data import encode_file
 from labtax.train.packing import collate
-from labtax.models.tokenize import IGNORE
 from tests.train import tiny
 
 pytestmark = pytest.mark.slow
@@ -41,8 +40,12 @@ def val_loss(checkpoint: str, data: Path, phase: str) -> float:
     for sample in encode_file(data / f"{phase}.val.jsonl", tok, 96):
         batch = {k: torch.tensor(v) for k, v in collate([sample], 1, tok.pad_token_id).items()}
         with torch.no_grad():
-            logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
-        total += torch.nn.functional.cross_entropy(logits[0, :-1], batch["labels"][0, 1:], ignore_index=IGNORE, reduction="sum").item()
+            logits = model(
+                input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
+            ).logits
+        total += torch.nn.functional.cross_entropy(
+            logits[0, :-1], batch["labels"][0, 1:], ignore_index=IGNORE, reduction="sum"
+        ).item()
         count += sample.n_targets
     return total / count
 
@@ -87,7 +90,8 @@ def test_zero2_run_leaves_checkpoints_plot_and_no_optimizer_states(zero2_run: Pa
     assert not any(zero2_run.glob("*/state")), "finished phases keep no optimizer state"
     # keep: best (the default): only the chosen checkpoint of each phase is left on disk
     assert sorted(p.relative_to(zero2_run).as_posix() for p in zero2_run.glob("*/epoch-*")) == sorted(
-        Path(data["phases"][p]["chosen"]["checkpoint"]).relative_to(zero2_run).as_posix() for p in PHASES)
+        Path(data["phases"][p]["chosen"]["checkpoint"]).relative_to(zero2_run).as_posix() for p in PHASES
+    )
     assert set(data["data"]) == {f"{p}{s}" for p in PHASES for s in (".jsonl", ".val.jsonl")}
     assert data["config"]["phases"]["kt2"]["epochs"] == 3
 
@@ -109,8 +113,14 @@ def test_zero3_killed_mid_phase_resumes_to_the_end(zero3_resumed: dict, zero2_ru
     AutoModelForCausalLM.from_pretrained(data["final_checkpoint"])
     output = zero3_resumed["output"]
     # no library noise in what `labtax train` prints, and losses people can read
-    assert "Setting accelerator to CPU" not in output and "it/s]" not in output and "FutureWarning" not in output, output
-    assert re.search(r"KT/1 +epoch \d by val_loss: lowest validation loss \(epochs 1: \d+\.\d{4}, 2: \d+\.\d{4}\)$", output, re.MULTILINE), output
+    assert (
+        "Setting accelerator to CPU" not in output and "it/s]" not in output and "FutureWarning" not in output
+    ), output
+    assert re.search(
+        r"KT/1 +epoch \d by val_loss: lowest validation loss \(epochs 1: \d+\.\d{4}, 2: \d+\.\d{4}\)$",
+        output,
+        re.MULTILINE,
+    ), output
     kt2 = [(r["epoch"], r["step"]) for r in steps(run_dir, "kt2")]
     assert kt2 == sorted(set(kt2)), "metrics hold each step once after the resume"
     # Same data, seeds and schedule: ZeRO-3 (killed and resumed) ends where ZeRO-2 did.
@@ -127,7 +137,10 @@ def test_deepspeed_launcher_zero1_runs_the_same_worker(project: Path, zero2_run:
     from labtax.train.launch import train
 
     path = tiny.write_config(project, "zero1", 1)
-    result = train(load_train_config(path, ["launcher=deepspeed", "phases.kt1.epochs=1"], schedule=["kt1"]), echo=lambda _: None)
+    result = train(
+        load_train_config(path, ["launcher=deepspeed", "phases.kt1.epochs=1"], schedule=["kt1"]),
+        echo=lambda _: None,
+    )
     assert list(result["phases"]) == ["kt1"] and result["phases"]["kt1"]["status"] == "done"
     assert result["final_checkpoint"] == result["phases"]["kt1"]["chosen"]["checkpoint"]
     want = journal(zero2_run)["phases"]["kt1"]["epochs"][0]["val_loss"]

@@ -18,7 +18,16 @@ def _run(tmp_path: Path) -> Path:
         folder = run / "kt1" / f"epoch-{epoch}"
         folder.mkdir(parents=True)
         (folder / "model.safetensors").write_bytes(b"x" * 100)
-        epochs.append({"epoch": epoch, "step": epoch * 2, "train_loss": 2.5, "val_loss": val, "checkpoint": str(folder), "state": f"epoch-{epoch}"})
+        epochs.append(
+            {
+                "epoch": epoch,
+                "step": epoch * 2,
+                "train_loss": 2.5,
+                "val_loss": val,
+                "checkpoint": str(folder),
+                "state": f"epoch-{epoch}",
+            }
+        )
     (run / "kt1" / "state" / "epoch-3").mkdir(parents=True)
     journal.write(run, {"phases": {"kt1": {"status": "running", "epochs": epochs}}})
     return run

@@ -54,7 +54,9 @@ def test_without_grad_the_loss_is_the_same(project: Path) -> None:
     labels = torch.randint(0, 40, (30,), generator=gen)
     with torch.no_grad():
         fast = linear_cross_entropy(hidden, weight, labels, chunk=7)
-    assert fast.item() == pytest.approx(F.cross_entropy(hidden @ weight.t(), labels, reduction="sum").item(), rel=1e-5)
+    assert fast.item() == pytest.approx(
+        F.cross_entropy(hidden @ weight.t(), labels, reduction="sum").item(), rel=1e-5
+    )
 
 
 # ---- the recipe's loss on a real (tiny) model; whole runs with each engine --------------------------
@@ -79,11 +81,15 @@ def test_recipe_loss_equals_cross_entropy_of_the_model_logits(project: Path) -> 
         if chunked:
             where, targets = label_positions(batch["labels"][0])
             hidden = model.get_decoder()(**inputs).last_hidden_state[0]
-            loss = linear_cross_entropy(hidden[where], model.get_output_embeddings().weight, targets, chunk=16)
+            loss = linear_cross_entropy(
+                hidden[where], model.get_output_embeddings().weight, targets, chunk=16
+            )
         else:
             loss = plain_cross_entropy(model(**inputs).logits[0], batch["labels"][0])
         loss.backward()
         results.append((loss.item(), [p.grad.clone() for p in model.parameters()]))
     (plain, plain_grads), (fast, fast_grads) = results
     assert fast == pytest.approx(plain, rel=1e-9) and plain > 0
-    assert all(torch.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(plain_grads, fast_grads, strict=True))
+    assert all(
+        torch.allclose(a, b, rtol=1e-7, atol=1e-10) for a, b in zip(plain_grads, fast_grads, strict=True)
+    )

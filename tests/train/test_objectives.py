@@ -51,7 +51,10 @@ def _steps(run_dir: Path, phase: str) -> list[dict]:
 
 def test_reward_loss_is_the_papers() -> None:
     chosen, rejected = torch.tensor([1.5, -0.2, 0.0]), torch.tensor([0.5, 0.3, 0.0])
-    want = [-math.log(1 / (1 + math.exp(-(c - r)))) + 0.01 * (c * c + r * r) for c, r in zip(chosen.tolist(), rejected.tolist())]
+    want = [
+        -math.log(1 / (1 + math.exp(-(c - r)))) + 0.01 * (c * c + r * r)
+        for c, r in zip(chosen.tolist(), rejected.tolist())
+    ]
     assert reward_loss(chosen, rejected, 0.01).tolist() == pytest.approx(want, rel=1e-6)
 
 
@@ -75,7 +78,9 @@ def test_reward_training_raises_pair_accuracy(one_process: Path) -> None:
     assert best == 1.0 and entry["start_val_accuracy"] < best
     assert entry["epochs"][-1]["val_loss"] < entry["start_val_loss"]
     chosen = entry["chosen"]
-    assert chosen["selector"] == "pair_accuracy" and chosen["test_pairs"] == 4 and chosen["test_accuracy"] == 1.0
+    assert (
+        chosen["selector"] == "pair_accuracy" and chosen["test_pairs"] == 4 and chosen["test_accuracy"] == 1.0
+    )
     assert {"accuracy", "margin"} <= set(_steps(one_process, "reward")[0])
 
 
@@ -104,8 +109,13 @@ def test_the_reward_model_loads_as_a_sequence_classifier(one_process: Path) -> N
     folder = _journal(one_process)["phases"]["reward"]["chosen"]["checkpoint"]
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     tok = AutoTokenizer.from_pretrained(folder)
-    talk = [{"role": "user", "content": "How many legs does a spider have?"}, {"role": "assistant", "content": "Eight."}]
-    ids = tok(tok.apply_chat_template(talk, tokenize=False), add_special_tokens=False, return_tensors="pt")["input_ids"]
+    talk = [
+        {"role": "user", "content": "How many legs does a spider have?"},
+        {"role": "assistant", "content": "Eight."},
+    ]
+    ids = tok(tok.apply_chat_template(talk, tokenize=False), add_special_tokens=False, return_tensors="pt")[
+        "input_ids"
+    ]
     with torch.no_grad():
         direct = model(input_ids=ids).logits[0, 0].item()
     ours = RewardModel.load(folder).scores([talk, [talk[0], {"role": "assistant", "content": tiny.WRONG}]])
@@ -119,7 +129,11 @@ def test_dpo_starts_at_log_2_and_the_loss_falls(one_process: Path) -> None:
     assert entry["init_from"] == data["model"]  # a reward model is not a policy: dpo starts from the student
     first = _steps(one_process, "dpo")[0]
     assert first["loss"] == pytest.approx(math.log(2), abs=1e-4)
-    assert abs(first["chosen_reward"]) < 1e-4 and abs(first["rejected_reward"]) < 1e-4 and abs(first["margin"]) < 1e-4
+    assert (
+        abs(first["chosen_reward"]) < 1e-4
+        and abs(first["rejected_reward"]) < 1e-4
+        and abs(first["margin"]) < 1e-4
+    )
     assert entry["start_val_loss"] == pytest.approx(math.log(2), abs=1e-4)
     assert entry["epochs"][-1]["val_loss"] < 0.5 * math.log(2)
     assert entry["epochs"][-1]["val_accuracy"] == 1.0
@@ -146,7 +160,9 @@ def test_zero2_two_processes_and_zero3_killed_during_dpo_then_resumed(prefs: Pat
     output = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0, output
     z3 = _journal(run_dir)
-    assert z3["phases"]["dpo"]["status"] == "done" and [e["epoch"] for e in z3["phases"]["dpo"]["epochs"]] == [1, 2, 3]
+    assert z3["phases"]["dpo"]["status"] == "done" and [
+        e["epoch"] for e in z3["phases"]["dpo"]["epochs"]
+    ] == [1, 2, 3]
     for phase in ("reward", "dpo"):  # the same training, whatever the stage and the interruption
         got = [e["val_loss"] for e in z3["phases"][phase]["epochs"]]
         want = [e["val_loss"] for e in z2["phases"][phase]["epochs"]]
@@ -158,10 +174,13 @@ def test_zero2_two_processes_and_zero3_killed_during_dpo_then_resumed(prefs: Pat
 
 def test_dpo_after_the_lab_schedule_starts_from_st_not_from_the_reward_model() -> None:
     done = {"status": "done"}
-    data = {"model": "student", "phases": {
-        "st": {**done, "plan": {"objective": "sft"}, "chosen": {"checkpoint": "st/epoch-2"}},
-        "reward": {**done, "plan": {"objective": "reward"}, "chosen": {"checkpoint": "reward/epoch-1"}},
-    }}
+    data = {
+        "model": "student",
+        "phases": {
+            "st": {**done, "plan": {"objective": "sft"}, "chosen": {"checkpoint": "st/epoch-2"}},
+            "reward": {**done, "plan": {"objective": "reward"}, "chosen": {"checkpoint": "reward/epoch-1"}},
+        },
+    }
     assert starting_point(data, "dpo", "student") == "st/epoch-2"
     assert starting_point(data, None, "student") == "st/epoch-2"
 
@@ -180,15 +199,27 @@ def test_preference_schedules_and_their_selectors(tmp_path: Path) -> None:
 
 def test_dry_run_plans_pairs(prefs: Path) -> None:
     plan = train(load_train_config(tiny.write_preference_config(prefs, "plan")), dry_run=True)["plan"]
-    assert [(p["phase"], p["objective"], p["samples"], p["validation"]) for p in plan] == [("reward", "reward", 12, 4), ("dpo", "dpo", 12, 4)]
+    assert [(p["phase"], p["objective"], p["samples"], p["validation"]) for p in plan] == [
+        ("reward", "reward", 12, 4),
+        ("dpo", "dpo", 12, 4),
+    ]
 
 
 BAD = {
     "a missing key": (lambda row: row.pop("rejected"), "'rejected' is a required property"),
-    "an empty chosen": (lambda row: row["chosen"][0].update(content="  "), "chosen.0.content: an empty answer"),
+    "an empty chosen": (
+        lambda row: row["chosen"][0].update(content="  "),
+        "chosen.0.content: an empty answer",
+    ),
     "no rejected message": (lambda row: row.update(rejected=[]), "rejected: an empty answer"),
-    "a prompt ending on the assistant": (lambda row: row["prompt"].append({"role": "assistant", "content": "Hi."}), "must end on a user turn"),
-    "chosen equal to rejected": (lambda row: row.update(rejected=row["chosen"]), "chosen and rejected are the same answer"),
+    "a prompt ending on the assistant": (
+        lambda row: row["prompt"].append({"role": "assistant", "content": "Hi."}),
+        "must end on a user turn",
+    ),
+    "chosen equal to rejected": (
+        lambda row: row.update(rejected=row["chosen"]),
+        "chosen and rejected are the same answer",
+    ),
 }
 
 
@@ -201,7 +232,15 @@ def test_a_bad_preference_line_is_located_and_nothing_trains(prefs: Path, tmp_pa
     BAD[case][0](row)
     lines[2] = json.dumps(row)
     (folder / "dpo.jsonl").write_text("\n".join(lines) + "\n")
-    config = load_train_config(None, [f"model={prefs / 'model'}", f"preferences_dir={folder}", f"output_dir={tmp_path / 'run'}", "schedule=[dpo]"])
+    config = load_train_config(
+        None,
+        [
+            f"model={prefs / 'model'}",
+            f"preferences_dir={folder}",
+            f"output_dir={tmp_path / 'run'}",
+            "schedule=[dpo]",
+        ],
+    )
     with pytest.raises(LabtaxError) as caught:
         train(config, echo=lambda _: None)
     assert f"{folder / 'dpo.jsonl'}:3:1: error[preference]" in caught.value.message

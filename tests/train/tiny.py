@@ -22,7 +22,10 @@ FACTS = [
     ("What is frozen water called?", "Ice."),
     ("Which animal says moo?", "A cow."),
 ]
-LONG = "Velocity is the rate of change of position over time, and acceleration is the rate of change of velocity. " * 3
+LONG = (
+    "Velocity is the rate of change of position over time, and acceleration is the rate of change of velocity. "
+    * 3
+)
 SKILLS = [
     ("Reverse the word: apple", "elppa"),
     ("Reverse the word: green", "neerg"),
@@ -56,9 +59,13 @@ def make_tokenizer(folder: Path):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     special = ["<pad>", "<|im_start|>", "<|im_end|>"]
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(corpus * 3, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>"
+    )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(folder)
     return fast
@@ -72,8 +79,15 @@ def make_model(folder: Path) -> Path:
     tok = make_tokenizer(folder)
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=512, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
@@ -82,10 +96,21 @@ def make_model(folder: Path) -> Path:
 def record(leaf: str, branch: str, question: str, answer: str, index: int) -> dict:
     digest = hashlib.sha256(f"{leaf}\0{index}\0{question}".encode()).hexdigest()[:32]
     return {
-        "id": digest, "leaf": leaf, "branch": branch,
+        "id": digest,
+        "leaf": leaf,
+        "branch": branch,
         "messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}],
-        "context": None, "source": None, "scores": {"pair": 3},
-        "provenance": {"taxonomy_commit": None, "leaf_hash": "0" * 64, "teacher": "test", "templates": {}, "sampling": {}, "seed": 1},
+        "context": None,
+        "source": None,
+        "scores": {"pair": 3},
+        "provenance": {
+            "taxonomy_commit": None,
+            "leaf_hash": "0" * 64,
+            "teacher": "test",
+            "templates": {},
+            "sampling": {},
+            "seed": 1,
+        },
     }
 
 
@@ -101,9 +126,18 @@ def write_generated(folder: Path) -> dict[str, int]:
         leaf = LEAVES[branch]
         out = folder / (leaf.removeprefix("taxonomy/").removesuffix("/qna.yaml") + ".jsonl")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("".join(json.dumps(record(leaf, branch, q, a, i)) + "\n" for i, (q, a) in enumerate(pairs)))
-        manifest["leaves"][leaf] = {"output": out.relative_to(folder).as_posix(), "branch": branch, "records": len(pairs), "leaf_hash": "0" * 64}
-    (folder / "manifest.json").write_text(json.dumps(manifest))  # mix takes only records the manifest vouches for
+        out.write_text(
+            "".join(json.dumps(record(leaf, branch, q, a, i)) + "\n" for i, (q, a) in enumerate(pairs))
+        )
+        manifest["leaves"][leaf] = {
+            "output": out.relative_to(folder).as_posix(),
+            "branch": branch,
+            "records": len(pairs),
+            "leaf_hash": "0" * 64,
+        }
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest)
+    )  # mix takes only records the manifest vouches for
     return {b: len(p) for b, p in rows.items()}
 
 
@@ -122,8 +156,20 @@ def write_taxonomy(root: Path) -> None:
     )
     files = {
         LEAVES["knowledge"]: knowledge,
-        LEAVES["foundational_skills"]: skill.format(desc="Reverse words.", q1="'Reverse the word: table'", a1="elbat", q2="'Reverse the word: chair'", a2="riahc"),
-        LEAVES["compositional_skills"]: skill.format(desc="Rhymes.", q1="Write a rhyme about a hen.", a1="The hen counted to ten.", q2="Write a rhyme about a fox.", a2="The fox sat in a box."),
+        LEAVES["foundational_skills"]: skill.format(
+            desc="Reverse words.",
+            q1="'Reverse the word: table'",
+            a1="elbat",
+            q2="'Reverse the word: chair'",
+            a2="riahc",
+        ),
+        LEAVES["compositional_skills"]: skill.format(
+            desc="Rhymes.",
+            q1="Write a rhyme about a hen.",
+            a1="The hen counted to ten.",
+            q2="Write a rhyme about a fox.",
+            a2="The fox sat in a box.",
+        ),
     }
     for rel, text in files.items():
         path = root / rel
@@ -154,7 +200,11 @@ phases:
 
 def write_config(project: Path, name: str, stage: int) -> Path:
     path = project / f"{name}.yaml"
-    path.write_text(TRAIN_YAML.format(model=project / "model", data=project / "data", out=project / "runs" / name, stage=stage))
+    path.write_text(
+        TRAIN_YAML.format(
+            model=project / "model", data=project / "data", out=project / "runs" / name, stage=stage
+        )
+    )
     return path
 
 
@@ -165,14 +215,31 @@ def write_preferences(folder: Path) -> dict[str, int]:
     """A separable preference set (`labtax rank` format): the right answer beats "I do not know."
     for every question of the tiny records; split by question into reward, dpo, val and test."""
     questions = [*FACTS, *SKILLS, *RHYMES]
-    splits = {"reward": questions[:12], "dpo": questions[:12], "val": questions[12:16], "test": questions[16:]}
+    splits = {
+        "reward": questions[:12],
+        "dpo": questions[:12],
+        "val": questions[12:16],
+        "test": questions[16:],
+    }
     folder.mkdir(parents=True, exist_ok=True)
     for split, rows in splits.items():
-        lines = [json.dumps({
-            "prompt": [{"role": "user", "content": q}], "chosen": [{"role": "assistant", "content": a}],
-            "rejected": [{"role": "assistant", "content": WRONG}], "leaf": "tiny", "question_id": hashlib.sha256(q.encode()).hexdigest()[:16],
-            "split": split, "reference": a, "ranking": {"method": "pairs", "agreement": 2}, "provenance": {},
-        }) + "\n" for q, a in rows]
+        lines = [
+            json.dumps(
+                {
+                    "prompt": [{"role": "user", "content": q}],
+                    "chosen": [{"role": "assistant", "content": a}],
+                    "rejected": [{"role": "assistant", "content": WRONG}],
+                    "leaf": "tiny",
+                    "question_id": hashlib.sha256(q.encode()).hexdigest()[:16],
+                    "split": split,
+                    "reference": a,
+                    "ranking": {"method": "pairs", "agreement": 2},
+                    "provenance": {},
+                }
+            )
+            + "\n"
+            for q, a in rows
+        ]
         (folder / f"{split}.jsonl").write_text("".join(lines))
     return {s: len(r) for s, r in splits.items()}
 
@@ -199,9 +266,26 @@ phases:
 """
 
 
-def write_preference_config(project: Path, name: str, schedule: str = "[reward, dpo]", nproc: int = 1, stage: int = 2,
-                            epochs: int = 3, engine: str = "auto") -> Path:
+def write_preference_config(
+    project: Path,
+    name: str,
+    schedule: str = "[reward, dpo]",
+    nproc: int = 1,
+    stage: int = 2,
+    epochs: int = 3,
+    engine: str = "auto",
+) -> Path:
     path = project / f"{name}.yaml"
-    path.write_text(PREFERENCE_YAML.format(model=project / "model", prefs=project / "preferences", out=project / "runs" / name,
-                                           schedule=schedule, nproc=nproc, stage=stage, epochs=epochs, engine=engine))
+    path.write_text(
+        PREFERENCE_YAML.format(
+            model=project / "model",
+            prefs=project / "preferences",
+            out=project / "runs" / name,
+            schedule=schedule,
+            nproc=nproc,
+            stage=stage,
+            epochs=epochs,
+            engine=engine,
+        )
+    )
     return path

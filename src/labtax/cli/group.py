@@ -8,7 +8,21 @@ from labtax import __version__
 from labtax.config import schema_defaults
 
 # `labtax --help` lists the commands in pipeline order, not alphabetically (any other command last).
-ORDER = ("lint", "fmt", "new", "diff", "generate", "rank", "report", "mix", "train", "eval", "chat", "config", "clean")
+ORDER = (
+    "lint",
+    "fmt",
+    "new",
+    "diff",
+    "generate",
+    "rank",
+    "report",
+    "mix",
+    "train",
+    "eval",
+    "chat",
+    "config",
+    "clean",
+)
 
 
 def default(key: str) -> str:
@@ -24,7 +38,9 @@ class PipelineGroup(click.Group):
         return sorted(self.commands, key=lambda name: ORDER.index(name) if name in ORDER else len(ORDER))
 
 
-@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="labtax")
 def cli() -> None:
     """labtax: taxonomy-driven alignment with the LAB method.
@@ -33,5 +49,3 @@ def cli() -> None:
     Pipeline:  labtax lint -> diff -> generate -> rank -> report -> mix -> train -> eval
     Exit codes: 0 ok, 1 findings or failed work, 2 usage, configuration or internal error.
     """
-
-

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
-from typing import Any
 
 import click
 
-from labtax.cli.group import cli, default
-from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
-
+from labtax.cli.group import cli
 
 # ---- config / clean ----------------------------------------------------------------------------
 
 
 @cli.command("config")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a setting as a flag would, e.g. generate.seed=7 [default: none].")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting as a flag would, e.g. generate.seed=7 [default: none].",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def config_command(settings: tuple[str, ...], fmt: str) -> None:
     """Print the effective labtax.yaml settings and where each came from (default, labtax.yaml, flag)."""
-    import json
 
     from labtax.config import parse_sets, sources
 
@@ -36,7 +35,9 @@ def config_command(settings: tuple[str, ...], fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--runs", is_flag=True, help="Also remove the training runs under runs/ (checkpoints included).")
+@click.option(
+    "--runs", is_flag=True, help="Also remove the training runs under runs/ (checkpoints included)."
+)
 @click.option("--dry-run", is_flag=True, help="List what would be removed, with sizes; remove nothing.")
 def clean(runs: bool, dry_run: bool) -> None:
     """Remove caches (teacher call cache, compiled DeepSpeed ops) and, with --runs, training runs."""
@@ -45,10 +46,12 @@ def clean(runs: bool, dry_run: bool) -> None:
 
     found = targets(load_config(), runs)
     for target in found:
-        click.echo(f"{'would remove' if dry_run else 'removing'} {target.path} ({target.what}, {target.size / 1e6:.1f} MB)")
+        click.echo(
+            f"{'would remove' if dry_run else 'removing'} {target.path} ({target.what}, {target.size / 1e6:.1f} MB)"
+        )
     if not dry_run:
         remove(found)
     total = sum(t.size for t in found) / 1e6
-    click.echo(f"{'would free' if dry_run else 'freed'} {total:.1f} MB" if found else "nothing to remove", err=True)
-
-
+    click.echo(
+        f"{'would free' if dry_run else 'freed'} {total:.1f} MB" if found else "nothing to remove", err=True
+    )

@@ -2,38 +2,51 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from labtax.cli.group import cli, default
-from labtax.errors import EXIT_FINDINGS, EXIT_USAGE, LabtaxError
-
+from labtax.cli.group import cli
+from labtax.errors import EXIT_FINDINGS
 
 # ---- lint / fmt / new (issue: taxonomy foundation) -------------------------------------------
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--changed", is_flag=True, help="Lint only the leaves `labtax diff` reports (deleted ones skipped).")
+@click.option(
+    "--changed", is_flag=True, help="Lint only the leaves `labtax diff` reports (deleted ones skipped)."
+)
 @click.option("--base", metavar="REF", help="Base ref for --changed (default: as `labtax diff`).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
-              help="Output format [default: text; github when GITHUB_ACTIONS=true].")
-@click.option("--profile", type=click.Choice(["labtax", "instructlab"]), help="Rule profile [default: from labtax.yaml, else labtax].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    help="Output format [default: text; github when GITHUB_ACTIONS=true].",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["labtax", "instructlab"]),
+    help="Rule profile [default: from labtax.yaml, else labtax].",
+)
 @click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
 @click.option("--list-rules", is_flag=True, help="Print the rules table and exit.")
 @click.pass_context
-def lint(ctx: click.Context, paths: tuple[Path, ...], changed: bool, base: str | None, fmt: str | None,
-         profile: str | None, strict: bool, list_rules: bool) -> None:
+def lint(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    changed: bool,
+    base: str | None,
+    fmt: str | None,
+    profile: str | None,
+    strict: bool,
+    list_rules: bool,
+) -> None:
     """Check taxonomy leaves: every leaf by default, or PATH... (files or folders).
 
     Exit 0 without errors (warnings allowed unless --strict), 1 with errors, 2 on usage errors.
     """
-    import os
 
     from labtax.config import load_config
     from labtax.lint import collect_files, failed, lint_files, select_paths
@@ -56,7 +69,9 @@ def lint(ctx: click.Context, paths: tuple[Path, ...], changed: bool, base: str |
 
 @cli.command("fmt")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--check", is_flag=True, help="Change nothing; list the files that would change and exit 1 if any.")
+@click.option(
+    "--check", is_flag=True, help="Change nothing; list the files that would change and exit 1 if any."
+)
 @click.pass_context
 def fmt_command(ctx: click.Context, paths: tuple[Path, ...], check: bool) -> None:
     """Normalise leaves (indentation, key order, final newline), keeping comments and content."""
@@ -89,8 +104,12 @@ def new(kind: str, path: Path) -> None:
 
 
 @cli.command()
-@click.option("--base", metavar="REF", help="Compare with this ref or commit (through its merge-base with HEAD); "
-              "'empty' lists every leaf. Default: default_base in labtax.yaml, else origin/main, else main.")
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Compare with this ref or commit (through its merge-base with HEAD); "
+    "'empty' lists every leaf. Default: default_base in labtax.yaml, else origin/main, else main.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff(base: str | None, fmt: str) -> None:
     """List the leaves changed against a base ref (committed, staged, unstaged and untracked).
@@ -107,6 +126,6 @@ def diff(base: str | None, fmt: str) -> None:
     if output:
         click.echo(output)
     if fmt == "text":  # on stderr: stdout stays the list of leaves, for scripts
-        click.echo(f"compared with {changes.base}" + ("" if changes.leaves else ": no changed leaves"), err=True)
-
-
+        click.echo(
+            f"compared with {changes.base}" + ("" if changes.leaves else ": no changed leaves"), err=True
+        )

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from labtax.models.student import Student
 
 
-def converse(model: str, prompt: str | None, max_tokens: int, ask: Callable[[], str], say: Callable[[str], None]) -> None:
+def converse(
+    model: str, prompt: str | None, max_tokens: int, ask: Callable[[], str], say: Callable[[str], None]
+) -> None:
     """Answer `prompt`, or loop: ask for a turn, answer it with the whole conversation so far."""
     student = Student.load(model)
     if prompt:

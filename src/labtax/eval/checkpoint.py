@@ -34,7 +34,6 @@ from labtax.phases import PHASE_BRANCHES
 from labtax.train.config import TrainConfig
 
 
-
 @dataclass(frozen=True)
 class Scope:
     """Where a run's evaluation sets are: the repository (taxonomy, labtax.yaml) and the generate output."""
@@ -51,10 +50,18 @@ def scope_of(data_dir: str, benchmark: str | None, max_items: int, seed: int) ->
     stats = Path(data_dir) / "mix.json"
     try:
         inputs = json.loads(stats.read_text(encoding="utf-8"))["inputs"]
-        return Scope(Path(inputs["root"]), Path(inputs["folder"]), Path(benchmark) if benchmark else None, max_items, seed)
+        return Scope(
+            Path(inputs["root"]),
+            Path(inputs["folder"]),
+            Path(benchmark) if benchmark else None,
+            max_items,
+            seed,
+        )
     except (OSError, ValueError, KeyError, TypeError):
-        raise LabtaxError(f"{stats}: cannot tell where the evaluation sets are (run `labtax mix` again); "
-                          "the mcq and judge selectors need them") from None
+        raise LabtaxError(
+            f"{stats}: cannot tell where the evaluation sets are (run `labtax mix` again); "
+            "the mcq and judge selectors need them"
+        ) from None
 
 
 def _subset(items: list[Any], scope: Scope, label: str) -> list[Any]:
@@ -72,21 +79,27 @@ def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Set
         sets.mcq = _subset(mcq, scope, f"{phase}:mcq")
     if "judge" in needs:
         skills = [b for b in branches if b != "knowledge"]
-        prompts = [i for i in heldout if i.branch in skills] or [i for i in seed_items(config) if i.branch in branches]
+        prompts = [i for i in heldout if i.branch in skills] or [
+            i for i in seed_items(config) if i.branch in branches
+        ]
         sets.prompts = _subset(prompts, scope, f"{phase}:judge")
     if "benchmark" in needs and scope.benchmark is not None:
         sets.benchmark = _subset(benchmark_items(scope.benchmark), scope, f"{phase}:benchmark")
     return sets
 
 
-def score_epoch(checkpoint: str, phase: str, needs: set[str], config: TrainConfig, eval_dir: Path) -> dict[str, Any]:
+def score_epoch(
+    checkpoint: str, phase: str, needs: set[str], config: TrainConfig, eval_dir: Path
+) -> dict[str, Any]:
     """The scorer `labtax train` hands its workers (labtax.train.schedule.Scorer): an epoch
     checkpoint's metrics on the sets of the run's mix."""
     scope = scope_of(config.data_dir, config.benchmark, config.eval_items, config.seed)
     return score_checkpoint(checkpoint, phase, needs, scope, eval_dir)
 
 
-def score_checkpoint(checkpoint: str, phase: str, needs: set[str], scope: Scope, eval_dir: Path) -> dict[str, Any]:
+def score_checkpoint(
+    checkpoint: str, phase: str, needs: set[str], scope: Scope, eval_dir: Path
+) -> dict[str, Any]:
     """The metrics of one checkpoint (eval.run.metrics keys) on the phase's sets."""
     config = load_config(scope.root)
     settings = config.section("eval")
@@ -95,7 +108,9 @@ def score_checkpoint(checkpoint: str, phase: str, needs: set[str], scope: Scope,
     try:
         with StageProgress(Console(stderr=True), False) as progress:
             judge = make_judge(config, settings, cache, progress)
-            ((_, outcomes),) = asyncio.run(score_all(judge, [ModelSpec(phase, checkpoint, phase)], sets, settings, cache, progress))
+            ((_, outcomes),) = asyncio.run(
+                score_all(judge, [ModelSpec(phase, checkpoint, phase)], sets, settings, cache, progress)
+            )
     finally:
         cache.close()
     return metrics(outcomes)

@@ -54,10 +54,19 @@ def judge_section(generate: dict[str, Any], evaluation: dict[str, Any]) -> dict[
 class Judge:
     """Grades (question, reference, answer) triples; open with `async with`."""
 
-    def __init__(self, section: dict[str, Any], cache: CallCache, prompts_dir: Path | None, progress: Progress) -> None:
+    def __init__(
+        self, section: dict[str, Any], cache: CallCache, prompts_dir: Path | None, progress: Progress
+    ) -> None:
         self.teacher = make_teacher(section)
-        self.caller = Caller(self.teacher, cache, Templates(prompts_dir), {"temperature": 0.0, "top_p": 1.0},
-                             int(section["seed"]), progress, calibrate=False)
+        self.caller = Caller(
+            self.teacher,
+            cache,
+            Templates(prompts_dir),
+            {"temperature": 0.0, "top_p": 1.0},
+            int(section["seed"]),
+            progress,
+            calibrate=False,
+        )
         self.stats = CallStats()
 
     async def __aenter__(self) -> Judge:

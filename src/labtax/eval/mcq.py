@@ -13,8 +13,8 @@ import random
 from pathlib import Path
 
 from labtax.eval.sets import LETTERS, McqItem
-from labtax.models.student import Student
 from labtax.files import write_text_atomic
+from labtax.models.student import Student
 
 
 def prompt(item: McqItem) -> str:
@@ -33,9 +33,15 @@ def pick_shots(item: McqItem, pool: list[McqItem], count: int, seed: int) -> lis
     return random.Random(f"{seed}:{item.id}").sample(others, min(count, len(others)))
 
 
-def predictions(student: Student, items: list[McqItem], shots: int = 0, seed: int = 1234, batch_size: int = 8) -> list[int]:
+def predictions(
+    student: Student, items: list[McqItem], shots: int = 0, seed: int = 1234, batch_size: int = 8
+) -> list[int]:
     """The index each item's highest-likelihood continuation points at."""
-    pairs = [(context(item, pick_shots(item, items, shots, seed)), f" {letter}") for item in items for letter in LETTERS]
+    pairs = [
+        (context(item, pick_shots(item, items, shots, seed)), f" {letter}")
+        for item in items
+        for letter in LETTERS
+    ]
     scores = student.loglikelihoods(pairs, batch_size)
     return [max(range(4), key=lambda k, i=i: scores[4 * i + k]) for i in range(len(items))]
 
@@ -49,7 +55,10 @@ def write_lm_eval_task(items: list[McqItem], folder: Path, name: str = "labtax_m
     and a task YAML whose prompt and continuations are exactly `prompt()` and " A".." D"."""
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{name}.jsonl"
-    rows = [{"id": i.id, "leaf": i.leaf, "question": i.question, "choices": list(i.choices), "answer": i.answer} for i in items]
+    rows = [
+        {"id": i.id, "leaf": i.leaf, "question": i.question, "choices": list(i.choices), "answer": i.answer}
+        for i in items
+    ]
     write_text_atomic(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     task = {
         "task": name,

@@ -34,8 +34,12 @@ def reward_prompts(preferences_dir: Path) -> list[RewardPrompt]:
     for pair in pairs:
         qid = pair.get("question_id") or str(pair["prompt"])
         if "reference" not in pair:
-            raise LabtaxError(f"{path}: pairs need a `reference` answer for the reward deviation (write them with `labtax rank`)")
-        found.setdefault(qid, RewardPrompt(qid, pair.get("leaf", ""), tuple(pair["prompt"]), pair["reference"]))
+            raise LabtaxError(
+                f"{path}: pairs need a `reference` answer for the reward deviation (write them with `labtax rank`)"
+            )
+        found.setdefault(
+            qid, RewardPrompt(qid, pair.get("leaf", ""), tuple(pair["prompt"]), pair["reference"])
+        )
     return list(found.values())
 
 
@@ -44,6 +48,13 @@ def deviation(model: RewardModel, prompts: list[RewardPrompt], answers: list[str
     if not prompts:
         return {"reward_deviation": None, "reward_reference": None, "reward_answers": None, "reward_items": 0}
     refs = model.scores([[*p.prompt, {"role": "assistant", "content": p.reference}] for p in prompts])
-    mine = model.scores([[*p.prompt, {"role": "assistant", "content": a}] for p, a in zip(prompts, answers, strict=True)])
+    mine = model.scores(
+        [[*p.prompt, {"role": "assistant", "content": a}] for p, a in zip(prompts, answers, strict=True)]
+    )
     ref_mean, mine_mean = sum(refs) / len(refs), sum(mine) / len(mine)
-    return {"reward_deviation": ref_mean - mine_mean, "reward_reference": ref_mean, "reward_answers": mine_mean, "reward_items": len(prompts)}
+    return {
+        "reward_deviation": ref_mean - mine_mean,
+        "reward_reference": ref_mean,
+        "reward_answers": mine_mean,
+        "reward_items": len(prompts),
+    }

@@ -34,7 +34,6 @@ from labtax.train import journal
 from labtax.train.schedule import objective, reward_model
 
 
-
 @dataclass(frozen=True)
 class EvalOptions:
     """Command-line choices; None means labtax.yaml's value (or its default)."""
@@ -59,9 +58,13 @@ class EvalOptions:
 def models_to_evaluate(model: str | None, run: Path | None) -> list[ModelSpec]:
     if run is None:
         spec = model or "embedded"
-        return [ModelSpec(Path(spec).name if spec != "embedded" else "embedded", str(resolve_model(spec)), "base")]
+        return [
+            ModelSpec(Path(spec).name if spec != "embedded" else "embedded", str(resolve_model(spec)), "base")
+        ]
     if not journal.path(run).is_file():
-        raise LabtaxError(f"{run}: not a training run (no {journal.NAME}); give the output_dir of `labtax train`")
+        raise LabtaxError(
+            f"{run}: not a training run (no {journal.NAME}); give the output_dir of `labtax train`"
+        )
     data = journal.read(run)
     models = [ModelSpec("base", data["model"], "base")]
     for phase in TRAIN_PHASES:
@@ -87,7 +90,13 @@ def load_sets(config: Config, input_dir: Path, sets: tuple[str, ...], benchmark:
     return out
 
 
-def _missing(config: Config, sets: tuple[str, ...], mcq_items: list[McqItem], heldout: list[PromptItem], input_dir: Path) -> list[dict[str, str]]:
+def _missing(
+    config: Config,
+    sets: tuple[str, ...],
+    mcq_items: list[McqItem],
+    heldout: list[PromptItem],
+    input_dir: Path,
+) -> list[dict[str, str]]:
     have = {i.leaf for i in mcq_items} | {i.leaf for i in heldout}
     missing = []
     for qna in find_leaves(config.taxonomy_root):
@@ -148,7 +157,10 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
     finally:
         cache.close()
     rewards = reward_scores(scorer, prefs, scored) if prefs is not None else None
-    entries = [model_entry(spec, outcomes, rewards and rewards["models"][i]) for i, (spec, outcomes) in enumerate(scored)]
+    entries = [
+        model_entry(spec, outcomes, rewards and rewards["models"][i])
+        for i, (spec, outcomes) in enumerate(scored)
+    ]
     result = {
         "version": 1,
         "input": str(input_dir),
@@ -188,7 +200,10 @@ def preferences_dir(config: Config, options: EvalOptions) -> Path | None:
 
 def reward_prompts(prefs: Path) -> list[PromptItem]:
     """The test split's questions as prompts with their reference answers."""
-    return [PromptItem(p.question_id, "reward", p.leaf, "", p.prompt, p.reference) for p in reward.reward_prompts(prefs)]
+    return [
+        PromptItem(p.question_id, "reward", p.leaf, "", p.prompt, p.reference)
+        for p in reward.reward_prompts(prefs)
+    ]
 
 
 def reward_scores(model: Any, prefs: Path, scored: list[tuple[ModelSpec, list[Outcome]]]) -> dict[str, Any]:
@@ -200,5 +215,3 @@ def reward_scores(model: Any, prefs: Path, scored: list[tuple[ModelSpec, list[Ou
         prompts = [reward.RewardPrompt(o.item.id, o.leaf, o.item.prompt, o.item.reference) for o in asked]  # type: ignore[union-attr]
         per_model.append(reward.deviation(model, prompts, [o.answer for o in asked]))
     return {"summary": summary, "models": per_model}
-
-

@@ -49,37 +49,55 @@ class Sets:
     mcq: list[McqItem] = field(default_factory=list)
     benchmark: list[McqItem] = field(default_factory=list)
     prompts: list[PromptItem] = field(default_factory=list)
-    reward: list[PromptItem] = field(default_factory=list)  # --reward-model: test prompts of `labtax rank`, answered, not judged
+    reward: list[PromptItem] = field(
+        default_factory=list
+    )  # --reward-model: test prompts of `labtax rank`, answered, not judged
     missing: list[dict[str, str]] = field(default_factory=list)
 
 
 # ---- one model -----------------------------------------------------------------------------------
 
 
-def score_model(spec: ModelSpec, sets: Sets, settings: dict[str, Any], cache: CallCache, progress: StageProgress) -> list[Outcome]:
+def score_model(
+    spec: ModelSpec, sets: Sets, settings: dict[str, Any], cache: CallCache, progress: StageProgress
+) -> list[Outcome]:
     """Multiple choice and answers of one model (the judge grades the answers later)."""
     student = Student.load(spec.path)
     try:
         outcomes = _choices(student, sets.mcq + sets.benchmark, settings, progress)
         asked = sets.prompts + sets.reward
-        answers = cached_answers(student, [list(i.prompt) for i in asked], int(settings["max_answer_tokens"]), int(settings["batch_size"]), cache,
-                                 progress)
-        outcomes += [Outcome(i.set, i.leaf, i.branch, item=i, answer=a) for i, a in zip(asked, answers, strict=True)]
+        answers = cached_answers(
+            student,
+            [list(i.prompt) for i in asked],
+            int(settings["max_answer_tokens"]),
+            int(settings["batch_size"]),
+            cache,
+            progress,
+        )
+        outcomes += [
+            Outcome(i.set, i.leaf, i.branch, item=i, answer=a) for i, a in zip(asked, answers, strict=True)
+        ]
     finally:
         del student
         gc.collect()
     return outcomes
 
 
-def _choices(student: Student, items: list[McqItem], settings: dict[str, Any], progress: StageProgress) -> list[Outcome]:
+def _choices(
+    student: Student, items: list[McqItem], settings: dict[str, Any], progress: StageProgress
+) -> list[Outcome]:
     progress.planned("multiple choice", len(items))
     by_set: dict[str, list[McqItem]] = defaultdict(list)
     for item in items:
         by_set[item.set].append(item)
     outcomes = []
     for group in by_set.values():  # shots come from the same set and leaf
-        picks = mcq.predictions(student, group, int(settings["shots"]), batch_size=int(settings["batch_size"]))
-        outcomes += [Outcome(i.set, i.leaf, i.branch, correct=p == i.answer) for i, p in zip(group, picks, strict=True)]
+        picks = mcq.predictions(
+            student, group, int(settings["shots"]), batch_size=int(settings["batch_size"])
+        )
+        outcomes += [
+            Outcome(i.set, i.leaf, i.branch, correct=p == i.answer) for i, p in zip(group, picks, strict=True)
+        ]
         for _ in group:
             progress.done("multiple choice")
     return outcomes
@@ -127,7 +145,9 @@ def _grouped(outcomes: list[Outcome], key: str) -> dict[str, dict[str, Any]]:
     return {name: metrics(group) for name, group in sorted(groups.items())}
 
 
-def model_entry(spec: ModelSpec, outcomes: list[Outcome], reward: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_entry(
+    spec: ModelSpec, outcomes: list[Outcome], reward: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A model's eval.json entry: held-out sets (knowledge, skills) overall, per leaf and per branch;
     the seed examples on their own (trained on); benchmark subjects on their own; the reward
     deviation where a reward model scored its answers."""
@@ -139,8 +159,12 @@ def model_entry(spec: ModelSpec, outcomes: list[Outcome], reward: dict[str, Any]
         "path": spec.path,
         "phase": spec.phase,
         "chosen": spec.chosen,
-        "metrics": {**metrics(held_out), **{k: v for k, v in metrics(bench).items() if k.startswith("benchmark")},
-                    "reward_deviation": None, **(reward or {})},
+        "metrics": {
+            **metrics(held_out),
+            **{k: v for k, v in metrics(bench).items() if k.startswith("benchmark")},
+            "reward_deviation": None,
+            **(reward or {}),
+        },
         "by_leaf": _grouped(held_out, "leaf"),
         "by_branch": _grouped(held_out, "branch"),
         "seeds": {"metrics": metrics(seeds), "by_leaf": _grouped(seeds, "leaf")},
@@ -157,9 +181,21 @@ def regressions(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for leaf, scores in model["by_leaf"].items():
                 before = against["by_leaf"].get(leaf, {})
                 for metric in SCORED:
-                    if scores.get(metric) is not None and before.get(metric) is not None and scores[metric] < before[metric]:
-                        flags.append({"model": model["name"], "leaf": leaf, "metric": metric, "value": scores[metric],
-                                      "against": against["name"], "before": before[metric]})
+                    if (
+                        scores.get(metric) is not None
+                        and before.get(metric) is not None
+                        and scores[metric] < before[metric]
+                    ):
+                        flags.append(
+                            {
+                                "model": model["name"],
+                                "leaf": leaf,
+                                "metric": metric,
+                                "value": scores[metric],
+                                "against": against["name"],
+                                "before": before[metric],
+                            }
+                        )
                         scores.setdefault("regressed", [])
                         if metric not in scores["regressed"]:
                             scores["regressed"].append(metric)
@@ -174,12 +210,22 @@ def make_judge(config: Config, settings: dict[str, Any], cache: CallCache, progr
     return Judge(section, cache, prompts, progress)
 
 
-async def score_all(judge: Judge, models: list[ModelSpec], sets: Sets, settings: dict[str, Any], cache: CallCache,
-                    progress: StageProgress) -> list[tuple[ModelSpec, list[Outcome]]]:
+async def score_all(
+    judge: Judge,
+    models: list[ModelSpec],
+    sets: Sets,
+    settings: dict[str, Any],
+    cache: CallCache,
+    progress: StageProgress,
+) -> list[tuple[ModelSpec, list[Outcome]]]:
     """Every model's outcomes, graded. The judge is started first, so an unreachable one fails
     before any student works; students run in a worker thread, off the judge's event loop."""
+
     async def students() -> list[tuple[ModelSpec, list[Outcome]]]:
-        return [(spec, await asyncio.to_thread(score_model, spec, sets, settings, cache, progress)) for spec in models]
+        return [
+            (spec, await asyncio.to_thread(score_model, spec, sets, settings, cache, progress))
+            for spec in models
+        ]
 
     if not sets.prompts:  # nothing to grade: the judge is never started
         return await students()
@@ -187,4 +233,3 @@ async def score_all(judge: Judge, models: list[ModelSpec], sets: Sets, settings:
         scored = await students()
         await grade_answers(judge, [o for _, outcomes in scored for o in outcomes])
     return scored
-

@@ -18,7 +18,6 @@ from typing import Any, Iterator
 
 from labtax.config import Config
 from labtax.errors import LabtaxError
-
 from labtax.schemas import checked_rows
 from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 
@@ -69,8 +68,17 @@ def read_mcq(path: Path, set_name: str = "knowledge", subject: str | None = None
     items = []
     for lineno, item in _lines(path):
         leaf = item.get("leaf") or item.get("subject") or subject or path.stem
-        items.append(McqItem(str(item.get("id") or f"{path.name}:{lineno}"), set_name, leaf, item.get("branch", "knowledge"),
-                             item["question"], tuple(item["choices"]), int(item["answer"])))
+        items.append(
+            McqItem(
+                str(item.get("id") or f"{path.name}:{lineno}"),
+                set_name,
+                leaf,
+                item.get("branch", "knowledge"),
+                item["question"],
+                tuple(item["choices"]),
+                int(item["answer"]),
+            )
+        )
     return items
 
 
@@ -78,8 +86,14 @@ def read_heldout(path: Path) -> list[PromptItem]:
     items = []
     for lineno, item in _lines(path):
         if item.get("set") != "skills":
-            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] a held-out item needs \"set\": \"skills\", a prompt and a reference")
-        items.append(PromptItem(item["id"], "skills", item["leaf"], item["branch"], tuple(item["prompt"]), item["reference"]))
+            raise LabtaxError(
+                f'{path}:{lineno}:1: error[eval-item] a held-out item needs "set": "skills", a prompt and a reference'
+            )
+        items.append(
+            PromptItem(
+                item["id"], "skills", item["leaf"], item["branch"], tuple(item["prompt"]), item["reference"]
+            )
+        )
     return items
 
 
@@ -100,7 +114,11 @@ def seed_items(config: Config, leaves: set[str] | None = None) -> list[PromptIte
         leaf = load_leaf(config.root, relative, config.data["taxonomy_root"])
         for i, seed in enumerate(leaf.seed_examples):
             *prompt, answer = chat_messages(leaf, seed.question, seed.answer, seed.context)
-            items.append(PromptItem(f"{leaf.path}#seed{i}", "seeds", leaf.path, leaf.branch, tuple(prompt), answer["content"]))
+            items.append(
+                PromptItem(
+                    f"{leaf.path}#seed{i}", "seeds", leaf.path, leaf.branch, tuple(prompt), answer["content"]
+                )
+            )
     return items
 
 
@@ -129,6 +147,18 @@ def read_csv(path: Path, subject: str) -> list[McqItem]:
         if not row:
             continue
         if len(row) != 6 or row[5].strip().upper() not in LETTERS or not row[0].strip():
-            raise LabtaxError(f"{path}:{lineno}:1: error[eval-item] expected question,A,B,C,D,answer with answer one of A-D")
-        items.append(McqItem(f"{path.name}:{lineno}", "benchmark", subject, "benchmark", row[0], tuple(row[1:5]), LETTERS.index(row[5].strip().upper())))
+            raise LabtaxError(
+                f"{path}:{lineno}:1: error[eval-item] expected question,A,B,C,D,answer with answer one of A-D"
+            )
+        items.append(
+            McqItem(
+                f"{path.name}:{lineno}",
+                "benchmark",
+                subject,
+                "benchmark",
+                row[0],
+                tuple(row[1:5]),
+                LETTERS.index(row[5].strip().upper()),
+            )
+        )
     return items

@@ -40,24 +40,51 @@ def _items(model: dict[str, Any]) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     models = result["models"]
-    lines = ["# labtax eval", "", f"Judge: `{result['judge']}`; sets: {', '.join(result['sets'])}; shots: {result['shots']}.", ""]
-    lines += ["| model | phase | " + " | ".join(COLUMNS.values()) + " | items |", "|---|---|" + "---|" * (len(COLUMNS) + 1)]
+    lines = [
+        "# labtax eval",
+        "",
+        f"Judge: `{result['judge']}`; sets: {', '.join(result['sets'])}; shots: {result['shots']}.",
+        "",
+    ]
+    lines += [
+        "| model | phase | " + " | ".join(COLUMNS.values()) + " | items |",
+        "|---|---|" + "---|" * (len(COLUMNS) + 1),
+    ]
     for m in models:
-        lines.append(f"| {m['name']} | {m['phase']} | " + " | ".join(fmt(m["metrics"].get(k)) for k in COLUMNS) + f" | {_items(m)} |")
+        lines.append(
+            f"| {m['name']} | {m['phase']} | "
+            + " | ".join(fmt(m["metrics"].get(k)) for k in COLUMNS)
+            + f" | {_items(m)} |"
+        )
     if result.get("reward_model"):
         rm = result["reward_model"]
-        lines += ["", f"Reward model `{rm['path']}`: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs). "
-                  "Reward dev. is the mean reward of the reference answers minus that of the model's answers on the test prompts of "
-                  f"`{rm['preferences']}` (lower is better)."]
+        lines += [
+            "",
+            f"Reward model `{rm['path']}`: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs). "
+            "Reward dev. is the mean reward of the reference answers minus that of the model's answers on the test prompts of "
+            f"`{rm['preferences']}` (lower is better).",
+        ]
     chosen = [m for m in models if m.get("chosen")]
     if chosen:
         lines += ["", "## Chosen checkpoints", ""]
-        lines += [f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: {m['chosen'].get('why', '')}" for m in chosen]
-    lines += _leaf_table(models, "## By leaf (held-out sets: multiple choice / judge)", lambda m: m["by_leaf"])
-    lines += _leaf_table(models, "## Seed examples (trained on: a check of learning, not of generalisation)", lambda m: m["seeds"]["by_leaf"])
+        lines += [
+            f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: {m['chosen'].get('why', '')}"
+            for m in chosen
+        ]
+    lines += _leaf_table(
+        models, "## By leaf (held-out sets: multiple choice / judge)", lambda m: m["by_leaf"]
+    )
+    lines += _leaf_table(
+        models,
+        "## Seed examples (trained on: a check of learning, not of generalisation)",
+        lambda m: m["seeds"]["by_leaf"],
+    )
     if result["regressions"]:
         lines += ["", "## Regressions", ""]
-        lines += [f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, {fmt(r['before'])} at {r['against']}" for r in result["regressions"]]
+        lines += [
+            f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, {fmt(r['before'])} at {r['against']}"
+            for r in result["regressions"]
+        ]
     if result["missing"]:
         lines += ["", "## Leaves without an evaluation set", ""]
         lines += [f"- {m['leaf']} ({m['set']}): {m['why']}" for m in result["missing"]]
@@ -68,7 +95,13 @@ def _leaf_table(models: list[dict[str, Any]], title: str, leaves_of: Any) -> lis
     leaves = sorted({leaf for m in models for leaf in leaves_of(m)})
     if not leaves:
         return []
-    lines = ["", title, "", "| leaf | " + " | ".join(m["name"] for m in models) + " |", "|---|" + "---|" * len(models)]
+    lines = [
+        "",
+        title,
+        "",
+        "| leaf | " + " | ".join(m["name"] for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
     for leaf in leaves:
         cells = []
         for m in models:
@@ -94,9 +127,14 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     width = 0.8 / len(models)
     for i, m in enumerate(models):
         values = [_scaled(k, m["metrics"][k]) for k in shown]
-        bars = ax.bar([x + i * width for x in range(len(shown))], values, width, label=f"{m['name']} ({m['phase']})")
+        bars = ax.bar(
+            [x + i * width for x in range(len(shown))], values, width, label=f"{m['name']} ({m['phase']})"
+        )
         ax.bar_label(bars, labels=[fmt(m["metrics"][k]) for k in shown], fontsize=7)
-    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(shown))], [COLUMNS[k] + (" / 10" if k == "judge_score" else "") for k in shown])
+    ax.set_xticks(
+        [x + width * (len(models) - 1) / 2 for x in range(len(shown))],
+        [COLUMNS[k] + (" / 10" if k == "judge_score" else "") for k in shown],
+    )
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("score (0-1)")
     ax.legend(fontsize="small")
@@ -134,12 +172,19 @@ def summary_table(result: dict[str, Any]) -> Table:
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """What follows the table: regressions, missing sets, where the files are."""
-    lines = [f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} (was {fmt(r['before'])} at {r['against']})" for r in result["regressions"]]
+    lines = [
+        f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} (was {fmt(r['before'])} at {r['against']})"
+        for r in result["regressions"]
+    ]
     lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]
     if result.get("reward_model"):
         rm = result["reward_model"]
-        lines.append(f"reward model {rm['path']}: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs); "
-                     "reward dev. = mean reward of the references - of the model's answers (lower is better)")
+        lines.append(
+            f"reward model {rm['path']}: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs); "
+            "reward dev. = mean reward of the references - of the model's answers (lower is better)"
+        )
     calls = result["judge_calls"]
-    lines.append(f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s")
+    lines.append(
+        f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s"
+    )
     return lines

@@ -49,7 +49,9 @@ class NearDuplicates:
     def closest(self, text: str) -> str | None:
         """The first kept text `text` is a near-duplicate of (what a review groups it with), or None."""
         candidate = words(text)
-        return next((self._texts[i] for i, other in enumerate(self._kept) if self._close(candidate, other)), None)
+        return next(
+            (self._texts[i] for i, other in enumerate(self._kept) if self._close(candidate, other)), None
+        )
 
     def _close(self, a: list[str], b: list[str]) -> bool:
         """rouge_l(a, b) >= threshold, asking only what can decide it. F = 2 * LCS / (|a| + |b|), and

@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
-from labtax.files import cache_root
 from labtax.errors import LabtaxError
+from labtax.files import cache_root
 from labtax.taxonomy import Leaf
 from labtax.taxonomy.documents import default_extensions, match_files, repo_url_allowed
 
@@ -25,7 +25,21 @@ _TOKEN = re.compile(r"\S+")
 _MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _HTML_SKIPPED = {"script", "style", "head", "template", "noscript"}
-_HTML_BLOCKS = {"p", "div", "br", "li", "tr", "section", "article", "table", "ul", "ol", "pre", "blockquote", *_HTML_HEADINGS}
+_HTML_BLOCKS = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "section",
+    "article",
+    "table",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    *_HTML_HEADINGS,
+}
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,9 @@ def _match(base: Path, patterns: tuple[str, ...], leaf_path: str, extensions: tu
             if resolved.is_file() and resolved.name.lower().endswith(extensions):
                 found.add(resolved)
     if not found:
-        raise LabtaxError(f"{leaf_path}: document patterns {list(patterns)} match no document ({', '.join(extensions)}) in {base}")
+        raise LabtaxError(
+            f"{leaf_path}: document patterns {list(patterns)} match no document ({', '.join(extensions)}) in {base}"
+        )
     return sorted(found)
 
 
@@ -122,8 +138,10 @@ def _read_pdf(path: Path, source: str) -> tuple[str, list[tuple[int, str]]]:
     except (OSError, PyPdfError, ValueError, KeyError) as exc:
         raise LabtaxError(f"{source}: cannot read PDF ({type(exc).__name__}: {exc})") from None
     if not any(page.strip() for page in pages):
-        raise LabtaxError(f"{source}: no extractable text on any of its {len(pages)} page(s) (scanned images?); "
-                          "add a text layer with OCR, or store the document as Markdown or text")
+        raise LabtaxError(
+            f"{source}: no extractable text on any of its {len(pages)} page(s) (scanned images?); "
+            "add a text layer with OCR, or store the document as Markdown or text"
+        )
     text, marks = "", []
     for number, page in enumerate(pages, 1):
         marks.append((len(text), f"page={number}"))
@@ -191,17 +209,25 @@ def clone_at(url: str, commit: str, leaf_path: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise LabtaxError(f"{leaf_path}: document.commit must be a full 40-hex commit id, got {commit!r}")
     if not repo_url_allowed(url):
-        raise LabtaxError(f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or file:// URL or a local path; run `labtax lint {leaf_path}`")
+        raise LabtaxError(
+            f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or file:// URL or a local path; run `labtax lint {leaf_path}`"
+        )
     target = cache_root() / "documents" / hashlib.sha256(url.encode()).hexdigest()[:24]
     try:
         repo = Repo(target) if (target / ".git").is_dir() else Repo.clone_from(url, target, no_checkout=True)
-        if repo.head.is_valid() and repo.head.commit.hexsha == commit and not repo.is_dirty(untracked_files=False):
+        if (
+            repo.head.is_valid()
+            and repo.head.commit.hexsha == commit
+            and not repo.is_dirty(untracked_files=False)
+        ):
             return target.resolve()
         if not _has_commit(repo, commit):
             repo.git.fetch("origin", commit)
         repo.git.checkout("--force", "--detach", commit)
     except GitCommandError as exc:
-        raise LabtaxError(f"{leaf_path}: cannot get documents from {url} at {commit[:12]}: {exc.stderr.strip() or exc}") from None
+        raise LabtaxError(
+            f"{leaf_path}: cannot get documents from {url} at {commit[:12]}: {exc.stderr.strip() or exc}"
+        ) from None
     return target.resolve()
 
 
@@ -215,7 +241,9 @@ def _has_commit(repo: object, commit: str) -> bool:
         return False
 
 
-def chunk_text(text: str, source: str, size: int, overlap: int, document: Document | None = None) -> list[Chunk]:
+def chunk_text(
+    text: str, source: str, size: int, overlap: int, document: Document | None = None
+) -> list[Chunk]:
     """Windows of `size` whitespace tokens, each starting `size - overlap` tokens after the last.
 
     Chunks are slices of the original text, so Markdown layout survives. With `document`, each
@@ -235,9 +263,15 @@ def chunk_text(text: str, source: str, size: int, overlap: int, document: Docume
     return chunks
 
 
-def leaf_chunks(repo_root: Path, leaf: Leaf, size: int, overlap: int, extensions: tuple[str, ...] | None = None) -> list[Chunk]:
+def leaf_chunks(
+    repo_root: Path, leaf: Leaf, size: int, overlap: int, extensions: tuple[str, ...] | None = None
+) -> list[Chunk]:
     """Every chunk of every document of `leaf`, in document order."""
-    return [chunk for d in load_documents(repo_root, leaf, extensions) for chunk in chunk_text(d.text, d.source, size, overlap, d)]
+    return [
+        chunk
+        for d in load_documents(repo_root, leaf, extensions)
+        for chunk in chunk_text(d.text, d.source, size, overlap, d)
+    ]
 
 
 def fit_chunks(chunks: list[Chunk], budget: int, count: Callable[[str], int]) -> list[Chunk]:
@@ -252,8 +286,10 @@ def fit_chunks(chunks: list[Chunk], budget: int, count: Callable[[str], int]) ->
             continue
         spans = [m.span() for m in _TOKEN.finditer(chunk.text)]
         if len(spans) < 2:
-            raise LabtaxError(f"{chunk.reference}: a single word of {count(chunk.text)} tokens does not fit the teacher's context "
-                              f"({budget} tokens left for the passage); raise generate.context_tokens or lower generate.max_tokens.qa")
+            raise LabtaxError(
+                f"{chunk.reference}: a single word of {count(chunk.text)} tokens does not fit the teacher's context "
+                f"({budget} tokens left for the passage); raise generate.context_tokens or lower generate.max_tokens.qa"
+            )
         middle = spans[len(spans) // 2][0]
         halves = [chunk.text[:middle].rstrip(), chunk.text[middle:]]
         pending.extend(Chunk(half, chunk.source, chunk.location) for half in reversed(halves))

@@ -23,11 +23,31 @@ MIN_WORDS, SHORT_WORDS, MAX_WORDS = 6, 12, 60
 # A sentence ends at . ! ? followed by space and a capital, digit or opening quote/bracket, but not
 # after an initial ("J. J. Thomson") or a common abbreviation.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[])")
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "approx.", "fig.", "no.", "vs.", "dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "cf.", "eq.")
+_ABBREVIATIONS = (
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "approx.",
+    "fig.",
+    "no.",
+    "vs.",
+    "dr.",
+    "mr.",
+    "mrs.",
+    "ms.",
+    "prof.",
+    "st.",
+    "cf.",
+    "eq.",
+)
 _BACK_REFERENCE = re.compile(
     r"^(this|these|that|those|it|its|they|them|their|such|he|she|his|her|here|there|so|thus|hence|therefore|"
-    r"however|then|also|for example|for instance|in this|in that)\b", re.IGNORECASE)
-_ELSEWHERE = re.compile(r"\b(above|below|previous|preceding|following|earlier|later)\b(?! (the|zero|a|an)\b)", re.IGNORECASE)
+    r"however|then|also|for example|for instance|in this|in that)\b",
+    re.IGNORECASE,
+)
+_ELSEWHERE = re.compile(
+    r"\b(above|below|previous|preceding|following|earlier|later)\b(?! (the|zero|a|an)\b)", re.IGNORECASE
+)
 _NOT_PROSE = re.compile(r"^\s*(#|\||```|~~~|>|<)")
 _LIST_MARK = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 _STATEMENT_END = re.compile(r"[.!][\"')\]]?$")
@@ -93,16 +113,23 @@ def _fact_at(parts: list[str], i: int) -> tuple[str | None, int]:
     if not _stands_alone(parts[i]) or _BACK_REFERENCE.match(parts[i]):
         return None, i + 1
     words, j = parts[i], i + 1
-    while j < len(parts) and _stands_alone(parts[j]) and len(f"{words} {parts[j]}".split()) <= MAX_WORDS and (
-            len(words.split()) < SHORT_WORDS or _BACK_REFERENCE.match(parts[j])):
+    while (
+        j < len(parts)
+        and _stands_alone(parts[j])
+        and len(f"{words} {parts[j]}".split()) <= MAX_WORDS
+        and (len(words.split()) < SHORT_WORDS or _BACK_REFERENCE.match(parts[j]))
+    ):
         words, j = f"{words} {parts[j]}", j + 1
     return words, j
 
 
 def _stands_alone(sentence: str) -> bool:
     """A statement of a sensible length that does not point elsewhere in the document."""
-    return (MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and bool(_STATEMENT_END.search(sentence))
-            and not _ELSEWHERE.search(sentence))
+    return (
+        MIN_WORDS <= len(sentence.split()) <= MAX_WORDS
+        and bool(_STATEMENT_END.search(sentence))
+        and not _ELSEWHERE.search(sentence)
+    )
 
 
 def _whole(sentence: str) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from labtax.generate.items import REJECTED, UNPARSEABLE, Item
 from labtax.generate.stats import LeafStats
 from labtax.models.calls import Caller, gather
-from labtax.generate.items import REJECTED, UNPARSEABLE, Item
 
 
 async def judge(
@@ -31,7 +31,9 @@ async def judge(
     `content` names the judged fields, blanked for calibration (see Caller.choose).
     """
     stage = stats.stage(stage_name)
-    labels = await gather(caller.choose(stage_name, fields_of(item), options, stats=stats, content=content) for item in items)
+    labels = await gather(
+        caller.choose(stage_name, fields_of(item), options, stats=stats, content=content) for item in items
+    )
     kept = []
     for item, label in zip(items, labels, strict=True):
         stage.generated += 1
@@ -46,9 +48,27 @@ async def judge(
     return kept
 
 
-async def judge_yes_no(stage_name: str, items: list[Item], caller: Caller, stats: LeafStats, *,
-                       fields_of: Callable[[Item], dict[str, Any]], score: str, content: tuple[str, ...]) -> list[Item]:
+async def judge_yes_no(
+    stage_name: str,
+    items: list[Item],
+    caller: Caller,
+    stats: LeafStats,
+    *,
+    fields_of: Callable[[Item], dict[str, Any]],
+    score: str,
+    content: tuple[str, ...],
+) -> list[Item]:
     """Keep the items the teacher answers "yes" for (score True); "no" is a rejection."""
-    return await judge(stage_name, items, caller, stats, fields_of=fields_of, options=["yes", "no"],
-                       passes=lambda label: label == "yes", score=score, value_of=lambda _: True,
-                       failed_reason=REJECTED, content=content)
+    return await judge(
+        stage_name,
+        items,
+        caller,
+        stats,
+        fields_of=fields_of,
+        options=["yes", "no"],
+        passes=lambda label: label == "yes",
+        score=score,
+        value_of=lambda _: True,
+        failed_reason=REJECTED,
+        content=content,
+    )

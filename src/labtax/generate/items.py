@@ -35,7 +35,9 @@ class Item:
     scores: dict[str, Any] = field(default_factory=dict)
     choices: tuple[str, ...] = ()  # multiple-choice eval items: the four options ...
     correct: int | None = None  # ... and the index of the right one (`answer` holds its text)
-    answers: str | None = None  # knowledge: "abstractive" (the teacher's answer) or "extractive" (copied from the chunk)
+    answers: str | None = (
+        None  # knowledge: "abstractive" (the teacher's answer) or "extractive" (copied from the chunk)
+    )
 
 
 def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labtax.diff import changed_leaves
 from labtax.errors import LabtaxError
 from labtax.taxonomy import branch_of, find_leaves
 from labtax.taxonomy.tree import LEAF_FILE
-from labtax.diff import changed_leaves
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,15 @@ class Selection:
     how: str = "changed"  # "changed" | "all" | "explicit"
 
 
-def select_leaves(root: Path, taxonomy_root: str, *, leaves: tuple[str, ...], all_leaves: bool, base: str | None, known: list[str]) -> Selection:
+def select_leaves(
+    root: Path,
+    taxonomy_root: str,
+    *,
+    leaves: tuple[str, ...],
+    all_leaves: bool,
+    base: str | None,
+    known: list[str],
+) -> Selection:
     """The selection for one run; `known` lists the leaves the manifest has outputs for."""
     if leaves:
         return Selection(sorted({_leaf_arg(root, arg, taxonomy_root) for arg in leaves}), [], "explicit")
@@ -53,6 +61,8 @@ def _leaf_arg(root: Path, arg: str, taxonomy_root: str) -> str:
             except ValueError:
                 raise LabtaxError(f"{arg}: not inside the repository {root}") from None
             if branch_of(relative, taxonomy_root) is None:
-                raise LabtaxError(f"{arg}: not a leaf under {taxonomy_root}/knowledge, foundational_skills or compositional_skills")
+                raise LabtaxError(
+                    f"{arg}: not a leaf under {taxonomy_root}/knowledge, foundational_skills or compositional_skills"
+                )
             return relative
     raise LabtaxError(f"{arg}: no such leaf (give a leaf folder or its {LEAF_FILE})")

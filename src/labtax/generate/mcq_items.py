@@ -21,20 +21,24 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from labtax.generate.stats import LeafStats
-from labtax.models.calls import Caller, gather
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
-from labtax.generate.items import Item, keep_new
 from labtax.generate.filters import judge_yes_no
+from labtax.generate.items import Item, keep_new
+from labtax.generate.stats import LeafStats
+from labtax.models.calls import Caller, gather
 from labtax.taxonomy import Leaf
 
 STAGES = ("generate_mcq", "evaluate_mcq")
 LETTERS = "ABCD"
 MIN_YIELD = 0.25  # the yield assumed when planning a round after a round that kept nothing
 
-_OPTION = re.compile(r"^\s*\**(?:[Oo]ption\s+)?\(?([A-Da-d])[.):]\**\s+(.+?)\s*$", re.MULTILINE)  # "A. x", "(b) x", "Option C: x"
-_ANSWER = re.compile(r"^\s*\**(?:correct\s+)?answer\**\s*[:\-]\s*\**\s*\(?([A-Da-d])\b", re.IGNORECASE | re.MULTILINE)
+_OPTION = re.compile(
+    r"^\s*\**(?:[Oo]ption\s+)?\(?([A-Da-d])[.):]\**\s+(.+?)\s*$", re.MULTILINE
+)  # "A. x", "(b) x", "Option C: x"
+_ANSWER = re.compile(
+    r"^\s*\**(?:correct\s+)?answer\**\s*[:\-]\s*\**\s*\(?([A-Da-d])\b", re.IGNORECASE | re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,15 @@ class McqOutcome:
         return len(self.items) >= self.target
 
     def as_dict(self, budget: int) -> dict[str, Any]:
-        return {"target": self.target, "kept": len(self.items), "candidates": self.candidates, "rounds": self.rounds,
-                "target_met": self.target_met, "budget": budget, "budget_spent": not self.target_met and self.candidates >= budget}
+        return {
+            "target": self.target,
+            "kept": len(self.items),
+            "candidates": self.candidates,
+            "rounds": self.rounds,
+            "target_met": self.target_met,
+            "budget": budget,
+            "budget_spent": not self.target_met and self.candidates >= budget,
+        }
 
 
 def parse_mcq(text: str) -> tuple[str, list[str], int] | None:
@@ -77,36 +88,74 @@ def shuffled(choices: list[str], answer: int, key: str) -> tuple[list[str], int]
     return [choices[i] for i in order], order.index(answer)
 
 
-async def generate_mcq(leaf: Leaf, chunks: list[Chunk], caller: Caller, samples: range, max_tokens: int, stats: LeafStats) -> list[str]:
+async def generate_mcq(
+    leaf: Leaf, chunks: list[Chunk], caller: Caller, samples: range, max_tokens: int, stats: LeafStats
+) -> list[str]:
     """The teacher's replies for `samples` (sample i is grounded in chunk i mod n)."""
     stats.stage(STAGES[0])
 
     async def one(sample: int) -> str:
         chunk = chunks[sample % len(chunks)]
-        fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": chunk.text}
+        fields = {
+            "domain": leaf.domain or "",
+            "document_outline": leaf.document_outline or "",
+            "chunk": chunk.text,
+        }
         return await caller.complete(STAGES[0], fields, sample=sample, max_tokens=max_tokens, stats=stats)
 
     return await gather(one(i) for i in samples)
 
 
-def keep_parsed(leaf: Leaf, chunks: list[Chunk], replies: list[str], first: int, seed: int, dedup: NearDuplicates, stats: LeafStats) -> list[Item]:
+def keep_parsed(
+    leaf: Leaf,
+    chunks: list[Chunk],
+    replies: list[str],
+    first: int,
+    seed: int,
+    dedup: NearDuplicates,
+    stats: LeafStats,
+) -> list[Item]:
     """Replies that parse into a new (not near-duplicate) item, with shuffled options."""
 
     def make_item(sample: int, question: str, parsed: tuple[str, list[str], int]) -> Item:
         choices, answer = shuffled(parsed[1], parsed[2], f"{seed}\0{leaf.path}\0mcq\0{sample}")
         chunk = chunks[sample % len(chunks)]
-        return Item(sample, question, choices[answer], context=chunk.text, source=chunk.reference, choices=tuple(choices), correct=answer)
+        return Item(
+            sample,
+            question,
+            choices[answer],
+            context=chunk.text,
+            source=chunk.reference,
+            choices=tuple(choices),
+            correct=answer,
+        )
 
-    return keep_new(replies, (), stats.stage(STAGES[0]), dedup, question_of=lambda parsed: parsed[0], make_item=make_item, first=first, parse=parse_mcq)
+    return keep_new(
+        replies,
+        (),
+        stats.stage(STAGES[0]),
+        dedup,
+        question_of=lambda parsed: parsed[0],
+        make_item=make_item,
+        first=first,
+        parse=parse_mcq,
+    )
 
 
 async def evaluate_mcq(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
     def fields(item: Item) -> dict[str, Any]:
-        return {"chunk": item.context, "question": item.question, "choices": list(item.choices), "answer": item.answer}
+        return {
+            "chunk": item.context,
+            "question": item.question,
+            "choices": list(item.choices),
+            "answer": item.answer,
+        }
 
     # judge() counts generated and dropped items across calls but sets `kept` to this round's.
     earlier = stats.stages[STAGES[1]].kept if STAGES[1] in stats.stages else 0
-    kept = await judge_yes_no(STAGES[1], items, caller, stats, fields_of=fields, score="mcq", content=("question",))
+    kept = await judge_yes_no(
+        STAGES[1], items, caller, stats, fields_of=fields, score="mcq", content=("question",)
+    )
     stats.stages[STAGES[1]].kept += earlier
     return kept
 
@@ -117,13 +166,19 @@ def round_size(missing: int, kept: int, tried: int, budget_left: int) -> int:
     return max(0, min(budget_left, math.ceil(missing / rate)))
 
 
-async def run_mcq(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats) -> McqOutcome:
+async def run_mcq(
+    leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats
+) -> McqOutcome:
     """Rounds of generate_mcq + evaluate_mcq until the leaf has its items or the budget is spent."""
     target, budget = int(settings["mcq_per_leaf"]), int(settings["mcq_max_candidates"])
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
     kept: list[Item] = []
     tried = rounds = 0
-    while chunks and len(kept) < target and (size := round_size(target - len(kept), len(kept), tried, budget - tried)) > 0:
+    while (
+        chunks
+        and len(kept) < target
+        and (size := round_size(target - len(kept), len(kept), tried, budget - tried)) > 0
+    ):
         samples = range(tried, tried + size)
         replies = await generate_mcq(leaf, chunks, caller, samples, int(settings["mcq_max_tokens"]), stats)
         candidates = keep_parsed(leaf, chunks, replies, tried, caller.seed, dedup, stats)

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from labtax.files import write_text_atomic
-from labtax.generate.stats import Dropped
 from labtax.generate.items import Item
+from labtax.generate.stats import Dropped
 from labtax.taxonomy import Leaf, chat_messages
 
 MANIFEST = "manifest.json"
@@ -30,13 +30,17 @@ DROPPED_SUFFIX = ".dropped.jsonl"
 def output_path(output: Path, leaf_path: str, taxonomy_root: str) -> Path:
     """generated/<leaf folder relative to the taxonomy root>.jsonl for a qna.yaml path."""
     folder = PurePosixPath(leaf_path).parent
-    relative = folder.relative_to(PurePosixPath(taxonomy_root)) if folder.is_relative_to(taxonomy_root) else folder
+    relative = (
+        folder.relative_to(PurePosixPath(taxonomy_root)) if folder.is_relative_to(taxonomy_root) else folder
+    )
     return output / f"{relative.as_posix()}.jsonl"
 
 
 def record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]:
     """One JSONL record: chat turns as `chat_messages` builds them; the grounding stays in `context`."""
-    identity = json.dumps([leaf.path, leaf.content_hash, item.sample, item.question, item.answer], ensure_ascii=False)
+    identity = json.dumps(
+        [leaf.path, leaf.content_hash, item.sample, item.question, item.answer], ensure_ascii=False
+    )
     return {
         "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
         "leaf": leaf.path,
@@ -56,7 +60,10 @@ def eval_path(output: Path, leaf_path: str, taxonomy_root: str, kind: str) -> Pa
 
 def mcq_record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, Any]:
     """A multiple-choice eval item, with the field names of the public MMLU data sets."""
-    identity = json.dumps([leaf.path, leaf.content_hash, "mcq", item.sample, item.question, list(item.choices)], ensure_ascii=False)
+    identity = json.dumps(
+        [leaf.path, leaf.content_hash, "mcq", item.sample, item.question, list(item.choices)],
+        ensure_ascii=False,
+    )
     return {
         "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
         "set": "knowledge",
@@ -84,7 +91,9 @@ def dropped_record(leaf: Leaf, stage: str, drop: Dropped, provenance: dict[str, 
     """One line of <leaf>.dropped.jsonl: what the candidate was when `stage` dropped it, and why."""
     item = drop.item
     question, answer = (item.question, item.answer) if item else ("", "")
-    identity = json.dumps([leaf.path, leaf.content_hash, stage, drop.sample, question, answer, drop.raw], ensure_ascii=False)
+    identity = json.dumps(
+        [leaf.path, leaf.content_hash, stage, drop.sample, question, answer, drop.raw], ensure_ascii=False
+    )
     return {
         "id": hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
         "leaf": leaf.path,
@@ -107,14 +116,29 @@ def dropped_record(leaf: Leaf, stage: str, drop: Dropped, provenance: dict[str, 
 def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
     """A kept skills record turned into a held-out prompt (the chat turns before the answer) and its reference."""
     *prompt, answer = record_["messages"]
-    return {"id": record_["id"], "set": "skills", "leaf": record_["leaf"], "branch": record_["branch"], "prompt": prompt,
-            "reference": answer["content"], "context": record_["context"], "scores": record_["scores"], "provenance": record_["provenance"]}
+    return {
+        "id": record_["id"],
+        "set": "skills",
+        "leaf": record_["leaf"],
+        "branch": record_["branch"],
+        "prompt": prompt,
+        "reference": answer["content"],
+        "context": record_["context"],
+        "scores": record_["scores"],
+        "provenance": record_["provenance"],
+    }
 
 
-def hold_out(records: list[dict[str, Any]], fraction: float, key: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def hold_out(
+    records: list[dict[str, Any]], fraction: float, key: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(kept for training, held out for evaluation): a seeded share `fraction` of `records`,
     at least one where there are two or more, never all of them."""
-    count = min(len(records) - 1, max(1, round(fraction * len(records)))) if len(records) >= 2 and fraction > 0 else 0
+    count = (
+        min(len(records) - 1, max(1, round(fraction * len(records))))
+        if len(records) >= 2 and fraction > 0
+        else 0
+    )
     order = sorted(records, key=lambda r: r["id"])
     random.Random(key).shuffle(order)
     held = {r["id"] for r in order[:count]}
@@ -122,7 +146,9 @@ def hold_out(records: list[dict[str, Any]], fraction: float, key: str) -> tuple[
 
 
 def write_records(path: Path, records: list[dict[str, Any]]) -> None:
-    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records))
+    write_text_atomic(
+        path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+    )
 
 
 def write_or_remove(path: Path, records: list[dict[str, Any]]) -> None:
@@ -144,7 +170,9 @@ def read_manifest(output: Path) -> dict[str, Any]:
     return data
 
 
-def remove_outputs(output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]) -> list[str]:
+def remove_outputs(
+    output: Path, leaf_paths: list[str], taxonomy_root: str, manifest: dict[str, Any]
+) -> list[str]:
     """Delete the JSONL files (records, their dropped candidates, eval items) and manifest entries of
     leaves that no longer exist; return the files removed."""
     removed = []
@@ -174,4 +202,6 @@ def write_manifest(output: Path, manifest: dict[str, Any]) -> None:
         "leaves": len(manifest["leaves"]),
         "records": sum(int(entry.get("records", 0)) for entry in leaves),
     }
-    write_text_atomic(output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    write_text_atomic(
+        output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    )

@@ -17,18 +17,24 @@ from typing import Any
 
 from labtax.errors import LabtaxError
 from labtax.generate import knowledge, mcq_items, skills
+from labtax.generate.documents import Chunk
+from labtax.generate.stats import LeafStats
 from labtax.models.cache import CallCache, call_key
+from labtax.models.calls import Caller
 from labtax.models.embedded_teacher import EmbeddedTeacher
 from labtax.models.openai_teacher import auto_choice
-from labtax.models.registry import teacher_specs
-from labtax.generate.stats import LeafStats
-from labtax.models.calls import Caller
-from labtax.generate.documents import Chunk
 from labtax.models.probe import PROBE_VERSION, Capabilities
+from labtax.models.registry import teacher_specs
 from labtax.models.templates import Templates
 from labtax.taxonomy import Leaf
 
-JUDGES = {"evaluate_instructions", "evaluate_pairs", "evaluate_faithfulness", "evaluate_relevance", "evaluate_mcq"}
+JUDGES = {
+    "evaluate_instructions",
+    "evaluate_pairs",
+    "evaluate_faithfulness",
+    "evaluate_relevance",
+    "evaluate_mcq",
+}
 
 
 class _Miss(Exception):
@@ -38,8 +44,15 @@ class _Miss(Exception):
 class ReplayTeacher:
     """A stand-in with the real teacher's cache identity (name, shape, choice form, context) that only misses."""
 
-    def __init__(self, name: str, shape: str, choice_mode: str | None, context_tokens: int | None = None) -> None:
-        self.name, self.shape, self.choice_mode, self.context_tokens = name, shape, choice_mode, context_tokens
+    def __init__(
+        self, name: str, shape: str, choice_mode: str | None, context_tokens: int | None = None
+    ) -> None:
+        self.name, self.shape, self.choice_mode, self.context_tokens = (
+            name,
+            shape,
+            choice_mode,
+            context_tokens,
+        )
 
     async def complete(self, *args: Any, **kwargs: Any) -> Any:
         raise _Miss
@@ -51,10 +64,14 @@ class ReplayTeacher:
 def calls_max(leaf: Leaf, section: dict[str, Any], calibrated: bool) -> dict[str, int]:
     """The most teacher calls each stage of `leaf` can make."""
     budget = int(section["max_candidates_per_leaf"])
-    candidates = min(int(section["num_instructions"]), budget) if int(section["target_per_leaf"]) == 0 else budget
+    candidates = (
+        min(int(section["num_instructions"]), budget) if int(section["target_per_leaf"]) == 0 else budget
+    )
     stages = knowledge.STAGES if leaf.is_knowledge else skills.STAGES
     bounds = {stage: candidates * (2 if calibrated and stage in JUDGES else 1) for stage in stages}
-    if leaf.is_knowledge and int(section.get("mcq_per_leaf", 0)):  # the eval items' rounds stop at their own budget
+    if leaf.is_knowledge and int(
+        section.get("mcq_per_leaf", 0)
+    ):  # the eval items' rounds stop at their own budget
         budget = int(section["mcq_max_candidates"])
         bounds |= {stage: budget * (2 if calibrated and stage in JUDGES else 1) for stage in mcq_items.STAGES}
     return bounds
@@ -64,7 +81,12 @@ def replay_identity(section: dict[str, Any], cache_path: Path) -> ReplayTeacher 
     """The cache identity of the configured teacher, where it is known without asking a server."""
     specs = teacher_specs(section)
     if specs == ["embedded"]:
-        return ReplayTeacher(EmbeddedTeacher.name, EmbeddedTeacher.shape, None, section.get("context_tokens") or EmbeddedTeacher.context_tokens)
+        return ReplayTeacher(
+            EmbeddedTeacher.name,
+            EmbeddedTeacher.shape,
+            None,
+            section.get("context_tokens") or EmbeddedTeacher.context_tokens,
+        )
     model = section.get("model")
     if model is None:
         return None  # the server names the model: unknown until asked
@@ -98,13 +120,25 @@ def _cached_probe(urls: list[str], model: str, cache_path: Path) -> Capabilities
         cache.close()
 
 
-def cached_calls(leaf: Leaf, chunks: list[Chunk], section: dict[str, Any], teacher: ReplayTeacher, cache_path: Path, templates: Templates) -> int:
+def cached_calls(
+    leaf: Leaf,
+    chunks: list[Chunk],
+    section: dict[str, Any],
+    teacher: ReplayTeacher,
+    cache_path: Path,
+    templates: Templates,
+) -> int:
     """The calls of `leaf` the cache answers, replaying the leaf until its first miss."""
     if not cache_path.is_file():
         return 0
     cache = CallCache(cache_path)
-    sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
-    caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), calibrate=bool(section["calibrate"]))  # type: ignore[arg-type]
+    sampling = {
+        "temperature": float(section["sampling"]["temperature"]),
+        "top_p": float(section["sampling"]["top_p"]),
+    }
+    caller = Caller(
+        teacher, cache, templates, sampling, int(section["seed"]), calibrate=bool(section["calibrate"])
+    )  # type: ignore[arg-type]
     stats = LeafStats()
 
     async def replay() -> None:
@@ -124,15 +158,28 @@ def cached_calls(leaf: Leaf, chunks: list[Chunk], section: dict[str, Any], teach
     return stats.cache_hits
 
 
-def plan_leaf(leaf: Leaf, chunks: list[Chunk] | None, section: dict[str, Any], teacher: ReplayTeacher | None, cache_path: Path,
-              templates: Templates, rate: float | None) -> dict[str, Any]:
+def plan_leaf(
+    leaf: Leaf,
+    chunks: list[Chunk] | None,
+    section: dict[str, Any],
+    teacher: ReplayTeacher | None,
+    cache_path: Path,
+    templates: Templates,
+    rate: float | None,
+) -> dict[str, Any]:
     """One leaf's plan: `stages` (calls_max each), `calls_max`, `cached` (None: unknown), `chunks`, `eta_s`."""
-    calibrated = bool(section["calibrate"]) and (teacher is None or teacher.choice_mode is None or "logprobs" in teacher.choice_mode)
+    calibrated = bool(section["calibrate"]) and (
+        teacher is None or teacher.choice_mode is None or "logprobs" in teacher.choice_mode
+    )
     stages = calls_max(leaf, section, calibrated)
     if leaf.is_knowledge and not chunks:
         stages = dict.fromkeys(stages, 0)
     total = sum(stages.values())
-    cached = cached_calls(leaf, chunks or [], section, teacher, cache_path, templates) if teacher is not None else None
+    cached = (
+        cached_calls(leaf, chunks or [], section, teacher, cache_path, templates)
+        if teacher is not None
+        else None
+    )
     left = total - (cached or 0)
     return {
         "leaf": leaf.path,
@@ -150,9 +197,18 @@ def rate_key(section: dict[str, Any]) -> str:
     return ",".join(teacher_specs(section))
 
 
-def plan_run(section: dict[str, Any], leaves: list[Leaf], chunks: dict[str, list[Chunk]], cache_path: Path, templates: Templates,
-             manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def plan_run(
+    section: dict[str, Any],
+    leaves: list[Leaf],
+    chunks: dict[str, list[Chunk]],
+    cache_path: Path,
+    templates: Templates,
+    manifest: dict[str, Any],
+) -> list[dict[str, Any]]:
     """The plan of every leaf (see plan_leaf), with the rate measured by earlier runs of this teacher."""
     teacher = replay_identity(section, cache_path)
     rate = (manifest.get("rates") or {}).get(rate_key(section))
-    return [plan_leaf(leaf, chunks.get(leaf.path), section, teacher, cache_path, templates, rate) for leaf in leaves]
+    return [
+        plan_leaf(leaf, chunks.get(leaf.path), section, teacher, cache_path, templates, rate)
+        for leaf in leaves
+    ]

@@ -15,8 +15,8 @@ import math
 from typing import Any, Awaitable, Callable
 
 from labtax.errors import EXIT_FINDINGS, LabtaxError
-from labtax.generate.stats import LeafStats, StageStats
 from labtax.generate.items import UNPARSEABLE, Item
+from labtax.generate.stats import LeafStats, StageStats
 
 RoundRunner = Callable[[int, int], Awaitable[list[Item]]]  # (first sample, count) -> kept items
 SHOWN_CHARS = 160  # of a raw reply in the error message
@@ -67,6 +67,8 @@ def _unparseable_message(name: str, stage: StageStats) -> str:
     if name.startswith("evaluate"):
         hint = "the teacher named none of the allowed labels; set generate.choice to auto (or logprobs, guided or grammar as the server supports)"
     else:
-        hint = ("the teacher's replies lack the expected tags; set generate.assistant_prefill to auto (or true where the server "
-                "continues a final assistant message), or adapt the stage's template in generate.prompts_dir")
+        hint = (
+            "the teacher's replies lack the expected tags; set generate.assistant_prefill to auto (or true where the server "
+            "continues a final assistant message), or adapt the stage's template in generate.prompts_dir"
+        )
     return f"all {stage.generated} replies were unparseable (one reply: {raw!r}); {hint}"

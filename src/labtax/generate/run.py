@@ -20,29 +20,29 @@ from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
 from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate import knowledge, mcq_items, skills
-from labtax.models.cache import CACHE_NAME, CacheError, CallCache
-from labtax.generate.stats import LeafStats
-from labtax.models.calls import Caller
 from labtax.generate.documents import Chunk, leaf_chunks
+from labtax.generate.leaves import Selection, select_leaves
 from labtax.generate.output import (
     EVAL_KINDS,
+    dropped_path,
+    dropped_record,
     eval_path,
     heldout_record,
     hold_out,
     mcq_record,
-    dropped_path,
-    dropped_record,
     output_path,
     read_manifest,
-    write_or_remove,
     record,
     remove_outputs,
     write_manifest,
+    write_or_remove,
     write_records,
 )
 from labtax.generate.plan import plan_run, rate_key
+from labtax.generate.stats import LeafStats
+from labtax.models.cache import CACHE_NAME, CacheError, CallCache
+from labtax.models.calls import Caller
 from labtax.models.progress import StageProgress
-from labtax.generate.leaves import Selection, select_leaves
 from labtax.models.registry import make_teacher
 from labtax.models.templates import Templates
 from labtax.taxonomy import Leaf, load_leaf
@@ -102,40 +102,83 @@ def generate(options: GenerateOptions, console: Console | None = None) -> Genera
 
 def _generate(config: Config, options: GenerateOptions, output: Path, console: Console) -> GenerateResult:
     section = config.section("generate")
-    evaluation = {**config.section("eval"), "dedup_threshold": section["dedup_threshold"]}  # the eval items generate writes
+    evaluation = {
+        **config.section("eval"),
+        "dedup_threshold": section["dedup_threshold"],
+    }  # the eval items generate writes
     manifest = read_manifest(output)
     selection = select_leaves(
-        config.root, config.data["taxonomy_root"], leaves=options.leaves, all_leaves=options.all_leaves, base=options.base, known=list(manifest["leaves"])
+        config.root,
+        config.data["taxonomy_root"],
+        leaves=options.leaves,
+        all_leaves=options.all_leaves,
+        base=options.base,
+        known=list(manifest["leaves"]),
     )
     result = GenerateResult(selection, output)
     leaves = _load_leaves(config, selection.generate, result)
     chunks = _documents(config, section, leaves, result)
     leaves = [leaf for leaf in leaves if leaf.path not in result.failed]
     if options.dry_run:
-        result.plan = plan_run(_with_mcq(section, evaluation), leaves, chunks, output / CACHE_NAME, Templates(config.prompts_dir), manifest)
+        result.plan = plan_run(
+            _with_mcq(section, evaluation),
+            leaves,
+            chunks,
+            output / CACHE_NAME,
+            Templates(config.prompts_dir),
+            manifest,
+        )
         return result
     remove = sorted({*selection.remove, *_gone(config, manifest)})
     if not leaves and not remove and not result.failed:
         return result
     started = time.monotonic()
     with _LogFile(output):
-        log.info("run: %s leaves to generate, %s to remove, teacher %s", len(leaves), len(remove), section["teacher"])
+        log.info(
+            "run: %s leaves to generate, %s to remove, teacher %s",
+            len(leaves),
+            len(remove),
+            section["teacher"],
+        )
         for reason in result.failed.values():
             log.error("%s", reason)
         features: dict[str, Any] = {}
-        outcomes = asyncio.run(_generate_all(config, section, evaluation, leaves, chunks, output, console, options.show_progress, features)) if leaves else []
+        outcomes = (
+            asyncio.run(
+                _generate_all(
+                    config,
+                    section,
+                    evaluation,
+                    leaves,
+                    chunks,
+                    output,
+                    console,
+                    options.show_progress,
+                    features,
+                )
+            )
+            if leaves
+            else []
+        )
         if leaves:
             manifest["teacher_features"] = features
         _store(config, section, evaluation, leaves, outcomes, output, manifest, result)
         result.removed = remove_outputs(output, remove, config.data["taxonomy_root"], manifest)
         result.wall_s = round(time.monotonic() - started, 3)
-        manifest["last_run"] = {"leaves": [leaf.path for leaf in leaves], "removed": remove, "wall_s": result.wall_s, "teacher": section["teacher"]}
+        manifest["last_run"] = {
+            "leaves": [leaf.path for leaf in leaves],
+            "removed": remove,
+            "wall_s": result.wall_s,
+            "teacher": section["teacher"],
+        }
         _note_rate(manifest, section, leaves, result.wall_s)
         write_manifest(output, manifest)
         log.info("done in %.1f s; failed: %s", result.wall_s, result.failed or "none")
     result.manifest = manifest
     stop = next((outcome for outcome in outcomes if isinstance(outcome, CacheError)), None)
-    if stop is not None:  # no leaf is to blame: the run stops with the cache's own message (the rest is stored)
+    if (
+        stop is not None
+    ):  # no leaf is to blame: the run stops with the cache's own message (the rest is stored)
         raise stop
     return result
 
@@ -155,7 +198,11 @@ def _gone(config: Config, manifest: dict[str, Any]) -> list[str]:
     """Leaves the manifest has outputs for that no longer exist (deleted, or now a link that is not read):
     their outputs go whenever the manifest is written, so no later mix trains on them."""
     taxonomy = config.root / config.data["taxonomy_root"]
-    return [path for path in manifest["leaves"] if not (config.root / path).is_file() or unread_link(config.root / path, taxonomy)]
+    return [
+        path
+        for path in manifest["leaves"]
+        if not (config.root / path).is_file() or unread_link(config.root / path, taxonomy)
+    ]
 
 
 def _config(options: GenerateOptions) -> Config:
@@ -171,10 +218,14 @@ def _config(options: GenerateOptions) -> Config:
         "concurrency": options.concurrency,
         "seed": options.seed,
     }
-    config = load_config(options.root, overrides={"generate": {k: v for k, v in flags.items() if v is not None}})
+    config = load_config(
+        options.root, overrides={"generate": {k: v for k, v in flags.items() if v is not None}}
+    )
     section = config.section("generate")
     if section["chunk_overlap"] >= section["chunk_tokens"]:
-        raise ConfigError(f"generate.chunk_overlap ({section['chunk_overlap']}) must be smaller than generate.chunk_tokens ({section['chunk_tokens']})")
+        raise ConfigError(
+            f"generate.chunk_overlap ({section['chunk_overlap']}) must be smaller than generate.chunk_tokens ({section['chunk_tokens']})"
+        )
     return config
 
 
@@ -183,8 +234,17 @@ def _with_mcq(section: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, 
     return {**section, **{k: v for k, v in evaluation.items() if k.startswith("mcq_")}}
 
 
-async def _generate_all(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], chunks: dict[str, Any], output: Path,
-                        console: Console, show: bool, features: dict[str, Any]) -> list[Any]:
+async def _generate_all(
+    config: Config,
+    section: dict[str, Any],
+    evaluation: dict[str, Any],
+    leaves: list[Leaf],
+    chunks: dict[str, Any],
+    output: Path,
+    console: Console,
+    show: bool,
+    features: dict[str, Any],
+) -> list[Any]:
     """Each leaf's items and stats, or the exception that stopped it; `features` gets what the teacher supports."""
     cache = CallCache(output / CACHE_NAME)  # first: a cache that cannot be used stops the run before any call
     teacher = make_teacher(section, cache)
@@ -194,13 +254,29 @@ async def _generate_all(config: Config, section: dict[str, Any], evaluation: dic
         cache.close()
         raise
     try:
-        console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)  # one line, however long
+        console.print(
+            teacher.describe(), markup=False, highlight=False, soft_wrap=True
+        )  # one line, however long
         features.update(teacher.features())
         with StageProgress(console, show) as progress:
-            sampling = {"temperature": float(section["sampling"]["temperature"]), "top_p": float(section["sampling"]["top_p"])}
+            sampling = {
+                "temperature": float(section["sampling"]["temperature"]),
+                "top_p": float(section["sampling"]["top_p"]),
+            }
             templates = Templates(config.prompts_dir)
-            caller = Caller(teacher, cache, templates, sampling, int(section["seed"]), progress, bool(section["calibrate"]))
-            return await asyncio.gather(*(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section, evaluation) for leaf in leaves), return_exceptions=True)
+            caller = Caller(
+                teacher,
+                cache,
+                templates,
+                sampling,
+                int(section["seed"]),
+                progress,
+                bool(section["calibrate"]),
+            )
+            return await asyncio.gather(
+                *(_one_leaf(leaf, chunks.get(leaf.path, []), caller, section, evaluation) for leaf in leaves),
+                return_exceptions=True,
+            )
     except asyncio.CancelledError:  # Ctrl-C: say so at once; the teacher stops at its next token
         console.print("interrupted: stopping the teacher; finished calls are in the cache", style="yellow")
         raise
@@ -209,7 +285,9 @@ async def _generate_all(config: Config, section: dict[str, Any], evaluation: dic
         await teacher.close()
 
 
-async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any], evaluation: dict[str, Any]) -> tuple[list[Any], mcq_items.McqOutcome | None, LeafStats, Caller, float]:
+async def _one_leaf(
+    leaf: Leaf, chunks: list[Any], caller: Caller, section: dict[str, Any], evaluation: dict[str, Any]
+) -> tuple[list[Any], mcq_items.McqOutcome | None, LeafStats, Caller, float]:
     stats = LeafStats()
     started = time.monotonic()
     outcome = None
@@ -222,23 +300,38 @@ async def _one_leaf(leaf: Leaf, chunks: list[Any], caller: Caller, section: dict
     except CacheError:
         raise
     except LabtaxError as exc:
-        raise LabtaxError(f"{leaf.path}: stage {stats.current or 'setup'}: {exc.message}", exit_code=exc.exit_code) from None
+        raise LabtaxError(
+            f"{leaf.path}: stage {stats.current or 'setup'}: {exc.message}", exit_code=exc.exit_code
+        ) from None
     return items, outcome, stats, caller, time.monotonic() - started
 
 
-def _documents(config: Config, section: dict[str, Any], leaves: list[Leaf], result: GenerateResult) -> dict[str, list[Chunk]]:
+def _documents(
+    config: Config, section: dict[str, Any], leaves: list[Leaf], result: GenerateResult
+) -> dict[str, list[Chunk]]:
     """The chunks of every knowledge leaf; a leaf whose documents cannot be read fails alone."""
     chunks = {}
     extensions = tuple(config.section("lint")["document_extensions"])
     for leaf in (leaf for leaf in leaves if leaf.is_knowledge):
         try:
-            chunks[leaf.path] = leaf_chunks(config.root, leaf, int(section["chunk_tokens"]), int(section["chunk_overlap"]), extensions)
+            chunks[leaf.path] = leaf_chunks(
+                config.root, leaf, int(section["chunk_tokens"]), int(section["chunk_overlap"]), extensions
+            )
         except LabtaxError as exc:
             result.failed[leaf.path] = f"{leaf.path}: stage documents: {exc.message}"  # logged with the run
     return chunks
 
 
-def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], leaves: list[Leaf], outcomes: list[Any], output: Path, manifest: dict[str, Any], result: GenerateResult) -> None:
+def _store(
+    config: Config,
+    section: dict[str, Any],
+    evaluation: dict[str, Any],
+    leaves: list[Leaf],
+    outcomes: list[Any],
+    output: Path,
+    manifest: dict[str, Any],
+    result: GenerateResult,
+) -> None:
     commit = head_commit(config.root)
     for leaf, outcome in zip(leaves, outcomes, strict=True):
         if isinstance(outcome, BaseException):
@@ -246,12 +339,20 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
                 raise outcome  # Ctrl-C and friends stop the run (finished calls are in the cache)
             # A bug hit while generating one leaf fails that leaf only: the others are still stored.
             expected = isinstance(outcome, LabtaxError)
-            message = outcome.message if expected else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
+            message = (
+                outcome.message
+                if expected
+                else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
+            )
             result.failed[leaf.path] = message
             log.error("%s", message, exc_info=None if expected else outcome)
             continue
         items, mcq_outcome, stats, caller, wall = outcome
-        stages = (*knowledge.STAGES, knowledge.EXTRACTIVE_TEMPLATE, *mcq_items.STAGES) if leaf.is_knowledge else skills.STAGES
+        stages = (
+            (*knowledge.STAGES, knowledge.EXTRACTIVE_TEMPLATE, *mcq_items.STAGES)
+            if leaf.is_knowledge
+            else skills.STAGES
+        )
         provenance = {
             "taxonomy_commit": commit,
             "leaf_hash": leaf.content_hash,
@@ -262,25 +363,52 @@ def _store(config: Config, section: dict[str, Any], evaluation: dict[str, Any], 
         }
         if stats.persona is not None:  # the template and temperature of the leaf's response persona
             provenance["persona"] = stats.persona
-            provenance["templates"][skills.STAGES[2]] = caller.template_hash(skills.persona_template(stats.persona))
+            provenance["templates"][skills.STAGES[2]] = caller.template_hash(
+                skills.persona_template(stats.persona)
+            )
         path = output_path(output, leaf.path, config.data["taxonomy_root"])
-        records, evals = _eval_split(evaluation, leaf, [record(leaf, item, provenance) for item in items], mcq_outcome, provenance)
+        records, evals = _eval_split(
+            evaluation, leaf, [record(leaf, item, provenance) for item in items], mcq_outcome, provenance
+        )
         write_records(path, records)
         for kind, rows in evals.items():
             write_or_remove(eval_path(output, leaf.path, config.data["taxonomy_root"], kind), rows)
-        drops = [dropped_record(leaf, name, drop, provenance) for name, s in stats.stages.items() for drop in s.dropped_items]
+        drops = [
+            dropped_record(leaf, name, drop, provenance)
+            for name, s in stats.stages.items()
+            for drop in s.dropped_items
+        ]
         write_records(dropped_path(path), drops)
-        entry = _entry(leaf, stats, len(items), len(records), path.relative_to(output).as_posix(), provenance, wall)
-        entry["eval"] = {"heldout": len(evals["heldout"]), "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None}
-        manifest["leaves"][leaf.path] = {**entry, **_generation_cost(entry, manifest["leaves"].get(leaf.path))}
+        entry = _entry(
+            leaf, stats, len(items), len(records), path.relative_to(output).as_posix(), provenance, wall
+        )
+        entry["eval"] = {
+            "heldout": len(evals["heldout"]),
+            "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None,
+        }
+        manifest["leaves"][leaf.path] = {
+            **entry,
+            **_generation_cost(entry, manifest["leaves"].get(leaf.path)),
+        }
         if not items:
             result.empty.append(leaf.path)
-        log.info("%s: %s records, %s eval items (%s teacher calls, %s cache hits)", leaf.path, len(records),
-                 sum(map(len, evals.values())), stats.calls - stats.cache_hits, stats.cache_hits)
+        log.info(
+            "%s: %s records, %s eval items (%s teacher calls, %s cache hits)",
+            leaf.path,
+            len(records),
+            sum(map(len, evals.values())),
+            stats.calls - stats.cache_hits,
+            stats.cache_hits,
+        )
 
 
-def _eval_split(evaluation: dict[str, Any], leaf: Leaf, records: list[dict[str, Any]], outcome: mcq_items.McqOutcome | None,
-                provenance: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+def _eval_split(
+    evaluation: dict[str, Any],
+    leaf: Leaf,
+    records: list[dict[str, Any]],
+    outcome: mcq_items.McqOutcome | None,
+    provenance: dict[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """A leaf's training records and its eval items: multiple choice (knowledge) or held-out pairs (skills)."""
     evals: dict[str, list[dict[str, Any]]] = dict.fromkeys(EVAL_KINDS, [])
     if outcome is not None:
@@ -299,7 +427,15 @@ def _note_rate(manifest: dict[str, Any], section: dict[str, Any], leaves: list[L
         manifest.setdefault("rates", {})[rate_key(section)] = round(calls / wall_s, 3)
 
 
-def _entry(leaf: Leaf, stats: LeafStats, kept: int, records: int, relative: str, provenance: dict[str, Any], wall: float) -> dict[str, Any]:
+def _entry(
+    leaf: Leaf,
+    stats: LeafStats,
+    kept: int,
+    records: int,
+    relative: str,
+    provenance: dict[str, Any],
+    wall: float,
+) -> dict[str, Any]:
     """A leaf's manifest entry. `kept`: what passed every stage (what the rounds aim at the target);
     `records`: the training records, once held-out eval pairs are set aside."""
     return {
@@ -331,7 +467,10 @@ def _generation_cost(entry: dict[str, Any], previous: dict[str, Any] | None) -> 
     if entry["teacher_calls"] == 0 and previous and previous.get("leaf_hash") == entry["leaf_hash"]:
         calls = previous.get("generated_teacher_calls", previous.get("teacher_calls", 0))
         if calls:
-            return {"generated_wall_s": previous.get("generated_wall_s", previous.get("wall_s")), "generated_teacher_calls": calls}
+            return {
+                "generated_wall_s": previous.get("generated_wall_s", previous.get("wall_s")),
+                "generated_teacher_calls": calls,
+            }
     return {"generated_wall_s": entry["wall_s"], "generated_teacher_calls": entry["teacher_calls"]}
 
 

@@ -36,10 +36,20 @@ class StageStats:
     dropped_items: list[Dropped] = field(default_factory=list)
     unparsed: str | None = None  # the first raw reply dropped as unparseable, for the error message
 
-    def drop(self, reason: str, item: Item | None = None, *, verdict: str | None = None, raw: str | None = None,
-             sample: int | None = None, duplicate_of: str | None = None) -> None:
+    def drop(
+        self,
+        reason: str,
+        item: Item | None = None,
+        *,
+        verdict: str | None = None,
+        raw: str | None = None,
+        sample: int | None = None,
+        duplicate_of: str | None = None,
+    ) -> None:
         self.dropped[reason] += 1
-        self.dropped_items.append(Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of))
+        self.dropped_items.append(
+            Dropped(reason, item, verdict, raw, sample if item is None else item.sample, duplicate_of)
+        )
         if raw is not None and self.unparsed is None:
             self.unparsed = raw
 

@@ -15,7 +15,6 @@ from rich.table import Table
 from labtax.models.progress import plural, table_console
 
 
-
 def _folder(leaf_path: str) -> str:
     return leaf_path.removesuffix("/qna.yaml")
 
@@ -23,7 +22,11 @@ def _folder(leaf_path: str) -> str:
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
     """Per leaf (a row with its teacher calls and cache hits), its stages: generated, kept, dropped by
     reason; then the candidates tried, the records kept and the target."""
-    table = Table(title="labtax generate", show_lines=False, caption="calls: teacher calls this run made; cached: calls the cache answered")
+    table = Table(
+        title="labtax generate",
+        show_lines=False,
+        caption="calls: teacher calls this run made; cached: calls the cache answered",
+    )
     # A leaf's name has a row to itself and nothing wraps (a folder name cut in two reads as two
     # names); each drop reason has a line of its own.
     table.add_column("leaf / stage", no_wrap=True)
@@ -32,16 +35,31 @@ def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Tab
     for path in (p for p in leaf_paths if p in manifest_leaves):
         entry = manifest_leaves[path]
         name = str(entry.get("output") or _folder(path)).removesuffix(".jsonl")
-        table.add_row(f"[bold]{escape(name)}[/bold]", "", "", "", str(entry.get("teacher_calls", "-")), str(entry.get("cache_hits", "-")))
+        table.add_row(
+            f"[bold]{escape(name)}[/bold]",
+            "",
+            "",
+            "",
+            str(entry.get("teacher_calls", "-")),
+            str(entry.get("cache_hits", "-")),
+        )
         for stage, counts in entry["stages"].items():
             dropped = "\n".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "-"
             table.add_row(f"  {stage}", str(counts["generated"]), str(counts["kept"]), dropped, "", "")
-        table.add_row("  [bold]records[/bold]", str(entry.get("candidates", "")), f"[bold]{entry['records']}[/bold]", _target_note(entry), "", "", end_section=True)
+        table.add_row(
+            "  [bold]records[/bold]",
+            str(entry.get("candidates", "")),
+            f"[bold]{entry['records']}[/bold]",
+            _target_note(entry),
+            "",
+            "",
+            end_section=True,
+        )
     return table
 
 
 def _target_note(entry: dict[str, Any]) -> str:
-    """"target 3 met in 2 rounds" for the records row (blank for manifests written before rounds)."""
+    """ "target 3 met in 2 rounds" for the records row (blank for manifests written before rounds)."""
     if "rounds" not in entry:
         return ""
     met = "met" if entry["target_met"] else "[red]not met[/red]"
@@ -57,19 +75,37 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
         chunks = f" ({entry['chunks']} chunks)" if entry.get("chunks") is not None else ""
         for index, (stage, calls) in enumerate(entry["stages"].items()):
             table.add_row(_folder(entry["leaf"]) + chunks if index == 0 else "", stage, str(calls), "", "")
-        table.add_row("", "[bold]leaf[/bold]", str(entry["calls_max"]), _unknown(entry["cached"]), _eta(entry["eta_s"]), end_section=True)
+        table.add_row(
+            "",
+            "[bold]leaf[/bold]",
+            str(entry["calls_max"]),
+            _unknown(entry["cached"]),
+            _eta(entry["eta_s"]),
+            end_section=True,
+        )
     totals = plan_totals(plan)
-    table.add_row("[bold]total[/bold]", "", f"[bold]{totals['calls_max']}[/bold]", _unknown(totals["cached"]), _eta(totals["eta_s"]))
+    table.add_row(
+        "[bold]total[/bold]",
+        "",
+        f"[bold]{totals['calls_max']}[/bold]",
+        _unknown(totals["cached"]),
+        _eta(totals["eta_s"]),
+    )
     return table
 
 
 def plan_totals(plan: list[dict[str, Any]]) -> dict[str, Any]:
     """Sums over the leaves of a plan (cached and eta stay None when any leaf's is unknown)."""
+
     def total(key: str) -> Any:
         values = [entry[key] for entry in plan]
         return None if any(v is None for v in values) else round(sum(values), 1)
 
-    return {"calls_max": sum(entry["calls_max"] for entry in plan), "cached": total("cached"), "eta_s": total("eta_s")}
+    return {
+        "calls_max": sum(entry["calls_max"] for entry in plan),
+        "cached": total("cached"),
+        "eta_s": total("eta_s"),
+    }
 
 
 def plan_json(plan: list[dict[str, Any]]) -> str:
@@ -95,13 +131,19 @@ def print_result(result: Any, console: Console | None = None) -> None:
     if result.plan or (result.failed and not result.manifest):  # a dry run, or a run stopped before any work
         if result.plan:
             out.print(plan_table(result.plan))
-            err.print("cached: calls the cache answers (? = the teacher's model or probe is not known yet); "
-                      "eta: the calls not cached at the rate measured by earlier runs (? = none yet)")
+            err.print(
+                "cached: calls the cache answers (? = the teacher's model or probe is not known yet); "
+                "eta: the calls not cached at the rate measured by earlier runs (? = none yet)"
+            )
         for reason in result.failed.values():
             err.print(f"failed: {reason}")
         return
     if not result.selection.generate and not result.selection.remove:
-        hint = " Use `labtax generate --all` to generate for every leaf." if result.selection.how == "changed" else ""
+        hint = (
+            " Use `labtax generate --all` to generate for every leaf."
+            if result.selection.how == "changed"
+            else ""
+        )
         what = "no changed leaves" if result.selection.how == "changed" else "no leaves"
         err.print(f"{what}: nothing to generate.{hint}")
         return
@@ -111,9 +153,17 @@ def print_result(result: Any, console: Console | None = None) -> None:
         err.print(f"removed {path} (its leaf was deleted)")
     for reason in result.failed.values():
         err.print(f"failed: {reason}")
-    entries = [result.manifest.get("leaves", {}).get(p, {}) for p in result.selection.generate if p not in result.failed]
+    entries = [
+        result.manifest.get("leaves", {}).get(p, {})
+        for p in result.selection.generate
+        if p not in result.failed
+    ]
     records = sum(int(e.get("records", 0)) for e in entries)
-    calls, hits = sum(int(e.get("teacher_calls", 0)) for e in entries), sum(int(e.get("cache_hits", 0)) for e in entries)
-    err.print(f"{plural(records, 'record')} for {plural(len(entries), 'leaf', 'leaves')} in {result.output} ({result.wall_s:.1f} s; "
-              f"{plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})")
-
+    calls, hits = (
+        sum(int(e.get("teacher_calls", 0)) for e in entries),
+        sum(int(e.get("cache_hits", 0)) for e in entries),
+    )
+    err.print(
+        f"{plural(records, 'record')} for {plural(len(entries), 'leaf', 'leaves')} in {result.output} ({result.wall_s:.1f} s; "
+        f"{plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})"
+    )

@@ -13,13 +13,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labtax.config import Config
+from labtax.diff import change_set
 from labtax.errors import LabtaxError
 from labtax.lint.engine import collect_files, lint_file, lint_files
 from labtax.lint.problem import Problem
 from labtax.lint.rules import RULES, Rule, rules_for
-from labtax.diff import change_set
 
-__all__ = ["RULES", "Problem", "Rule", "collect_files", "failed", "lint_file", "lint_files", "lint_paths", "lint_tree", "rules_for", "select_paths"]
+__all__ = [
+    "RULES",
+    "Problem",
+    "Rule",
+    "collect_files",
+    "failed",
+    "lint_file",
+    "lint_files",
+    "lint_paths",
+    "lint_tree",
+    "rules_for",
+    "select_paths",
+]
 
 
 def lint_paths(paths: Sequence[Path], config: Config) -> list[Problem]:
@@ -37,7 +49,9 @@ def failed(problems: Sequence[Problem], strict: bool = False) -> bool:
     return any(p.is_error or strict for p in problems)
 
 
-def select_paths(config: Config, paths: Sequence[Path] = (), changed: bool = False, base: str | None = None) -> list[Path]:
+def select_paths(
+    config: Config, paths: Sequence[Path] = (), changed: bool = False, base: str | None = None
+) -> list[Path]:
     """What `labtax lint` checks: the given paths, the leaves `labtax diff` reports, or the whole taxonomy."""
     if changed:
         if paths:

@@ -36,8 +36,14 @@ def directives(text: str) -> list[Directive]:
     for number, line in enumerate(text.split("\n"), start=1):
         match = _DIRECTIVE.search(line.rstrip("\r"))
         if match:
-            rules = frozenset(item.removeprefix("rule:") for item in match.group(2).split()) or frozenset({ALL})
-            found.append(Directive(number, match.start() + 1, match.group(1), rules, bool(line[: match.start()].strip())))
+            rules = frozenset(item.removeprefix("rule:") for item in match.group(2).split()) or frozenset(
+                {ALL}
+            )
+            found.append(
+                Directive(
+                    number, match.start() + 1, match.group(1), rules, bool(line[: match.start()].strip())
+                )
+            )
     return found
 
 
@@ -55,4 +61,9 @@ def silenced(found: list[Directive], rule: str, line: int, column: int) -> bool:
             off = set() if ALL in d.rules else off - d.rules
     if ALL in off or rule in off:
         return True
-    return any(d.kind == "disable-line" and (ALL in d.rules or rule in d.rules) and line == (d.line if d.inline else d.line + 1) for d in found)
+    return any(
+        d.kind == "disable-line"
+        and (ALL in d.rules or rule in d.rules)
+        and line == (d.line if d.inline else d.line + 1)
+        for d in found
+    )

@@ -1,7 +1,7 @@
 """The rules table, generated from the rule modules' docstrings.
 
-    python -m labtax.lint.docs            # writes docs/rules.md
-    labtax lint --list-rules              # prints the same table
+python -m labtax.lint.docs            # writes docs/rules.md
+labtax lint --list-rules              # prints the same table
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from labtax.lint.rules import RULES, Rule
 from labtax.files import write_text_atomic
+from labtax.lint.rules import RULES, Rule
 
 
 def rules_table() -> str:
@@ -22,13 +22,19 @@ def rules_table() -> str:
     ]
     for rule in RULES.values():
         severity = "/".join(dict.fromkeys(rule.severity[p] for p in rule.profiles))
-        lines.append(f"| {rule.id} | {rule.name} | {severity} | {', '.join(rule.profiles)} | {rule.description.replace('|', '&#124;')} |")
+        lines.append(
+            f"| {rule.id} | {rule.name} | {severity} | {', '.join(rule.profiles)} | {rule.description.replace('|', '&#124;')} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def _examples(rule: Rule) -> str:
     body = textwrap.dedent("\n".join(rule.doc.strip().splitlines()[1:])).strip()
-    return f"### {rule.id} {rule.name}\n\n{rule.description}\n\n" + body.replace("::\n", ":\n\n```yaml").replace("\n\nFails:", "\n```\n\nFails:") + "\n```\n"
+    return (
+        f"### {rule.id} {rule.name}\n\n{rule.description}\n\n"
+        + body.replace("::\n", ":\n\n```yaml").replace("\n\nFails:", "\n```\n\nFails:")
+        + "\n```\n"
+    )
 
 
 def rules_document() -> str:

@@ -58,12 +58,18 @@ def lint_file(path: Path, config: Config) -> list[Problem]:
     return sorted(problems)
 
 
-def _as_yamllint_would(text: str, found: list[tuple[Rule, Finding]], problems: Iterable[Problem]) -> list[Problem]:
+def _as_yamllint_would(
+    text: str, found: list[tuple[Rule, Finding]], problems: Iterable[Problem]
+) -> list[Problem]:
     """Drop the problems yamllint's inline directives silence (InstructLab honours them)."""
     marks = directives(text)
     quiet = file_disabled(text)
     by_id = {rule.id: rule.yamllint for rule, _ in found}
-    return [p for p in problems if not (by_id.get(p.rule) and (quiet or silenced(marks, by_id[p.rule], p.line, p.column)))]
+    return [
+        p
+        for p in problems
+        if not (by_id.get(p.rule) and (quiet or silenced(marks, by_id[p.rule], p.line, p.column)))
+    ]
 
 
 def lint_files(paths: list[Path], config: Config) -> list[Problem]:

@@ -25,7 +25,16 @@ KEY_ORDER = (
     "context", "question", "answer", "questions_and_answers", "repo", "commit", "patterns", "license",
 )  # fmt: skip
 # Load facts (from labtax.lint.source) that mean the file cannot be formatted safely.
-UNFORMATTABLE = {"file_name", "symlink", "too_big", "unreadable", "binary", "syntax", "anchor", "duplicate_key"}
+UNFORMATTABLE = {
+    "file_name",
+    "symlink",
+    "too_big",
+    "unreadable",
+    "binary",
+    "syntax",
+    "anchor",
+    "duplicate_key",
+}
 
 
 @dataclass
@@ -51,7 +60,9 @@ def format_paths(paths: list[Path], config: Config, check: bool = False) -> FmtR
         source = read_source(leaf_source(path, config))
         blocked = sorted(UNFORMATTABLE & source.facts.keys())
         if blocked or not source.is_mapping:
-            result.skipped.append((source.rel, f"not formatted: fix what `labtax lint {source.rel}` reports first"))
+            result.skipped.append(
+                (source.rel, f"not formatted: fix what `labtax lint {source.rel}` reports first")
+            )
             continue
         original = source.path.read_text(encoding="utf-8")
         formatted = format_text(source.text or "")

@@ -63,12 +63,20 @@ def schema_findings(source: Any) -> list[Finding]:
         return []
     if not (data_dir("schemas") / name).is_file():
         supported = "1, 2 or 3" if source.profile == "instructlab" else "3"
-        return [Finding("LT104", f"version {short(source.data.get('version', 1))} is not supported; use version {supported}", at=("version",))]
+        return [
+            Finding(
+                "LT104",
+                f"version {short(source.data.get('version', 1))} is not supported; use version {supported}",
+                at=("version",),
+            )
+        ]
     if is_valid(name, source.data):  # the common case, decided fast; errors are worded only when needed
         return []
     findings = [finding for error in validator(name).iter_errors(source.data) for finding in _findings(error)]
     # The two validators can disagree at the edges (regex dialects): never let such a leaf pass silently.
-    return findings or [Finding(DEFAULT_RULE, f"does not match {name}; check every value against that schema", at=())]
+    return findings or [
+        Finding(DEFAULT_RULE, f"does not match {name}; check every value against that schema", at=())
+    ]
 
 
 def _findings(error: ValidationError) -> list[Finding]:
@@ -103,7 +111,11 @@ def _message(error: ValidationError, keyword: str, schema: dict[str, Any]) -> st
     if keyword == "type":
         return _type_message(value, error.instance, schema)
     if keyword == "minLength":
-        return "must be a non-empty string" if value == 1 else f"has {fields['count']} characters; needs at least {value}"
+        return (
+            "must be a non-empty string"
+            if value == 1
+            else f"has {fields['count']} characters; needs at least {value}"
+        )
     if keyword == "maxLength":
         return f"has {fields['count']} characters; at most {value} are allowed"
     if keyword == "minItems":

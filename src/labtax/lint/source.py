@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from labtax.taxonomy.tree import BRANCHES, LEAF_FILE, unread_link
 from labtax.lint.schema import schema_findings
+from labtax.taxonomy.tree import BRANCHES, LEAF_FILE, unread_link
 
 # Cheap pre-filter: only files where an anchor could start get the (slower) event scan.
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])&[^\s]", re.MULTILINE)

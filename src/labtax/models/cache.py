@@ -19,7 +19,6 @@ from typing import Any
 
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 
-
 CACHE_DIR = ".cache"  # each stage keeps its calls in its output folder, here ...
 CACHE_NAME = f"{CACHE_DIR}/calls.sqlite"  # ... in this file
 BUSY_TIMEOUT_S = 5.0  # how long a call waits for another process's write to the cache
@@ -27,14 +26,26 @@ BUSY_TIMEOUT_S = 5.0  # how long a call waits for another process's write to the
 # Advice by what SQLite says. The cache holds paid teacher calls: deleting it is advised only when
 # the file is truly damaged, and even then as moving it aside.
 _ADVICE = (
-    ("locked", "another process is using it (another labtax generate on this output?); wait for it to finish and run again"),
-    ("busy", "another process is using it (another labtax generate on this output?); wait for it to finish and run again"),
+    (
+        "locked",
+        "another process is using it (another labtax generate on this output?); wait for it to finish and run again",
+    ),
+    (
+        "busy",
+        "another process is using it (another labtax generate on this output?); wait for it to finish and run again",
+    ),
     ("full", "the disk is full; free some space and run again (finished calls are kept)"),
-    ("disk i/o", "the disk failed a read or write (full, removed or read-only?); check it and run again (finished calls are kept)"),
+    (
+        "disk i/o",
+        "the disk failed a read or write (full, removed or read-only?); check it and run again (finished calls are kept)",
+    ),
     ("readonly", "it or its folder is read-only; make it writable or choose another output folder"),
     ("read-only", "it or its folder is read-only; make it writable or choose another output folder"),
     ("unable to open", "its folder cannot be written; check the permissions of the output folder"),
-    ("not a database", "the file is damaged; move it aside to start a new cache (its calls will be asked again)"),
+    (
+        "not a database",
+        "the file is damaged; move it aside to start a new cache (its calls will be asked again)",
+    ),
     ("malformed", "the file is damaged; move it aside to start a new cache (its calls will be asked again)"),
 )
 
@@ -48,7 +59,10 @@ class CacheError(LabtaxError):
 def cache_error(path: Path, what: str, exc: sqlite3.DatabaseError) -> CacheError:
     """One line naming the cache file, what SQLite said, and what to do about it."""
     said = str(exc)
-    advice = next((text for marker, text in _ADVICE if marker in said.lower()), "check the disk and the file, then run again")
+    advice = next(
+        (text for marker, text in _ADVICE if marker in said.lower()),
+        "check the disk and the file, then run again",
+    )
     return CacheError(f"{path}: the call cache cannot be {what} ({said}): {advice}")
 
 
@@ -66,9 +80,13 @@ class CallCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable against process death; WAL keeps it consistent
+            self._db.execute(
+                "PRAGMA synchronous=NORMAL"
+            )  # durable against process death; WAL keeps it consistent
             self._db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         except sqlite3.DatabaseError as exc:
             raise cache_error(path, "opened", exc) from None

@@ -67,8 +67,17 @@ class Caller:
     calibrate: bool = True
     _inflight: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    async def complete(self, stage: str, fields: dict[str, Any], *, sample: int, max_tokens: int, stats: CallStats,
-                       template: str | None = None, temperature: float | None = None) -> str:
+    async def complete(
+        self,
+        stage: str,
+        fields: dict[str, Any],
+        *,
+        sample: int,
+        max_tokens: int,
+        stats: CallStats,
+        template: str | None = None,
+        temperature: float | None = None,
+    ) -> str:
         """The teacher's reply to `stage` rendered with `fields` (by the stage's template, or `template`):
         the reply prefix and its continuation (teachers that force the prefix), else the reply as
         written (it must carry the tags itself)."""
@@ -81,19 +90,39 @@ class Caller:
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
         # The shape changes what a stored reply means (a continuation, JSON made tags, a whole reply): part of the key.
         # Which server answered is not: all serve the same model.
-        key = call_key(teacher=self.teacher.name, kind="complete", messages=messages, prefix=rendered.prefix, params=params, sample=sample,
-                       shape=self.teacher.shape)
+        key = call_key(
+            teacher=self.teacher.name,
+            kind="complete",
+            messages=messages,
+            prefix=rendered.prefix,
+            params=params,
+            sample=sample,
+            shape=self.teacher.shape,
+        )
 
         async def fetch() -> dict[str, Any]:
             reply: Completion = await self.teacher.complete(messages, rendered.prefix, params, rendered.tags)
             text, cut = cap_reply(reply.text, max_tokens)
-            return {"text": text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "truncated": cut}
+            return {
+                "text": text,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "truncated": cut,
+            }
 
         value = await self._cached(stage, key, fetch, stats)
         text = str(value["text"])
         return rendered.prefix + text if self.teacher.shape == "prefill" else text.strip()
 
-    async def choose(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: CallStats, content: tuple[str, ...] = ()) -> str | None:
+    async def choose(
+        self,
+        stage: str,
+        fields: dict[str, Any],
+        options: list[str],
+        *,
+        stats: CallStats,
+        content: tuple[str, ...] = (),
+    ) -> str | None:
         """The option the teacher picks for `stage` rendered with `fields` (None: it named none).
 
         With calibration on and log-probabilities available, the pick is contextually calibrated
@@ -112,29 +141,51 @@ class Caller:
         baseline = (await self._choice(stage, blank, options, stats)).get("logprobs")
         # Calibrate over the options both calls actually scored: an option missing from a server's
         # top log-probabilities carries a floor value, and floor minus floor would look like no lean.
-        known = [o for o in options if baseline and o in baseline and o in scores and min(scores[o], baseline[o]) > LOGPROB_FLOOR]
+        known = [
+            o
+            for o in options
+            if baseline and o in baseline and o in scores and min(scores[o], baseline[o]) > LOGPROB_FLOOR
+        ]
         if not known:
             return value["label"]
         return max(known, key=lambda o: scores[o] - baseline[o])
 
-    async def choose_scored(self, stage: str, fields: dict[str, Any], options: list[str], *, stats: CallStats) -> tuple[str | None, dict[str, float] | None]:
+    async def choose_scored(
+        self, stage: str, fields: dict[str, Any], options: list[str], *, stats: CallStats
+    ) -> tuple[str | None, dict[str, float] | None]:
         """The option the teacher picks (uncalibrated) and each option's log-probability when known."""
         value = await self._choice(stage, fields, options, stats)
         return value["label"], value.get("logprobs")
 
-    async def _choice(self, stage: str, fields: dict[str, Any], options: list[str], stats: CallStats) -> dict[str, Any]:
+    async def _choice(
+        self, stage: str, fields: dict[str, Any], options: list[str], stats: CallStats
+    ) -> dict[str, Any]:
         rendered = self.templates.render(stage, **fields)
         messages = [{"role": "user", "content": rendered.text}]
-        key = call_key(teacher=self.teacher.name, kind="choose", messages=messages, prefix=rendered.prefix, options=options,
-                       mode=getattr(self.teacher, "choice_mode", None))
+        key = call_key(
+            teacher=self.teacher.name,
+            kind="choose",
+            messages=messages,
+            prefix=rendered.prefix,
+            options=options,
+            mode=getattr(self.teacher, "choice_mode", None),
+        )
 
         async def fetch() -> dict[str, Any]:
             reply: Choice = await self.teacher.choose(messages, rendered.prefix, options)
-            return {"label": reply.label, "logprobs": reply.logprobs, "text": reply.text, "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+            return {
+                "label": reply.label,
+                "logprobs": reply.logprobs,
+                "text": reply.text,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+            }
 
         return await self._cached(stage, key, fetch, stats)
 
-    async def _cached(self, stage: str, key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], stats: CallStats) -> dict[str, Any]:
+    async def _cached(
+        self, stage: str, key: str, fetch: Callable[[], Awaitable[dict[str, Any]]], stats: CallStats
+    ) -> dict[str, Any]:
         """The cached value of `key`, else fetch it once (concurrent askers of one key share the call)
         and store it before anyone uses it."""
         self.progress.planned(stage, 1)

@@ -16,21 +16,28 @@ class Stopped(Exception):
     """Decoding was asked to stop (Ctrl-C): the batch is dropped, nothing is answered or cached."""
 
 
-def sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]],
-                 halt: Event | None = None) -> tuple[list[list[int]], list[int]]:
+def sample_batch(
+    model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]], halt: Event | None = None
+) -> tuple[list[list[int]], list[int]]:
     """New token ids per row, and each row's prompt length (left-padded batch, KV cache).
     When `halt` is set, decoding ends at the next token by raising Stopped."""
     with warnings.catch_warnings():
         # transformers' deprecation notices (past_key_values, ...) are raised here on every step and
         # would break a live display; they concern its internals, not the user's input.
-        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*is deprecated and will be removed in")
+        warnings.filterwarnings(
+            "ignore", category=FutureWarning, message=r".*is deprecated and will be removed in"
+        )
         return _sample_batch(model, tokenizer, texts, params, halt)
 
 
-def _sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]], halt: Event | None) -> tuple[list[list[int]], list[int]]:
+def _sample_batch(
+    model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]], halt: Event | None
+) -> tuple[list[list[int]], list[int]]:
     import torch
 
-    encoded = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    encoded = tokenizer(
+        texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+    )
     attention = encoded.attention_mask
     lengths = [int(n) for n in attention.sum(dim=1)]
     generators = [torch.Generator().manual_seed(int(p.get("seed", 0))) for p in params]
@@ -44,7 +51,13 @@ def _sample_batch(model: Any, tokenizer: Any, texts: list[str], params: list[dic
         for _ in range(max(budgets)):
             if halt is not None and halt.is_set():
                 raise Stopped
-            out = model(input_ids=inputs, attention_mask=attention, position_ids=positions, past_key_values=past, use_cache=True)
+            out = model(
+                input_ids=inputs,
+                attention_mask=attention,
+                position_ids=positions,
+                past_key_values=past,
+                use_cache=True,
+            )
             past, logits = out.past_key_values, out.logits[:, -1, :].float()
             chosen = []
             for i, row in enumerate(rows):

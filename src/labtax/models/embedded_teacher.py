@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from labtax.models.embedded import MODEL_NAME, embedded_model_dir
 from labtax.errors import MissingExtraError
 from labtax.models.decode import Stopped, sample_batch
+from labtax.models.embedded import MODEL_NAME, embedded_model_dir
 from labtax.models.teacher import Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
@@ -66,7 +66,9 @@ class EmbeddedTeacher:
             self._thread = None
         self._model = None
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()) -> Completion:
+    async def complete(
+        self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()
+    ) -> Completion:
         return await self._submit("complete", messages, prefix, params)  # the prefix shapes the reply
 
     def describe(self) -> str:
@@ -113,7 +115,9 @@ class EmbeddedTeacher:
             self._ensure_loaded()
             completes = [r for r in batch if r.kind == "complete"]
             if completes:
-                for request, result in zip(completes, self._complete_batch([r.args for r in completes]), strict=True):
+                for request, result in zip(
+                    completes, self._complete_batch([r.args for r in completes]), strict=True
+                ):
                     request.future.set_result(result)
             for request in batch:
                 if request.kind == "choose":
@@ -147,17 +151,25 @@ class EmbeddedTeacher:
         self._model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
 
     def _prompt_text(self, messages: Messages, prefix: str) -> str:
-        return str(self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)) + prefix
+        return (
+            str(self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+            + prefix
+        )
 
     def _prompt_ids(self, messages: Messages, prefix: str) -> Any:
-        return self._tokenizer(self._prompt_text(messages, prefix), return_tensors="pt", add_special_tokens=False).input_ids
+        return self._tokenizer(
+            self._prompt_text(messages, prefix), return_tensors="pt", add_special_tokens=False
+        ).input_ids
 
     def _complete_batch(self, calls: list[tuple[Messages, str, dict[str, Any]]]) -> list[Completion]:
 
         texts = [self._prompt_text(messages, prefix) for messages, prefix, _ in calls]
         params = [p for _, _, p in calls]
         rows, prompt_lengths = sample_batch(self._model, self._tokenizer, texts, params, self._stop)
-        return [Completion(self._tokenizer.decode(row, skip_special_tokens=True), n, len(row)) for row, n in zip(rows, prompt_lengths, strict=True)]
+        return [
+            Completion(self._tokenizer.decode(row, skip_special_tokens=True), n, len(row))
+            for row, n in zip(rows, prompt_lengths, strict=True)
+        ]
 
     def _choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
         """Score each option by the log-probability of its tokens right after the prompt.
@@ -170,17 +182,29 @@ class EmbeddedTeacher:
 
         stem = prefix.rstrip()
         ids = self._prompt_ids(messages, stem)
-        variants = [[self._continuation(ids, messages, stem, prefix[len(stem) :] + v) for v in sorted({o, o.capitalize()})] for o in options]
+        variants = [
+            [
+                self._continuation(ids, messages, stem, prefix[len(stem) :] + v)
+                for v in sorted({o, o.capitalize()})
+            ]
+            for o in options
+        ]
         flat = [c for group in variants for c in group]
         shared = _common_prefix(flat)
         with torch.no_grad():
             if all(len(c) == len(shared) + 1 for c in flat):
                 full = torch.cat([ids, torch.tensor([shared], dtype=ids.dtype)], dim=1) if shared else ids
                 logprobs = torch.log_softmax(self._model(input_ids=full).logits[0, -1].float(), dim=-1)
-                scores = [float(torch.logsumexp(torch.stack([logprobs[c[-1]] for c in group]), 0)) for group in variants]
+                scores = [
+                    float(torch.logsumexp(torch.stack([logprobs[c[-1]] for c in group]), 0))
+                    for group in variants
+                ]
             else:  # one pass scores every one-token option; only the longer ones ("10") get a pass each
                 last = torch.log_softmax(self._model(input_ids=ids).logits[0, -1].float(), dim=-1)
-                scores = [max(float(last[c[0]]) if len(c) == 1 else self._sequence_logprob(ids, c) for c in group) for group in variants]
+                scores = [
+                    max(float(last[c[0]]) if len(c) == 1 else self._sequence_logprob(ids, c) for c in group)
+                    for group in variants
+                ]
         return Choice.best(dict(zip(options, scores, strict=True)), int(ids.shape[1]), 1)
 
     def _continuation(self, base_ids: Any, messages: Messages, stem: str, text: str) -> list[int]:

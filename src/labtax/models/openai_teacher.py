@@ -71,7 +71,9 @@ class OpenAITeacher:
     full jitter, or its Retry-After) and the retry goes to another server where there is one.
     """
 
-    def __init__(self, base_urls: str | list[str], section: dict[str, Any], cache: CallCache | None = None) -> None:
+    def __init__(
+        self, base_urls: str | list[str], section: dict[str, Any], cache: CallCache | None = None
+    ) -> None:
         self.base_urls = [u.rstrip("/") for u in ([base_urls] if isinstance(base_urls, str) else base_urls)]
         self.base_url = self.base_urls[0]
         self.model: str | None = section.get("model")
@@ -94,9 +96,13 @@ class OpenAITeacher:
         self._rng = random.Random()
 
     async def start(self) -> None:
-        headers = {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"} if os.environ.get(API_KEY_ENV) else {}
+        headers = (
+            {"Authorization": f"Bearer {os.environ[API_KEY_ENV]}"} if os.environ.get(API_KEY_ENV) else {}
+        )
         self._changed = asyncio.Condition()
-        self._servers = [_new_server(url, self.concurrency, headers, self.timeout_s) for url in self.base_urls]
+        self._servers = [
+            _new_server(url, self.concurrency, headers, self.timeout_s) for url in self.base_urls
+        ]
         try:
             listed = [await self._models(server) for server in self._servers]
             self.model = self.model or (listed[0][0] if listed[0] else None)
@@ -104,7 +110,9 @@ class OpenAITeacher:
                 raise LabtaxError(f"{self.base_url}/models lists no model: pass --model NAME")
             for server, models in zip(self._servers, listed, strict=True):
                 if len(self._servers) > 1 and self.model not in models:
-                    raise LabtaxError(f"{server.url} serves {models or 'no model'}, not {self.model}: every --teacher server must serve the same model")
+                    raise LabtaxError(
+                        f"{server.url} serves {models or 'no model'}, not {self.model}: every --teacher server must serve the same model"
+                    )
             self.name = f"openai:{self.model}"
             await self._resolve_modes()
         except BaseException:
@@ -119,11 +127,17 @@ class OpenAITeacher:
         try:
             response = await server.clients[0].get(url)
         except httpx.HTTPError as exc:
-            raise LabtaxError(f"the teacher server at {server.url} is unreachable ({type(exc).__name__}: {exc}); is it running?") from None
+            raise LabtaxError(
+                f"the teacher server at {server.url} is unreachable ({type(exc).__name__}: {exc}); is it running?"
+            ) from None
         if response.status_code in (401, 403):
-            raise LabtaxError(f"the teacher server at {server.url} refused the API key (HTTP {response.status_code}); set {API_KEY_ENV}")
+            raise LabtaxError(
+                f"the teacher server at {server.url} refused the API key (HTTP {response.status_code}); set {API_KEY_ENV}"
+            )
         if response.status_code == 404:
-            raise LabtaxError(f"{url} answered HTTP 404: {server.url} is probably not the API base (it usually ends in /v1)")
+            raise LabtaxError(
+                f"{url} answered HTTP 404: {server.url} is probably not the API base (it usually ends in /v1)"
+            )
         entries = _model_entries(response)
         chosen = next((e for e in entries if e.get("id") == self.model), entries[0] if entries else {})
         server.context_tokens = _context_of(chosen)
@@ -139,7 +153,9 @@ class OpenAITeacher:
             capabilities = found if capabilities is None else capabilities.both(found)
         self.capabilities = capabilities
         if self.prefill_setting == "auto":
-            self.shape = "prefill" if capabilities.prefill else "json" if capabilities.json_schema else "plain"
+            self.shape = (
+                "prefill" if capabilities.prefill else "json" if capabilities.json_schema else "plain"
+            )
         if self.choice_setting == "auto":
             self.choice_mode = auto_choice(capabilities)
 
@@ -171,7 +187,9 @@ class OpenAITeacher:
                 await client.aclose()
         self._servers = []
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()) -> Completion:
+    async def complete(
+        self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()
+    ) -> Completion:
         body = {"model": self.model, "messages": self._messages(messages, prefix), **params}
         structured = self.shape == "json" and bool(tags)
         if structured:
@@ -179,10 +197,19 @@ class OpenAITeacher:
         data = await self._post(body)
         text = _message_text(data)
         usage = data.get("usage") or {}
-        return Completion(_tagged(text, tags) if structured else text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        return Completion(
+            _tagged(text, tags) if structured else text,
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+        )
 
     async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
-        body: dict[str, Any] = {"model": self.model, "messages": self._messages(messages, prefix), "temperature": 0.0, "max_tokens": 8}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": self._messages(messages, prefix),
+            "temperature": 0.0,
+            "max_tokens": 8,
+        }
         for part in self.choice_mode.split("+"):
             body.update(_choice_fields(part, options))
         data = await self._post(body)
@@ -195,7 +222,9 @@ class OpenAITeacher:
         return Choice(parse_label(_json_label(text), options), *tokens, text=text)
 
     def _messages(self, messages: Messages, prefix: str) -> Messages:
-        if self.shape == "prefill" and prefix:  # servers that continue a final assistant turn (llama.cpp, vLLM)
+        if (
+            self.shape == "prefill" and prefix
+        ):  # servers that continue a final assistant turn (llama.cpp, vLLM)
             return [*messages, {"role": "assistant", "content": prefix}]
         return messages
 
@@ -211,9 +240,17 @@ class OpenAITeacher:
             try:
                 async with asyncio.timeout(self.timeout_s):  # the whole request, not each read
                     response = await client.post(url, json=body)
-            except (httpx.TransportError, TimeoutError) as exc:  # connect/read errors, timeouts, dropped connections
-                reason, wait = f"{type(exc).__name__}: {str(exc) or f'no complete reply within {self.timeout_s:g} s'}", None
-            except BaseException:  # cancelled (another call of its leaf failed) or interrupted: the slot goes back
+            except (
+                httpx.TransportError,
+                TimeoutError,
+            ) as exc:  # connect/read errors, timeouts, dropped connections
+                reason, wait = (
+                    f"{type(exc).__name__}: {str(exc) or f'no complete reply within {self.timeout_s:g} s'}",
+                    None,
+                )
+            except (
+                BaseException
+            ):  # cancelled (another call of its leaf failed) or interrupted: the slot goes back
                 await self._release(server, client, failed=False)
                 raise
             else:
@@ -227,7 +264,10 @@ class OpenAITeacher:
                     await self._release(server, client, failed=False)
                     raise TeacherError(f"{url} answered HTTP {response.status_code}: {response.text[:300]}")
                 else:
-                    reason, wait = f"HTTP {response.status_code}", retry_after(response.headers.get("retry-after"))
+                    reason, wait = (
+                        f"HTTP {response.status_code}",
+                        retry_after(response.headers.get("retry-after")),
+                    )
             await self._release(server, client, failed=True, wait=wait)
             if attempt == self.max_retries:
                 raise TeacherError(f"{url} failed after {self.max_retries + 1} attempts ({reason})")
@@ -239,7 +279,9 @@ class OpenAITeacher:
         try:
             response = await server.clients[0].post(url, json=body)
         except httpx.HTTPError as exc:
-            raise LabtaxError(f"probing {url} failed ({type(exc).__name__}: {exc}); set generate.assistant_prefill and generate.choice explicitly") from None
+            raise LabtaxError(
+                f"probing {url} failed ({type(exc).__name__}: {exc}); set generate.assistant_prefill and generate.choice explicitly"
+            ) from None
         try:
             data = response.json()
         except ValueError:
@@ -277,13 +319,17 @@ class OpenAITeacher:
                     self._changed.notify(1)  # the wake-up may have been this call's
                     raise
 
-    async def _release(self, server: Server, client: httpx.AsyncClient, *, failed: bool, wait: float | None = None) -> None:
+    async def _release(
+        self, server: Server, client: httpx.AsyncClient, *, failed: bool, wait: float | None = None
+    ) -> None:
         """Give the slot back (a failed server rests first) and wake one waiting call for it."""
         assert self._changed is not None
         server.slots.put_nowait(client)
         server.in_flight -= 1
         if failed:
-            server.rested_until = time.monotonic() + (wait if wait is not None else self._backoff(server.failures))
+            server.rested_until = time.monotonic() + (
+                wait if wait is not None else self._backoff(server.failures)
+            )
             server.failures += 1
         else:
             server.failures = 0
@@ -297,7 +343,15 @@ class OpenAITeacher:
 
 def auto_choice(capabilities: Capabilities) -> str:
     """The strongest judgement form: a constraint (guided choice, grammar, JSON enum) plus logprobs where known."""
-    constraint = "guided" if capabilities.guided_choice else "grammar" if capabilities.grammar else "json" if capabilities.json_schema else ""
+    constraint = (
+        "guided"
+        if capabilities.guided_choice
+        else "grammar"
+        if capabilities.grammar
+        else "json"
+        if capabilities.json_schema
+        else ""
+    )
     parts = [p for p in (constraint, "logprobs" if capabilities.logprobs else "") if p]
     return "+".join(parts) or "text"
 

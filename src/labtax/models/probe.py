@@ -41,7 +41,12 @@ class Capabilities:
 
 def json_schema_format(properties: dict[str, Any]) -> dict[str, Any]:
     """An OpenAI `response_format` asking for an object with exactly `properties` (all required)."""
-    schema = {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
     return {"type": "json_schema", "json_schema": {"name": "labtax_reply", "strict": True, "schema": schema}}
 
 
@@ -57,13 +62,32 @@ def _user(text: str) -> list[dict[str, str]]:
 def probe_requests(model: str) -> dict[str, dict[str, Any]]:
     """The request of each probe, by feature."""
     base = {"model": model, "temperature": 0.0, "max_tokens": 8}
-    counting = [*_user("Count from 1 to 10, separated by spaces."), {"role": "assistant", "content": "1 2 3 4 5 6"}]
+    counting = [
+        *_user("Count from 1 to 10, separated by spaces."),
+        {"role": "assistant", "content": "1 2 3 4 5 6"},
+    ]
     return {
-        "prefill": {**base, "messages": counting, "continue_final_message": True, "add_generation_prompt": False},
-        "json_schema": {**base, "max_tokens": 16, "messages": _user("Reply with a JSON object."), "response_format": json_schema_format({"k": {"type": "string", "enum": [WORDS[0]]}})},
+        "prefill": {
+            **base,
+            "messages": counting,
+            "continue_final_message": True,
+            "add_generation_prompt": False,
+        },
+        "json_schema": {
+            **base,
+            "max_tokens": 16,
+            "messages": _user("Reply with a JSON object."),
+            "response_format": json_schema_format({"k": {"type": "string", "enum": [WORDS[0]]}}),
+        },
         "guided_choice": {**base, "messages": _user("Say hello."), "guided_choice": WORDS},
         "grammar": {**base, "messages": _user("Say hello."), "grammar": choice_grammar(WORDS)},
-        "logprobs": {**base, "max_tokens": 1, "messages": _user("Say hello."), "logprobs": True, "top_logprobs": 5},
+        "logprobs": {
+            **base,
+            "max_tokens": 1,
+            "messages": _user("Say hello."),
+            "logprobs": True,
+            "top_logprobs": 5,
+        },
     }
 
 
@@ -110,6 +134,9 @@ async def probe(post: Post, model: str) -> dict[str, Any]:
 
 def describe(capabilities: Capabilities, shape: str, choice: str) -> str:
     """One line: what the server supports and what labtax will use."""
-    supported = ", ".join(name for name in FEATURES if getattr(capabilities, name)) or "none of prefill, json_schema, guided_choice, grammar, logprobs"
+    supported = (
+        ", ".join(name for name in FEATURES if getattr(capabilities, name))
+        or "none of prefill, json_schema, guided_choice, grammar, logprobs"
+    )
     lenient = " (replies parsed leniently)" if shape == "plain" else ""
     return f"supports {supported}; replies shaped by {shape}{lenient}, judgements by {choice}"

@@ -20,7 +20,6 @@ from rich.progress import (
 )
 from rich.text import Text
 
-
 PLAIN_INTERVAL_S = 10.0  # seconds between plain progress lines when the output is not a terminal
 
 
@@ -54,7 +53,10 @@ class EtaColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         left = eta(task.total, task.completed, task.elapsed)
-        return Text(f"eta {_duration(left)}" if left is not None and not task.finished else "eta -", style="progress.remaining")
+        return Text(
+            f"eta {_duration(left)}" if left is not None and not task.finished else "eta -",
+            style="progress.remaining",
+        )
 
 
 class StageProgress:
@@ -106,7 +108,9 @@ class StageProgress:
         for stage, task_id in self._tasks.items():
             task = self._progress.tasks[task_id]
             speed, left = rate(task.completed, task.elapsed), eta(task.total, task.completed, task.elapsed)
-            parts.append(f"{stage} {task.completed:.0f}/{task.total or 0:.0f} {per_time(speed)} eta {_duration(left)}")
+            parts.append(
+                f"{stage} {task.completed:.0f}/{task.total or 0:.0f} {per_time(speed)} eta {_duration(left)}"
+            )
         return "progress: " + "; ".join(parts)
 
 
@@ -125,5 +129,5 @@ def table_console(stderr: bool = False) -> Console:
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
-    """"1 record", "2 records", "1 leaf", "3 leaves"."""
+    """ "1 record", "2 records", "1 leaf", "3 leaves"."""
     return f"{count} {one if count == 1 else many or one + 's'}"

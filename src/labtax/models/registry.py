@@ -29,4 +29,6 @@ def make_teacher(section: dict[str, Any], cache: Any = None) -> Teacher:
         return EmbeddedTeacher(section)
     if specs and all(spec.startswith(("http://", "https://")) for spec in specs):
         return OpenAITeacher(specs, section, cache)
-    raise LabtaxError(f"unknown teacher {', '.join(specs)!r}: use 'embedded' or one or more server URLs such as http://127.0.0.1:8000/v1")
+    raise LabtaxError(
+        f"unknown teacher {', '.join(specs)!r}: use 'embedded' or one or more server URLs such as http://127.0.0.1:8000/v1"
+    )

@@ -35,15 +35,23 @@ class RewardModel:
         hf_logging.set_verbosity_error()
         try:
             config = AutoConfig.from_pretrained(path, local_files_only=True)
-            if getattr(config, "num_labels", None) != 1 or not any(a.endswith("ForSequenceClassification") for a in config.architectures or ()):
-                raise LabtaxError(f"{folder}: not a reward model (a one-output sequence classifier, as `labtax train` writes for a reward phase)")
+            if getattr(config, "num_labels", None) != 1 or not any(
+                a.endswith("ForSequenceClassification") for a in config.architectures or ()
+            ):
+                raise LabtaxError(
+                    f"{folder}: not a reward model (a one-output sequence classifier, as `labtax train` writes for a reward phase)"
+                )
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32, local_files_only=True).eval()
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, dtype=torch.float32, local_files_only=True
+            ).eval()
         except (OSError, ValueError, KeyError) as exc:
             raise LabtaxError(f"{folder}: cannot load a reward model ({str(exc).splitlines()[0]})") from None
         return cls(path, model, tokenizer)
 
-    def scores(self, conversations: list[list[dict[str, str]]], batch_size: int = 8, max_len: int = 2048) -> list[float]:
+    def scores(
+        self, conversations: list[list[dict[str, str]]], batch_size: int = 8, max_len: int = 2048
+    ) -> list[float]:
         """The reward of each conversation (a prompt and one answer)."""
         import torch
 

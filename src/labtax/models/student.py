@@ -65,9 +65,13 @@ class Student:
         check_causal(spec, path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, local_files_only=True).eval()
+            model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=torch.float32, local_files_only=True
+            ).eval()
         except (OSError, ValueError, KeyError) as exc:
-            raise LabtaxError(f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})") from None
+            raise LabtaxError(
+                f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})"
+            ) from None
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         return cls(path, model, tokenizer, MODEL_NAME if spec == "embedded" else path.name)
@@ -98,7 +102,9 @@ class Student:
         ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
         mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
         with torch.no_grad():
-            logprobs = torch.log_softmax(self.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+            logprobs = torch.log_softmax(
+                self.model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1
+            )
         out = []
         for i, (head, tail) in enumerate(batch):
             positions = range(len(head) - 1, len(head) - 1 + len(tail))
@@ -107,21 +113,38 @@ class Student:
 
     def answers(self, prompts: list[list[dict[str, str]]], max_tokens: int, batch_size: int = 8) -> list[str]:
         """Greedy answers to chat prompts, through the model's chat template, decoded in batches."""
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        texts = [
+            self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts
+        ]
         out: list[str] = []
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            rows, _ = sample_batch(self.model, self.tokenizer, chunk, [{"temperature": 0.0, "max_tokens": max_tokens}] * len(chunk))
+            rows, _ = sample_batch(
+                self.model,
+                self.tokenizer,
+                chunk,
+                [{"temperature": 0.0, "max_tokens": max_tokens}] * len(chunk),
+            )
             out += [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in rows]
         return out
 
 
-def cached_answers(student: Student, prompts: list[list[dict[str, str]]], max_tokens: int, batch_size: int, cache: CallCache,
-                   progress: Progress, stage: str = "student answers") -> list[str]:
+def cached_answers(
+    student: Student,
+    prompts: list[list[dict[str, str]]],
+    max_tokens: int,
+    batch_size: int,
+    cache: CallCache,
+    progress: Progress,
+    stage: str = "student answers",
+) -> list[str]:
     """Greedy answers to `prompts`; those this checkpoint gave before come from the cache (resume,
     reruns, and `labtax eval` and `labtax rank` share them: one key for one answer)."""
     model = fingerprint(student.path)
-    keys = [call_key(kind="student_answer", model=model, prompt=prompt, max_tokens=max_tokens) for prompt in prompts]
+    keys = [
+        call_key(kind="student_answer", model=model, prompt=prompt, max_tokens=max_tokens)
+        for prompt in prompts
+    ]
     found = {k: str(v["text"]) for k in keys if (v := cache.get(k)) is not None}
     todo = [(k, p) for k, p in zip(keys, prompts, strict=True) if k not in found]
     progress.planned(stage, len(prompts))
@@ -129,7 +152,9 @@ def cached_answers(student: Student, prompts: list[list[dict[str, str]]], max_to
         progress.done(stage)
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        for (key, _), text in zip(chunk, student.answers([p for _, p in chunk], max_tokens, batch_size), strict=True):
+        for (key, _), text in zip(
+            chunk, student.answers([p for _, p in chunk], max_tokens, batch_size), strict=True
+        ):
             cache.put(key, {"text": text})
             found[key] = text
             progress.done(stage)
@@ -144,6 +169,8 @@ def check_causal(spec: str, path: Path) -> None:
     try:
         config = AutoConfig.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError, KeyError) as exc:
-        raise LabtaxError(f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})") from None
+        raise LabtaxError(
+            f"{spec}: not a causal language model folder ({str(exc).splitlines()[0]})"
+        ) from None
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise LabtaxError(f"{spec}: not a causal language model folder (model type {config.model_type!r})")

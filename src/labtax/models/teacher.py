@@ -16,7 +16,10 @@ from labtax.errors import EXIT_FINDINGS, LabtaxError
 Messages = list[dict[str, str]]
 
 
-LOGPROB_FLOOR = -100.0  # the score of an option a teacher could not score (absent from its top log-probabilities)
+LOGPROB_FLOOR = (
+    -100.0
+)  # the score of an option a teacher could not score (absent from its top log-probabilities)
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -39,7 +42,9 @@ class Choice:
     text: str = ""  # the reply as written (shown when no label could be read)
 
     @classmethod
-    def best(cls, logprobs: dict[str, float], prompt_tokens: int, completion_tokens: int, text: str = "") -> Choice:
+    def best(
+        cls, logprobs: dict[str, float], prompt_tokens: int, completion_tokens: int, text: str = ""
+    ) -> Choice:
         """The likeliest option (the first listed on a tie)."""
         label = max(logprobs, key=lambda o: logprobs[o])
         return cls(label, prompt_tokens, completion_tokens, dict(logprobs), text)
@@ -64,7 +69,9 @@ class Teacher(Protocol):
     async def start(self) -> None:
         """Load the model or check that the server answers; raise LabtaxError if it cannot."""
 
-    async def complete(self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()) -> Completion:
+    async def complete(
+        self, messages: Messages, prefix: str, params: dict[str, Any], tags: tuple[str, ...] = ()
+    ) -> Completion:
         """Reply to `messages`, the reply starting with `prefix` and holding `tags` ("Tag: value"
         sections). `params`: temperature, top_p, max_tokens, seed."""
 
@@ -79,4 +86,3 @@ class Teacher(Protocol):
 
     def features(self) -> dict[str, Any]:
         """What the manifest records about the teacher's features."""
-

@@ -21,7 +21,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from labtax.errors import LabtaxError
 from labtax.resources import data_dir
 
-
 # What a template's own expressions can raise while rendering (a user's prompts_dir is code we run).
 TEMPLATE_FAULTS = (ArithmeticError, TypeError, ValueError, LookupError, RecursionError, MemoryError)
 
@@ -41,7 +40,9 @@ class Templates:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder) if folder else data_dir("prompts")
         if not self.folder.is_dir():
-            raise LabtaxError(f"prompts directory {self.folder} does not exist (generate.prompts_dir in labtax.yaml)")
+            raise LabtaxError(
+                f"prompts directory {self.folder} does not exist (generate.prompts_dir in labtax.yaml)"
+            )
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(self.folder),
             undefined=StrictUndefined,
@@ -58,9 +59,17 @@ class Templates:
             module = self.env.get_template(f"{stage}.j2").make_module(fields)
         except TemplateError as exc:
             raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {exc}") from None
-        except TEMPLATE_FAULTS as exc:  # the template's own code failed, e.g. a range over the sandbox's limit
-            raise LabtaxError(f"prompt template {self.folder / (stage + '.j2')}: {type(exc).__name__}: {exc}") from None
-        return Rendered(str(module).strip() + "\n", str(getattr(module, "reply_prefix", "")), tuple(getattr(module, "reply_tags", ())))
+        except (
+            TEMPLATE_FAULTS
+        ) as exc:  # the template's own code failed, e.g. a range over the sandbox's limit
+            raise LabtaxError(
+                f"prompt template {self.folder / (stage + '.j2')}: {type(exc).__name__}: {exc}"
+            ) from None
+        return Rendered(
+            str(module).strip() + "\n",
+            str(getattr(module, "reply_prefix", "")),
+            tuple(getattr(module, "reply_tags", ())),
+        )
 
     def hash(self, stage: str) -> str:
         """sha256 of the stage's template source and of every template it includes or extends."""

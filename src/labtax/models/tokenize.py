@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtax.errors import LabtaxError
-from labtax.errors import MissingExtraError
+from labtax.errors import LabtaxError, MissingExtraError
 
 IGNORE = -100  # label value that cross-entropy skips
 
@@ -35,7 +34,9 @@ class Encoded:
 
 
 def _render(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool = False) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
+    )
 
 
 def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:
@@ -48,12 +49,16 @@ def assistant_spans(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str
         start = len(_render(tokenizer, messages[:i], add_generation_prompt=True)) if i else 0
         upto = _render(tokenizer, messages[: i + 1])
         if not text.startswith(upto):
-            raise LabtaxError("the chat template does not render conversations incrementally; cannot mask prompt tokens")
+            raise LabtaxError(
+                "the chat template does not render conversations incrementally; cannot mask prompt tokens"
+            )
         spans.append((start, len(upto)))
     return text, spans
 
 
-def encode_chat(tokenizer: Any, messages: list[dict[str, str]], max_len: int | None = None, last_only: bool = False) -> Encoded:
+def encode_chat(
+    tokenizer: Any, messages: list[dict[str, str]], max_len: int | None = None, last_only: bool = False
+) -> Encoded:
     """Token ids of `messages` and labels that keep only assistant tokens (with `last_only`, only
     the final assistant turn's: a preference pair's answer); truncated to `max_len`."""
     text, spans = assistant_spans(tokenizer, messages)

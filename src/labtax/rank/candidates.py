@@ -41,17 +41,42 @@ def samples_wanted(question: Question, student: str | None, count: int) -> int:
     return max(count - have, 0 if question.reference is not None else 1)
 
 
-async def gather_candidates(leaf: Leaf, question: Question, caller: Caller, settings: dict[str, Any], generate: dict[str, Any],
-                            stats: CallStats, student: str | None) -> Candidates:
+async def gather_candidates(
+    leaf: Leaf,
+    question: Question,
+    caller: Caller,
+    settings: dict[str, Any],
+    generate: dict[str, Any],
+    stats: CallStats,
+    student: str | None,
+) -> Candidates:
     """The question's candidates; `settings` is the rank section, `generate` the generate section."""
     temperatures = [float(t) for t in settings["temperatures"]]
     count = samples_wanted(question, student, int(settings["candidates"]))
-    texts = await gather(_sample(leaf, question, caller, generate, stats, i, temperatures[i % len(temperatures)], int(settings["max_tokens"]))
-                         for i in range(count))
-    samples = [Candidate(text, f"{TEACHER}@{temperatures[i % len(temperatures)]}") for i, text in enumerate(texts)]
+    texts = await gather(
+        _sample(
+            leaf,
+            question,
+            caller,
+            generate,
+            stats,
+            i,
+            temperatures[i % len(temperatures)],
+            int(settings["max_tokens"]),
+        )
+        for i in range(count)
+    )
+    samples = [
+        Candidate(text, f"{TEACHER}@{temperatures[i % len(temperatures)]}") for i, text in enumerate(texts)
+    ]
     reference = question.reference or next((s.text for s in samples if s.text.strip()), None)
     first = samples[:1] if question.reference is None else []  # the reference is always a candidate
-    ordered = [*first, *question.known, *([Candidate(student, STUDENT)] if student is not None else []), *samples]
+    ordered = [
+        *first,
+        *question.known,
+        *([Candidate(student, STUDENT)] if student is not None else []),
+        *samples,
+    ]
     return Candidates(distinct(ordered)[: int(settings["candidates"])], reference)
 
 
@@ -67,24 +92,61 @@ def distinct(candidates: list[Candidate]) -> list[Candidate]:
     return kept
 
 
-async def _sample(leaf: Leaf, question: Question, caller: Caller, generate: dict[str, Any], stats: CallStats, sample: int,
-                  temperature: float, max_tokens: int) -> str:
+async def _sample(
+    leaf: Leaf,
+    question: Question,
+    caller: Caller,
+    generate: dict[str, Any],
+    stats: CallStats,
+    sample: int,
+    temperature: float,
+    max_tokens: int,
+) -> str:
     """One further teacher answer ("" when the reply holds none)."""
     if leaf.is_knowledge:
-        fields = {"domain": leaf.domain or "", "document_outline": leaf.document_outline or "", "chunk": question.context or "", "question": question.question}
-        reply = await caller.complete(KNOWLEDGE_STAGE, fields, sample=sample, max_tokens=max_tokens, stats=stats, temperature=temperature)
+        fields = {
+            "domain": leaf.domain or "",
+            "document_outline": leaf.document_outline or "",
+            "chunk": question.context or "",
+            "question": question.question,
+        }
+        reply = await caller.complete(
+            KNOWLEDGE_STAGE,
+            fields,
+            sample=sample,
+            max_tokens=max_tokens,
+            stats=stats,
+            temperature=temperature,
+        )
     else:
         seeds = pick_seeds(leaf, int(generate["seeds_per_prompt"]), caller.seed, sample)
-        fields = {"task_description": leaf.task_description or "", "seeds": seed_fields(seeds), "instruction": question.question, "context": question.context}
+        fields = {
+            "task_description": leaf.task_description or "",
+            "seeds": seed_fields(seeds),
+            "instruction": question.question,
+            "context": question.context,
+        }
         template = skills.persona_template(skills.persona_of(leaf, generate))
-        reply = await caller.complete(skills.STAGES[2], fields, sample=sample, max_tokens=max_tokens, stats=stats, template=template, temperature=temperature)
+        reply = await caller.complete(
+            skills.STAGES[2],
+            fields,
+            sample=sample,
+            max_tokens=max_tokens,
+            stats=stats,
+            template=template,
+            temperature=temperature,
+        )
     parsed = parse_reply(reply, ("Answer",))
     return parsed["answer"] if parsed else ""
 
 
-def student_answers(spec: str, questions: list[Question], max_tokens: int, cache: CallCache, progress: Progress) -> dict[str, str]:
+def student_answers(
+    spec: str, questions: list[Question], max_tokens: int, cache: CallCache, progress: Progress
+) -> dict[str, str]:
     """The student's greedy answer to each question (by question id). Answers this checkpoint gave
     before come from the cache, under the key `labtax eval` uses for the same answer."""
     student = Student.load(spec)
-    answers = cached_answers(student, [q.prompt for q in questions], max_tokens, STUDENT_BATCH, cache, progress, STUDENT_STAGE)
+    answers = cached_answers(
+        student, [q.prompt for q in questions], max_tokens, STUDENT_BATCH, cache, progress, STUDENT_STAGE
+    )
     return {q.question_id: answer for q, answer in zip(questions, answers, strict=True)}

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from labtax.errors import LabtaxError
-
 from labtax.generate.output import dropped_path
 from labtax.schemas import checked_rows
 from labtax.taxonomy import Leaf, chat_messages
@@ -71,21 +70,52 @@ def read_questions(leaf: Leaf, records: Path) -> list[Question] | None:
     for lineno, row in _rows(records, "record.schema.json", "record"):
         *prompt, answer = row["messages"]
         if answer["role"] != "assistant" or prompt[-1]["role"] != "user":
-            raise LabtaxError(f"{records}:{lineno}:1: error[record] messages must end on a user turn and the assistant's answer")
+            raise LabtaxError(
+                f"{records}:{lineno}:1: error[record] messages must end on a user turn and the assistant's answer"
+            )
         question = _question_of(leaf, prompt[-1]["content"], row.get("context"))
-        _add(questions, leaf, prompt, question, row.get("context"), Candidate(answer["content"], TEACHER), reference=answer["content"])
+        _add(
+            questions,
+            leaf,
+            prompt,
+            question,
+            row.get("context"),
+            Candidate(answer["content"], TEACHER),
+            reference=answer["content"],
+        )
     dropped = dropped_path(records)
     for _, row in _rows(dropped, "dropped.schema.json", "dropped") if dropped.is_file() else ():
-        if row["stage"] in JUDGED_ANSWER_STAGES and str(row.get("question") or "").strip() and str(row.get("answer") or "").strip():
+        if (
+            row["stage"] in JUDGED_ANSWER_STAGES
+            and str(row.get("question") or "").strip()
+            and str(row.get("answer") or "").strip()
+        ):
             prompt = chat_messages(leaf, row["question"], row["answer"], row.get("context"))[:-1]
-            _add(questions, leaf, prompt, row["question"], row.get("context"), Candidate(row["answer"], DROPPED), reference=None)
+            _add(
+                questions,
+                leaf,
+                prompt,
+                row["question"],
+                row.get("context"),
+                Candidate(row["answer"], DROPPED),
+                reference=None,
+            )
     return list(questions.values())
 
 
-def _add(questions: dict[str, Question], leaf: Leaf, prompt: list[dict[str, str]], question: str, context: str | None,
-         answer: Candidate, reference: str | None) -> None:
+def _add(
+    questions: dict[str, Question],
+    leaf: Leaf,
+    prompt: list[dict[str, str]],
+    question: str,
+    context: str | None,
+    answer: Candidate,
+    reference: str | None,
+) -> None:
     key = question_id(leaf.path, prompt)
-    found = questions.setdefault(key, Question(leaf.path, key, prompt, question, context, reference, leaf.is_knowledge))
+    found = questions.setdefault(
+        key, Question(leaf.path, key, prompt, question, context, reference, leaf.is_knowledge)
+    )
     found.reference = found.reference or reference
     found.known.append(answer)
 
@@ -101,4 +131,6 @@ def _rows(path: Path, schema: str, rule: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise LabtaxError(f"{path}: error[{rule}] not UTF-8 text (byte {exc.start})") from None
-    yield from checked_rows(text, str(path), schema, rule, advice="; run `labtax generate` for this leaf again")
+    yield from checked_rows(
+        text, str(path), schema, rule, advice="; run `labtax generate` for this leaf again"
+    )

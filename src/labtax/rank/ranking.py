@@ -22,7 +22,9 @@ from labtax.rank.questions import Question
 
 PAIR_STAGE, LIST_STAGE = "rank_pair", "rank_list"
 PAIR_OPTIONS = ["1", "2"]
-CHOICE_MAX = 4  # list mode: up to 4 candidates the reply is chosen among the 4! = 24 permutations; above, free text
+CHOICE_MAX = (
+    4  # list mode: up to 4 candidates the reply is chosen among the 4! = 24 permutations; above, free text
+)
 _RANKING = re.compile(r"^\s*(?:ranking\s*:)?\s*([\d\s,>]+?)\s*\.?\s*$", re.IGNORECASE)
 
 
@@ -41,9 +43,16 @@ class RankStats:
     pairs: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"questions": self.questions, "candidates": self.candidates, "comparisons": self.comparisons,
-                "consistent_verdicts": self.consistent, "inconsistent_verdicts": self.inconsistent, "unanswered_verdicts": self.unanswered,
-                "dropped_rankings": self.dropped_rankings, "pairs": self.pairs}
+        return {
+            "questions": self.questions,
+            "candidates": self.candidates,
+            "comparisons": self.comparisons,
+            "consistent_verdicts": self.consistent,
+            "inconsistent_verdicts": self.inconsistent,
+            "unanswered_verdicts": self.unanswered,
+            "dropped_rankings": self.dropped_rankings,
+            "pairs": self.pairs,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,16 @@ def ranker_fields(question: Question) -> dict[str, Any]:
     """What the ranker sees besides the answers: the question as the student gets it, and the reference
     the paper shows as the exam solution: a knowledge question's passage, else the teacher's kept answer."""
     passage = question.context if question.knowledge else None
-    return {"question": question.user_turn, "reference": passage or question.reference,
-            "reference_kind": "passage" if passage else "solution"}
+    return {
+        "question": question.user_turn,
+        "reference": passage or question.reference,
+        "reference_kind": "passage" if passage else "solution",
+    }
 
 
-async def rank_pairs(question: Question, answers: list[str], caller: Caller, stats: RankStats) -> list[Preference]:
+async def rank_pairs(
+    question: Question, answers: list[str], caller: Caller, stats: RankStats
+) -> list[Preference]:
     """Both orders of every two candidates; a pair where the two verdicts agree."""
     couples = list(itertools.combinations(range(len(answers)), 2))
 
@@ -72,7 +86,9 @@ async def rank_pairs(question: Question, answers: list[str], caller: Caller, sta
         # Calibrated where log-probabilities are known (generate.calibrate): a small ranker's lean
         # towards one position is so strong that, uncorrected, it names "1" in both orders and no
         # verdict ever agrees; the content-free baseline (both answers "N/A") is one call per question.
-        return await caller.choose(PAIR_STAGE, fields, PAIR_OPTIONS, stats=stats.calls, content=("first", "second"))
+        return await caller.choose(
+            PAIR_STAGE, fields, PAIR_OPTIONS, stats=stats.calls, content=("first", "second")
+        )
 
     labels = await gather(verdict(*order) for i, j in couples for order in ((i, j), (j, i)))
     stats.comparisons += len(labels)
@@ -87,11 +103,15 @@ async def rank_pairs(question: Question, answers: list[str], caller: Caller, sta
             stats.inconsistent += 1
             continue
         stats.consistent += 1
-        preferences.append(Preference(winner_forward, j if winner_forward == i else i, {"method": "pairs", "agreement": 2}))
+        preferences.append(
+            Preference(winner_forward, j if winner_forward == i else i, {"method": "pairs", "agreement": 2})
+        )
     return preferences
 
 
-async def rank_list(question: Question, answers: list[str], caller: Caller, stats: RankStats, *, max_tokens: int = 32) -> list[Preference]:
+async def rank_list(
+    question: Question, answers: list[str], caller: Caller, stats: RankStats, *, max_tokens: int = 32
+) -> list[Preference]:
     """One ranking of all candidates, shown in an order shuffled per question (the teacher's kept
     answer is not always first); every two places give a pair. An invalid ranking gives none."""
     shown = list(range(len(answers)))
@@ -101,7 +121,9 @@ async def rank_list(question: Question, answers: list[str], caller: Caller, stat
         options = ["".join(p) for p in itertools.permutations(str(k) for k in range(1, len(answers) + 1))]
         reply = await caller.choose(LIST_STAGE, fields, options, stats=stats.calls)
     else:
-        reply = await caller.complete(LIST_STAGE, fields, sample=0, max_tokens=max_tokens, stats=stats.calls, temperature=0.0)
+        reply = await caller.complete(
+            LIST_STAGE, fields, sample=0, max_tokens=max_tokens, stats=stats.calls, temperature=0.0
+        )
     stats.comparisons += 1
     order = parse_ranking(reply or "", len(answers))
     if order is None:
@@ -125,4 +147,6 @@ def parse_ranking(text: str, count: int) -> tuple[int, ...] | None:
 
 def pairs_from_order(best_first: list[int]) -> list[tuple[int, int]]:
     """(winner, loser) for every two places of a ranking, best first: K items give K(K-1)/2 pairs."""
-    return [(best_first[i], best_first[j]) for i in range(len(best_first)) for j in range(i + 1, len(best_first))]
+    return [
+        (best_first[i], best_first[j]) for i in range(len(best_first)) for j in range(i + 1, len(best_first))
+    ]

@@ -22,15 +22,15 @@ from rich.console import Console
 from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
 from labtax.files import folder_lock, remove_stale_temps, write_text_atomic
+from labtax.generate.leaves import Selection, select_leaves
+from labtax.generate.output import output_path, read_manifest
 from labtax.models.cache import CACHE_NAME, CacheError, CallCache
 from labtax.models.calls import Caller, Progress, gather
-from labtax.generate.output import output_path, read_manifest
 from labtax.models.progress import StageProgress
-from labtax.generate.leaves import Selection, select_leaves
 from labtax.models.registry import make_teacher, teacher_specs
 from labtax.models.templates import Templates
-from labtax.rank.candidates import distinct, gather_candidates, samples_wanted, student_answers
 from labtax.preferences import SPLITS, preference_row, read_preferences, split_path, write_preferences
+from labtax.rank.candidates import distinct, gather_candidates, samples_wanted, student_answers
 from labtax.rank.questions import Question, read_questions
 from labtax.rank.ranking import LIST_STAGE, PAIR_STAGE, RankStats, rank_list, rank_pairs
 from labtax.rank.splits import check_shares, split_of
@@ -98,11 +98,20 @@ def rank(options: RankOptions, console: Console | None = None) -> RankResult:
 
 
 def _setup(options: RankOptions) -> _Run:
-    flags = {"candidates": options.candidates, "method": options.method, "student": options.student, "teacher": options.teacher, "output": options.output}
+    flags = {
+        "candidates": options.candidates,
+        "method": options.method,
+        "student": options.student,
+        "teacher": options.teacher,
+        "output": options.output,
+    }
     config = load_config(options.root, overrides={"rank": {k: v for k, v in flags.items() if v is not None}})
     settings = config.section("rank")
     shares = check_shares(settings["splits"])
-    generate = {**config.section("generate"), **({"teacher": settings["teacher"]} if settings["teacher"] else {})}
+    generate = {
+        **config.section("generate"),
+        **({"teacher": settings["teacher"]} if settings["teacher"] else {}),
+    }
     source = (config.root / (settings["input"] or config.section("generate")["output"])).resolve()
     return _Run(config, settings, generate, source, (config.root / settings["output"]).resolve(), shares)
 
@@ -110,7 +119,14 @@ def _setup(options: RankOptions) -> _Run:
 def _rank(run: _Run, options: RankOptions, console: Console) -> RankResult:
     manifest = read_manifest(run.output)
     taxonomy = run.config.data["taxonomy_root"]
-    selection = select_leaves(run.config.root, taxonomy, leaves=options.leaves, all_leaves=options.all_leaves, base=options.base, known=list(manifest["leaves"]))
+    selection = select_leaves(
+        run.config.root,
+        taxonomy,
+        leaves=options.leaves,
+        all_leaves=options.all_leaves,
+        base=options.base,
+        known=list(manifest["leaves"]),
+    )
     result = RankResult(selection, run.output)
     work = _read_leaves(run, selection.generate, result)
     if options.dry_run:
@@ -130,7 +146,9 @@ def _rank(run: _Run, options: RankOptions, console: Console) -> RankResult:
     _write_manifest(run.output, manifest)
     result.manifest = manifest
     stop = next((outcome for outcome in outcomes if isinstance(outcome, CacheError)), None)
-    if stop is not None:  # no leaf is to blame: the run stops with the cache's own message (the rest is stored)
+    if (
+        stop is not None
+    ):  # no leaf is to blame: the run stops with the cache's own message (the rest is stored)
         raise stop
     return result
 
@@ -157,17 +175,33 @@ def _read_leaves(run: _Run, paths: list[str], result: RankResult) -> list[tuple[
 def plan_leaf(leaf: Leaf, questions: list[Question], settings: dict[str, Any]) -> dict[str, Any]:
     """The most work ranking `leaf` can take: candidates, further samples, comparisons (ranker calls)."""
     count = int(settings["candidates"])
-    student = STUDENT_PLACEHOLDER if settings["student"] is not None else None  # its answer is not known before the run
+    student = (
+        STUDENT_PLACEHOLDER if settings["student"] is not None else None
+    )  # its answer is not known before the run
     samples = [samples_wanted(q, student, count) for q in questions]
-    sizes = [min(count, len(distinct(q.known)) + int(student is not None) + n) for q, n in zip(questions, samples, strict=True)]
+    sizes = [
+        min(count, len(distinct(q.known)) + int(student is not None) + n)
+        for q, n in zip(questions, samples, strict=True)
+    ]
     comparisons = sum(n * (n - 1) if settings["method"] == "pairs" else int(n >= 2) for n in sizes)
-    return {"leaf": leaf.path, "questions": len(questions), "candidates": sum(sizes), "samples": sum(samples),
-            "comparisons": comparisons, "calls_max": sum(samples) + comparisons, "student_answers": len(questions) if student else 0}
+    return {
+        "leaf": leaf.path,
+        "questions": len(questions),
+        "candidates": sum(sizes),
+        "samples": sum(samples),
+        "comparisons": comparisons,
+        "calls_max": sum(samples) + comparisons,
+        "student_answers": len(questions) if student else 0,
+    }
 
 
-def _rank_leaves(run: _Run, work: list[tuple[Leaf, list[Question]]], console: Console, show: bool) -> list[Any]:
+def _rank_leaves(
+    run: _Run, work: list[tuple[Leaf, list[Question]]], console: Console, show: bool
+) -> list[Any]:
     """Each leaf's (rows, stats, wall seconds), or the exception that stopped it."""
-    cache = CallCache(run.output / CACHE_NAME)  # first: a cache that cannot be used stops the run before any call
+    cache = CallCache(
+        run.output / CACHE_NAME
+    )  # first: a cache that cannot be used stops the run before any call
     try:
         with StageProgress(console, show) as progress:
             students = _students(run, [q for _, questions in work for q in questions], cache, progress)
@@ -176,26 +210,52 @@ def _rank_leaves(run: _Run, work: list[tuple[Leaf, list[Question]]], console: Co
         cache.close()
 
 
-def _students(run: _Run, questions: list[Question], cache: CallCache, progress: Progress) -> dict[str, str] | None:
+def _students(
+    run: _Run, questions: list[Question], cache: CallCache, progress: Progress
+) -> dict[str, str] | None:
     """The student's answers by question id (None: no --student). CPU work, done before the teacher starts."""
     spec = run.settings["student"]
-    return None if spec is None else student_answers(spec, questions, int(run.settings["max_tokens"]), cache, progress)
+    return (
+        None
+        if spec is None
+        else student_answers(spec, questions, int(run.settings["max_tokens"]), cache, progress)
+    )
 
 
-async def _rank_all(run: _Run, work: list[tuple[Leaf, list[Question]]], cache: CallCache, console: Console, progress: Any,
-                    students: dict[str, str] | None) -> list[Any]:
+async def _rank_all(
+    run: _Run,
+    work: list[tuple[Leaf, list[Question]]],
+    cache: CallCache,
+    console: Console,
+    progress: Any,
+    students: dict[str, str] | None,
+) -> list[Any]:
     teacher = make_teacher(run.generate, cache)
     await teacher.start()
     try:
         console.print(teacher.describe(), markup=False, highlight=False, soft_wrap=True)
-        sampling = {"temperature": float(run.generate["sampling"]["temperature"]), "top_p": float(run.generate["sampling"]["top_p"])}
+        sampling = {
+            "temperature": float(run.generate["sampling"]["temperature"]),
+            "top_p": float(run.generate["sampling"]["top_p"]),
+        }
         templates = Templates(run.config.prompts_dir)
         # Verdicts are calibrated as generate's judges are (generate.calibrate; see ranking.rank_pairs).
-        caller = Caller(teacher, cache, templates, sampling, int(run.generate["seed"]), progress, bool(run.generate["calibrate"]))
+        caller = Caller(
+            teacher,
+            cache,
+            templates,
+            sampling,
+            int(run.generate["seed"]),
+            progress,
+            bool(run.generate["calibrate"]),
+        )
         # Questions in flight are bounded: each asks up to 2 * C(K, 2) verdicts at once, and thousands of calls
         # queued on the teacher's slots cost more to wake than to send. Twice the slots keeps them all busy.
         slots = asyncio.Semaphore(2 * int(run.generate["concurrency"]) * len(teacher_specs(run.generate)))
-        return await asyncio.gather(*(_one_leaf(run, leaf, questions, caller, students, slots) for leaf, questions in work), return_exceptions=True)
+        return await asyncio.gather(
+            *(_one_leaf(run, leaf, questions, caller, students, slots) for leaf, questions in work),
+            return_exceptions=True,
+        )
     except asyncio.CancelledError:  # Ctrl-C: say so at once
         console.print("interrupted: stopping the teacher; finished calls are in the cache", style="yellow")
         raise
@@ -203,14 +263,27 @@ async def _rank_all(run: _Run, work: list[tuple[Leaf, list[Question]]], cache: C
         await teacher.close()
 
 
-async def _one_leaf(run: _Run, leaf: Leaf, questions: list[Question], caller: Caller, students: dict[str, str] | None,
-                    slots: asyncio.Semaphore) -> tuple[list[dict[str, Any]], RankStats, float]:
+async def _one_leaf(
+    run: _Run,
+    leaf: Leaf,
+    questions: list[Question],
+    caller: Caller,
+    students: dict[str, str] | None,
+    slots: asyncio.Semaphore,
+) -> tuple[list[dict[str, Any]], RankStats, float]:
     stats = RankStats()
     started = time.monotonic()
 
     async def one(question: Question) -> list[dict[str, Any]]:
         async with slots:
-            return await _one_question(run, leaf, question, caller, stats, None if students is None else students.get(question.question_id, ""))
+            return await _one_question(
+                run,
+                leaf,
+                question,
+                caller,
+                stats,
+                None if students is None else students.get(question.question_id, ""),
+            )
 
     try:
         rows = await gather(one(q) for q in questions)
@@ -221,7 +294,9 @@ async def _one_leaf(run: _Run, leaf: Leaf, questions: list[Question], caller: Ca
     return [row for question_rows in rows for row in question_rows], stats, time.monotonic() - started
 
 
-async def _one_question(run: _Run, leaf: Leaf, question: Question, caller: Caller, stats: RankStats, student: str | None) -> list[dict[str, Any]]:
+async def _one_question(
+    run: _Run, leaf: Leaf, question: Question, caller: Caller, stats: RankStats, student: str | None
+) -> list[dict[str, Any]]:
     found = await gather_candidates(leaf, question, caller, run.settings, run.generate, stats.calls, student)
     stats.questions += 1
     stats.candidates += len(found.answers)
@@ -229,39 +304,74 @@ async def _one_question(run: _Run, leaf: Leaf, question: Question, caller: Calle
         return []
     texts = [c.text for c in found.answers]
     method = run.settings["method"]
-    preferences = await (rank_pairs(question, texts, caller, stats) if method == "pairs" else rank_list(question, texts, caller, stats))
+    preferences = await (
+        rank_pairs(question, texts, caller, stats)
+        if method == "pairs"
+        else rank_list(question, texts, caller, stats)
+    )
     stats.pairs += len(preferences)
     stage = PAIR_STAGE if method == "pairs" else LIST_STAGE
     split = split_of(question.question_id, run.shares)
-    reference_source = "teacher" if question.reference is not None else next((c.source for c in found.answers if c.text == (found.reference or "").strip()), None)
+    reference_source = (
+        "teacher"
+        if question.reference is not None
+        else next((c.source for c in found.answers if c.text == (found.reference or "").strip()), None)
+    )
     return [
         preference_row(
-            question.prompt, texts[p.chosen], texts[p.rejected], leaf=leaf.path, question_id=question.question_id, split=split,
-            reference=found.reference or "", ranking={"method": method, "order": None, "agreement": None, **p.ranking},
-            provenance={"chosen": found.answers[p.chosen].source, "rejected": found.answers[p.rejected].source, "reference": reference_source,
-                        "ranker": caller.teacher.name, "template": caller.template_hash(stage)},
+            question.prompt,
+            texts[p.chosen],
+            texts[p.rejected],
+            leaf=leaf.path,
+            question_id=question.question_id,
+            split=split,
+            reference=found.reference or "",
+            ranking={"method": method, "order": None, "agreement": None, **p.ranking},
+            provenance={
+                "chosen": found.answers[p.chosen].source,
+                "rejected": found.answers[p.rejected].source,
+                "reference": reference_source,
+                "ranker": caller.teacher.name,
+                "template": caller.template_hash(stage),
+            },
         )
         for p in preferences
     ]
 
 
-def _store(run: _Run, work: list[tuple[Leaf, list[Question]]], outcomes: list[Any], manifest: dict[str, Any], result: RankResult) -> None:
+def _store(
+    run: _Run,
+    work: list[tuple[Leaf, list[Question]]],
+    outcomes: list[Any],
+    manifest: dict[str, Any],
+    result: RankResult,
+) -> None:
     taxonomy = run.config.data["taxonomy_root"]
     for (leaf, _), outcome in zip(work, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
                 raise outcome  # Ctrl-C and friends stop the run (finished calls are in the cache)
             expected = isinstance(outcome, LabtaxError)
-            result.failed[leaf.path] = outcome.message if expected else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
+            result.failed[leaf.path] = (
+                outcome.message
+                if expected
+                else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
+            )
             continue
         rows, stats, wall = outcome
         path = output_path(run.output, leaf.path, taxonomy)
         write_preferences(path, rows)
         calls = stats.calls
         manifest["leaves"][leaf.path] = {
-            "output": path.relative_to(run.output).as_posix(), "input": _shown(output_path(run.source, leaf.path, taxonomy), run.config.root),
-            **stats.as_dict(), "method": run.settings["method"], "candidates_wanted": int(run.settings["candidates"]),
-            "leaf_hash": leaf.content_hash, "teacher_calls": calls.calls - calls.cache_hits, "cache_hits": calls.cache_hits, "wall_s": round(wall, 3),
+            "output": path.relative_to(run.output).as_posix(),
+            "input": _shown(output_path(run.source, leaf.path, taxonomy), run.config.root),
+            **stats.as_dict(),
+            "method": run.settings["method"],
+            "candidates_wanted": int(run.settings["candidates"]),
+            "leaf_hash": leaf.content_hash,
+            "teacher_calls": calls.calls - calls.cache_hits,
+            "cache_hits": calls.cache_hits,
+            "wall_s": round(wall, 3),
         }
         result.ranked.append(leaf.path)
 
@@ -306,12 +416,30 @@ def _write_manifest(output: Path, manifest: dict[str, Any]) -> None:
     manifest["version"] = MANIFEST_VERSION
     manifest["leaves"] = dict(sorted(manifest["leaves"].items()))
     entries = list(manifest["leaves"].values())
-    keys = ("questions", "candidates", "comparisons", "consistent_verdicts", "inconsistent_verdicts", "unanswered_verdicts", "dropped_rankings", "pairs")
-    manifest["totals"] = {"leaves": len(entries), **{key: sum(int(e.get(key, 0)) for e in entries) for key in keys},
-                          "splits": {split: sum(int(e.get("splits", {}).get(split, 0)) for e in entries) for split in SPLITS}}
-    write_text_atomic(output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    keys = (
+        "questions",
+        "candidates",
+        "comparisons",
+        "consistent_verdicts",
+        "inconsistent_verdicts",
+        "unanswered_verdicts",
+        "dropped_rankings",
+        "pairs",
+    )
+    manifest["totals"] = {
+        "leaves": len(entries),
+        **{key: sum(int(e.get(key, 0)) for e in entries) for key in keys},
+        "splits": {split: sum(int(e.get("splits", {}).get(split, 0)) for e in entries) for split in SPLITS},
+    }
+    write_text_atomic(
+        output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    )
 
 
 def _shown(path: Path, root: Path) -> str:
     """`path` relative to the repository root where it lies inside it (the manifest moves with the repository)."""
-    return path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else path.as_posix()
+    return (
+        path.relative_to(root.resolve()).as_posix()
+        if path.is_relative_to(root.resolve())
+        else path.as_posix()
+    )

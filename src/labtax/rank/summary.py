@@ -12,8 +12,15 @@ from labtax.preferences import SPLITS
 
 PLAN_COLUMNS = ("questions", "candidates", "samples", "comparisons", "calls_max")
 SUMMARY_COLUMNS = ("questions", "candidates", "comparisons", "verdicts", "dropped_rankings", "pairs")
-HEADINGS = {"verdicts": "agree/not", "dropped_rankings": "invalid", "calls_max": "calls max",
-            "samples": "samples", "comparisons": "compared", "candidates": "answers", "reward/dpo/val/test": "r/d/v/t"}
+HEADINGS = {
+    "verdicts": "agree/not",
+    "dropped_rankings": "invalid",
+    "calls_max": "calls max",
+    "samples": "samples",
+    "comparisons": "compared",
+    "candidates": "answers",
+    "reward/dpo/val/test": "r/d/v/t",
+}
 
 
 def _folder(leaf_path: str) -> str:
@@ -34,9 +41,12 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
 
 def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
     """Per leaf ranked now: questions, candidates, ranker calls, verdicts, pairs by split, calls and cache hits."""
-    table = Table(title="labtax rank", caption="answers: candidates (distinct); compared: ranker calls; agree/not: "
-                  "candidate pairs whose verdicts in both orders agree or not; invalid: list rankings that were no permutation; "
-                  "r/d/v/t: pairs in reward/dpo/val/test; calls: teacher calls made; cached: calls the cache answered")
+    table = Table(
+        title="labtax rank",
+        caption="answers: candidates (distinct); compared: ranker calls; agree/not: "
+        "candidate pairs whose verdicts in both orders agree or not; invalid: list rankings that were no permutation; "
+        "r/d/v/t: pairs in reward/dpo/val/test; calls: teacher calls made; cached: calls the cache answered",
+    )
     table.add_column("leaf", overflow="fold")
     for column in (*SUMMARY_COLUMNS, "/".join(SPLITS), "calls", "cached"):
         heading = HEADINGS.get(column, column)
@@ -44,9 +54,17 @@ def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
     for path in (p for p in paths if p in leaves):
         entry = leaves[path]
         splits = "/".join(str(entry.get("splits", {}).get(s, 0)) for s in SPLITS)
-        counts = {**entry, "verdicts": f"{entry.get('consistent_verdicts', 0)}/{entry.get('inconsistent_verdicts', 0)}"}
-        table.add_row(str(entry["output"]).removesuffix(".jsonl"), *(str(counts.get(c, 0)) for c in SUMMARY_COLUMNS), splits,
-                      str(entry.get("teacher_calls", 0)), str(entry.get("cache_hits", 0)))
+        counts = {
+            **entry,
+            "verdicts": f"{entry.get('consistent_verdicts', 0)}/{entry.get('inconsistent_verdicts', 0)}",
+        }
+        table.add_row(
+            str(entry["output"]).removesuffix(".jsonl"),
+            *(str(counts.get(c, 0)) for c in SUMMARY_COLUMNS),
+            splits,
+            str(entry.get("teacher_calls", 0)),
+            str(entry.get("cache_hits", 0)),
+        )
     return table
 
 
@@ -55,9 +73,14 @@ def summary_line(result: Any) -> str:
     entries = [result.manifest.get("leaves", {}).get(p, {}) for p in result.ranked]
     pairs = sum(int(e.get("pairs", 0)) for e in entries)
     splits = ", ".join(f"{s} {sum(int(e.get('splits', {}).get(s, 0)) for e in entries)}" for s in SPLITS)
-    calls, hits = sum(int(e.get("teacher_calls", 0)) for e in entries), sum(int(e.get("cache_hits", 0)) for e in entries)
-    return (f"{plural(pairs, 'pair')} ({splits}) for {plural(len(entries), 'leaf', 'leaves')} in {result.output} "
-            f"({result.wall_s:.1f} s; {plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})")
+    calls, hits = (
+        sum(int(e.get("teacher_calls", 0)) for e in entries),
+        sum(int(e.get("cache_hits", 0)) for e in entries),
+    )
+    return (
+        f"{plural(pairs, 'pair')} ({splits}) for {plural(len(entries), 'leaf', 'leaves')} in {result.output} "
+        f"({result.wall_s:.1f} s; {plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})"
+    )
 
 
 def print_result(result: Any, console: Console | None = None) -> None:
@@ -65,7 +88,9 @@ def print_result(result: Any, console: Console | None = None) -> None:
     out = console or table_console()
     err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     for path in result.empty:
-        err.print(f"no records: {path} has no generated records in its generate output; run `labtax generate {_folder(path)}` first")
+        err.print(
+            f"no records: {path} has no generated records in its generate output; run `labtax generate {_folder(path)}` first"
+        )
     for reason in result.failed.values():
         err.print(f"failed: {reason}")
     if result.plan or (result.selection.generate and not result.ranked and not result.manifest):
@@ -74,7 +99,9 @@ def print_result(result: Any, console: Console | None = None) -> None:
         return
     if not result.selection.generate and not result.removed:
         hint = " Use `labtax rank --all` to rank every leaf." if result.selection.how == "changed" else ""
-        err.print(f"{'no changed leaves' if result.selection.how == 'changed' else 'no leaves'}: nothing to rank.{hint}")
+        err.print(
+            f"{'no changed leaves' if result.selection.how == 'changed' else 'no leaves'}: nothing to rank.{hint}"
+        )
         return
     if result.ranked:
         out.print(summary_table(result.manifest.get("leaves", {}), result.ranked))

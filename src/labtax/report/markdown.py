@@ -18,14 +18,22 @@ def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
         "",
     ]
     since = data.get("since")
-    header = "| leaf | records | dropped | yield | teacher calls | cache hits |" + (" since |" if since else "")
+    header = "| leaf | records | dropped | yield | teacher calls | cache hits |" + (
+        " since |" if since else ""
+    )
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     lines += [_leaf_row(leaf, since is not None) for leaf in data["leaves"]]
     flagged = [leaf for leaf in data["leaves"] if leaf["flag"]]
     if flagged:
-        lines += ["", "**Stand out:** " + ", ".join(f"`{leaf['folder']}` ({_flag(leaf)})" for leaf in flagged)]
+        lines += [
+            "",
+            "**Stand out:** " + ", ".join(f"`{leaf['folder']}` ({_flag(leaf)})" for leaf in flagged),
+        ]
     if since:
-        lines += ["", f"Compared with `{since['label']}`: {plural(len(since['leaves']), 'leaf', 'leaves')} changed."]
+        lines += [
+            "",
+            f"Compared with `{since['label']}`: {plural(len(since['leaves']), 'leaf', 'leaves')} changed.",
+        ]
     lines += _eval_lines(data.get("eval"))
     if html_name:
         lines += ["", f"Every record and dropped candidate: `{html_name}`."]
@@ -34,7 +42,14 @@ def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
 
 def _leaf_row(leaf: dict[str, Any], with_change: bool) -> str:
     yield_ = "-" if leaf["yield"] is None else f"{leaf['yield']:.0%}"
-    cells = [f"`{leaf['folder']}`", str(leaf["records"]), str(leaf["dropped"]), yield_, _n(leaf.get("teacher_calls")), _n(leaf.get("cache_hits"))]
+    cells = [
+        f"`{leaf['folder']}`",
+        str(leaf["records"]),
+        str(leaf["dropped"]),
+        yield_,
+        _n(leaf.get("teacher_calls")),
+        _n(leaf.get("cache_hits")),
+    ]
     if with_change:
         change = leaf.get("change")
         cells.append(f"+{change['added']} −{change['removed']}" if change else "no change")
@@ -45,7 +60,10 @@ def _eval_lines(evaluation: dict[str, Any] | None) -> list[str]:
     if not evaluation:
         return []
     regressions = evaluation.get("regressions") or []
-    lines = ["", f"**Evaluation:** {plural(len(evaluation.get('models') or []), 'model')}, {plural(len(regressions), 'regression')}."]
+    lines = [
+        "",
+        f"**Evaluation:** {plural(len(evaluation.get('models') or []), 'model')}, {plural(len(regressions), 'regression')}.",
+    ]
     for item in regressions[:20]:
         lines.append("- " + ", ".join(f"{k} {v}" for k, v in item.items()))
     return lines

@@ -10,16 +10,37 @@ from typing import Any
 from labtax.generate import knowledge, skills
 from labtax.report.read import Output
 
-ROW_COLUMNS = ("status", "leaf", "stage", "reason", "verdict", "score", "question", "answer", "context", "source", "raw", "id", "new", "group")
+ROW_COLUMNS = (
+    "status",
+    "leaf",
+    "stage",
+    "reason",
+    "verdict",
+    "score",
+    "question",
+    "answer",
+    "context",
+    "source",
+    "raw",
+    "id",
+    "new",
+    "group",
+)
 LOW_YIELD = 0.5  # a leaf whose yield is under half the median of the others stands out
 CURVE_POINTS = 1500  # most points drawn per curve (longer curves are thinned evenly)
 
 
-def page_data(output: Output, earlier: Output | None = None, evaluation: dict[str, Any] | None = None,
-              run: dict[str, Any] | None = None) -> dict[str, Any]:
+def page_data(
+    output: Output,
+    earlier: Output | None = None,
+    evaluation: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Everything the page shows, as one JSON-ready value."""
     since = compare(output, earlier) if earlier is not None else None
-    leaves = [leaf_summary(path, entry, output, since) for path, entry in output.manifest.get("leaves", {}).items()]
+    leaves = [
+        leaf_summary(path, entry, output, since) for path, entry in output.manifest.get("leaves", {}).items()
+    ]
     flag_yields(leaves)
     rows = Rows([leaf["path"] for leaf in leaves])
     for path in rows.leaves:
@@ -50,11 +71,15 @@ def pipeline_order(stages: dict[str, Any]) -> list[str]:
     return sorted(stages, key=lambda name: (known.index(name) if name in known else len(known), name))
 
 
-def leaf_summary(path: str, entry: dict[str, Any], output: Output, since: dict[str, Any] | None) -> dict[str, Any]:
+def leaf_summary(
+    path: str, entry: dict[str, Any], output: Output, since: dict[str, Any] | None
+) -> dict[str, Any]:
     counts = entry.get("stages", {})
     stages = [{"name": name, **counts[name]} for name in pipeline_order(counts)]
     first = stages[0]["generated"] if stages else 0
-    records = len(output.records[path]) if output.records.get(path) is not None else int(entry.get("records", 0))
+    records = (
+        len(output.records[path]) if output.records.get(path) is not None else int(entry.get("records", 0))
+    )
     summary = {
         "path": path,
         "folder": str(entry.get("output") or path).removesuffix(".jsonl").removesuffix("/qna.yaml"),
@@ -67,7 +92,18 @@ def leaf_summary(path: str, entry: dict[str, Any], output: Output, since: dict[s
         "target": entry.get("target"),
         "teacher": entry.get("teacher"),
         "taxonomy_commit": entry.get("taxonomy_commit"),
-        **{key: entry.get(key) for key in ("calls", "teacher_calls", "cache_hits", "wall_s", "tokens", "generated_wall_s", "generated_teacher_calls")},
+        **{
+            key: entry.get(key)
+            for key in (
+                "calls",
+                "teacher_calls",
+                "cache_hits",
+                "wall_s",
+                "tokens",
+                "generated_wall_s",
+                "generated_teacher_calls",
+            )
+        },
     }
     summary["met"] = None if summary["target"] is None else records >= int(summary["target"])
     if since is not None:
@@ -158,7 +194,13 @@ class Rows:
             self.leaves.append(path)
         return self._leaf_index[path]
 
-    def add_leaf(self, path: str, records: list[dict[str, Any]], dropped: list[dict[str, Any]], since: dict[str, Any] | None) -> None:
+    def add_leaf(
+        self,
+        path: str,
+        records: list[dict[str, Any]],
+        dropped: list[dict[str, Any]],
+        since: dict[str, Any] | None,
+    ) -> None:
         new = set(since["leaves"].get(path, {}).get("added_ids", [])) if since else set()
         for record in records:
             self.rows.append(self._kept(path, record, "kept", record.get("id") in new))
@@ -171,16 +213,49 @@ class Rows:
     def _kept(self, path: str, record: dict[str, Any], status: str, new: bool) -> list[Any]:
         question, answer = _turns(record.get("messages") or [])
         scores = record.get("scores") or {}
-        return [status, self._leaf(path), -1, None, None, _score(scores, None), question, answer,
-                self._intern(self.contexts, "c", record.get("context")), record.get("source"), None, record.get("id"), int(new), None]
+        return [
+            status,
+            self._leaf(path),
+            -1,
+            None,
+            None,
+            _score(scores, None),
+            question,
+            answer,
+            self._intern(self.contexts, "c", record.get("context")),
+            record.get("source"),
+            None,
+            record.get("id"),
+            int(new),
+            None,
+        ]
 
     def _dropped(self, path: str, row: dict[str, Any]) -> list[Any]:
-        return ["dropped", self._leaf(path), self._intern(self.stages, "s", str(row.get("stage"))), row.get("reason"), row.get("verdict"),
-                _score(row.get("scores") or {}, row.get("verdict")), row.get("question") or "", row.get("answer") or "",
-                self._intern(self.contexts, "c", row.get("context")), row.get("source"), row.get("raw"), row.get("id"), 0, row.get("duplicate_of")]
+        return [
+            "dropped",
+            self._leaf(path),
+            self._intern(self.stages, "s", str(row.get("stage"))),
+            row.get("reason"),
+            row.get("verdict"),
+            _score(row.get("scores") or {}, row.get("verdict")),
+            row.get("question") or "",
+            row.get("answer") or "",
+            self._intern(self.contexts, "c", row.get("context")),
+            row.get("source"),
+            row.get("raw"),
+            row.get("id"),
+            0,
+            row.get("duplicate_of"),
+        ]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"columns": list(ROW_COLUMNS), "leaf_paths": self.leaves, "stages": self.stages, "contexts": self.contexts, "rows": self.rows}
+        return {
+            "columns": list(ROW_COLUMNS),
+            "leaf_paths": self.leaves,
+            "stages": self.stages,
+            "contexts": self.contexts,
+            "rows": self.rows,
+        }
 
 
 def _turns(messages: list[dict[str, Any]]) -> tuple[str, str]:
@@ -204,11 +279,27 @@ def curves(run: dict[str, Any]) -> dict[str, Any]:
     phases = list(dict.fromkeys(m.get("phase") for m in run["metrics"]))
     for phase in phases:
         steps = [m for m in run["metrics"] if m.get("phase") == phase and m.get("kind") == "step"]
-        epochs = [m for m in run["metrics"] if m.get("phase") == phase and m.get("kind") == "epoch" and m.get("val_loss") is not None]
+        epochs = [
+            m
+            for m in run["metrics"]
+            if m.get("phase") == phase and m.get("kind") == "epoch" and m.get("val_loss") is not None
+        ]
         if not steps:
             continue
-        series.append({"phase": phase, "kind": "train", "points": _thin([[offset + m["step"], m["loss"]] for m in steps])})
-        series.append({"phase": phase, "kind": "validation", "points": [[offset + m["step"], m["val_loss"]] for m in epochs]})
+        series.append(
+            {
+                "phase": phase,
+                "kind": "train",
+                "points": _thin([[offset + m["step"], m["loss"]] for m in steps]),
+            }
+        )
+        series.append(
+            {
+                "phase": phase,
+                "kind": "validation",
+                "points": [[offset + m["step"], m["val_loss"]] for m in epochs],
+            }
+        )
         offset += max(m["step"] for m in steps)
     chosen = {p: e.get("chosen") for p, e in run["journal"].get("phases", {}).items() if isinstance(e, dict)}
     return {"name": run["name"], "series": series, "chosen": chosen}

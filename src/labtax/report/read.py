@@ -38,7 +38,9 @@ def parse_json(text: str, where: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LabtaxError(f"{where}:{exc.lineno}:{exc.colno}: error[json] not valid JSON: {exc.msg}") from None
+        raise LabtaxError(
+            f"{where}:{exc.lineno}:{exc.colno}: error[json] not valid JSON: {exc.msg}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("leaves", {}), dict):
         raise LabtaxError(f"{where}:1:1: error[json] expected a JSON object")
     return data
@@ -51,7 +53,11 @@ def read_output(folder: Path, rows: bool = True) -> Output:
     manifest_file = folder / MANIFEST
     if not manifest_file.is_file():
         raise LabtaxError(f"{folder}: no {MANIFEST} here; run `labtax generate` first or pass --input")
-    read = (lambda relative: _text(folder / relative)) if rows else (lambda relative: _text(folder / relative) if relative == MANIFEST else None)
+    read = (
+        (lambda relative: _text(folder / relative))
+        if rows
+        else (lambda relative: _text(folder / relative) if relative == MANIFEST else None)
+    )
     return _read_state(read, str(manifest_file), label=str(folder))
 
 
@@ -72,7 +78,11 @@ def _at_ref(ref: str, folder: Path) -> Output:
     if commit is None:
         raise LabtaxError(f"--since {ref}: neither a file, a folder nor a git ref that names a commit")
     prefix = folder.resolve().relative_to(git.repo_root(repo).resolve()).as_posix()
-    state = _read_state(lambda relative: git.file_at(repo, commit, f"{prefix}/{relative}"), f"{ref}:{prefix}/{MANIFEST}", label=ref)
+    state = _read_state(
+        lambda relative: git.file_at(repo, commit, f"{prefix}/{relative}"),
+        f"{ref}:{prefix}/{MANIFEST}",
+        label=ref,
+    )
     return state
 
 
@@ -115,4 +125,8 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     if not run_dir.is_dir():
         raise LabtaxError(f"--run {run_dir}: no such folder")
     journal = _text(run_dir / "journal.json")
-    return {"name": run_dir.name, "journal": parse_json(journal, str(run_dir / "journal.json")) if journal else {}, "metrics": metrics.read(run_dir)}
+    return {
+        "name": run_dir.name,
+        "journal": parse_json(journal, str(run_dir / "journal.json")) if journal else {},
+        "metrics": metrics.read(run_dir),
+    }

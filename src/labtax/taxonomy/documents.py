@@ -14,7 +14,9 @@ from labtax.schemas import apply_defaults, load_schema
 def repo_url_allowed(url: str) -> bool:
     """True for the document repositories labtax clones: the schema's `document.repo` pattern, so lint
     and generate refuse the same URLs (git transports such as ext:: would run a command)."""
-    pattern = load_schema("leaf-knowledge.schema.json")["properties"]["document"]["properties"]["repo"]["pattern"]
+    pattern = load_schema("leaf-knowledge.schema.json")["properties"]["document"]["properties"]["repo"][
+        "pattern"
+    ]
     return re.search(pattern, url) is not None
 
 

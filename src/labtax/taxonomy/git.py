@@ -48,7 +48,9 @@ def open_repo(path: Path | str) -> Repo:
     try:
         return Repo(path, search_parent_directories=True)
     except (InvalidGitRepositoryError, NoSuchPathError):
-        raise GitError(f"{Path(path).resolve()} is not inside a git repository (labtax diff needs one)") from None
+        raise GitError(
+            f"{Path(path).resolve()} is not inside a git repository (labtax diff needs one)"
+        ) from None
     except GitCommandNotFound:
         raise GitError("git is not installed or not on PATH") from None
 
@@ -65,7 +67,9 @@ def resolve_commit(repo: Repo, ref: str) -> str | None:
     if not ref or ref.startswith("-"):  # never let a ref be read as an option
         return None
     try:
-        return repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip() or None
+        return (
+            repo.git.rev_parse("--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip() or None
+        )
     except GitCommandError:
         return None
 
@@ -91,7 +95,19 @@ def empty_tree(repo: Repo) -> str:
 def diff_against(repo: Repo, base: str, pathspec: str) -> list[FileChange]:
     """Every tracked file under `pathspec` that differs between `base` (a commit or tree id) and the
     working tree (committed, staged and unstaged changes alike), with rename detection."""
-    out = _run(repo, "diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", base, "--", pathspec)
+    out = _run(
+        repo,
+        "diff",
+        "--raw",
+        "-z",
+        "-M",
+        "--no-abbrev",
+        "--no-ext-diff",
+        "--no-textconv",
+        base,
+        "--",
+        pathspec,
+    )
     return _parse_raw(out)
 
 

@@ -86,10 +86,20 @@ def _seeds(data: dict[str, Any]) -> tuple[SeedExample, ...]:
     for item in data.get("seed_examples") or []:
         if "questions_and_answers" in item:  # knowledge: one context, several Q&A
             for qa in item["questions_and_answers"]:
-                seeds.append(SeedExample(str(qa["question"]).strip(), str(qa["answer"]).strip(), str(item["context"]).strip()))
+                seeds.append(
+                    SeedExample(
+                        str(qa["question"]).strip(), str(qa["answer"]).strip(), str(item["context"]).strip()
+                    )
+                )
         else:
             ctx = item.get("context")
-            seeds.append(SeedExample(str(item["question"]).strip(), str(item["answer"]).strip(), str(ctx).strip() if ctx else None))
+            seeds.append(
+                SeedExample(
+                    str(item["question"]).strip(),
+                    str(item["answer"]).strip(),
+                    str(ctx).strip() if ctx else None,
+                )
+            )
     return tuple(seeds)
 
 
@@ -133,6 +143,10 @@ def load_leaf(repo_root: Path, rel_path: str, taxonomy_root: str = "taxonomy") -
             raw=data,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LabtaxError(f"{rel_path}: cannot read this leaf ({exc}); run `labtax lint {rel_path}`") from None
+        raise LabtaxError(
+            f"{rel_path}: cannot read this leaf ({exc}); run `labtax lint {rel_path}`"
+        ) from None
     except Exception as exc:  # ruamel's YAMLError and friends
-        raise LabtaxError(f"{rel_path}: not valid YAML ({type(exc).__name__}); run `labtax lint {rel_path}`") from None
+        raise LabtaxError(
+            f"{rel_path}: not valid YAML ({type(exc).__name__}); run `labtax lint {rel_path}`"
+        ) from None

@@ -37,4 +37,3 @@ def new_leaf(kind: str, folder: Path, config: Config) -> list[Path]:
         written.append(folder / "attribution.txt")
         write_text_atomic(written[1], (TEMPLATES / "attribution.txt").read_text(encoding="utf-8"))
     return written
-

@@ -21,7 +21,11 @@ SCHEMA = "train.schema.json"
 PATH_KEYS = ("data_dir", "preferences_dir", "output_dir", "hostfile", "benchmark")
 # The phases in the order they chain: LAB's three supervised phases, then the preference phases.
 OBJECTIVES = ("sft", "reward", "dpo")
-PAIR_SELECTORS = ("pair_accuracy", "val_loss", "last")  # what can choose a reward model's epoch (it writes no text to score)
+PAIR_SELECTORS = (
+    "pair_accuracy",
+    "val_loss",
+    "last",
+)  # what can choose a reward model's epoch (it writes no text to score)
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,9 @@ def load_train_config(
         data["model"] = str((base / data["model"]).resolve())
     if data["schedule"] != sorted(data["schedule"], key=TRAIN_PHASES.index):
         # each phase starts from the one before it in the LAB order, so the phases run in that order
-        raise ConfigError(f"schedule {data['schedule']} is out of order; phases run in the order {', '.join(TRAIN_PHASES)}")
+        raise ConfigError(
+            f"schedule {data['schedule']} is out of order; phases run in the order {', '.join(TRAIN_PHASES)}"
+        )
     _check_launch(data)
     phases = {name: _phase(name, data, base) for name in TRAIN_PHASES}
     return _build(data, phases)
@@ -157,7 +163,9 @@ def _check_launch(data: dict[str, Any]) -> None:
         if data["hostfile"]:
             raise ConfigError("nnodes and hostfile are two ways to use several machines; give one of them")
         if not data["master_addr"] or not data["master_port"]:
-            raise ConfigError(f"nnodes {data['nnodes']} needs master_addr and master_port (node 0's address and a free port)")
+            raise ConfigError(
+                f"nnodes {data['nnodes']} needs master_addr and master_port (node 0's address and a free port)"
+            )
     if data["node_rank"] >= data["nnodes"]:
         raise ConfigError(f"node_rank {data['node_rank']} must be below nnodes {data['nnodes']}")
     if data["engine"] == "torch" and (data["nproc"] > 1 or data["nnodes"] > 1 or data["hostfile"]):
@@ -176,9 +184,15 @@ def _phase(name: str, data: dict[str, Any], base: Path) -> PhaseConfig:
         merged["model"] = str((base / merged["model"]).resolve())
     phase = PhaseConfig(name=name, **merged)
     selector = phase.selector
-    if phase.objective == "reward" and selector is not None and (isinstance(selector, dict) or selector in ("mcq", "judge")):
-        raise ConfigError(f"phases.{name}.selector {selector!r}: a reward model writes no answers to score; "
-                          f"use {', '.join(PAIR_SELECTORS)} or module:function")
+    if (
+        phase.objective == "reward"
+        and selector is not None
+        and (isinstance(selector, dict) or selector in ("mcq", "judge"))
+    ):
+        raise ConfigError(
+            f"phases.{name}.selector {selector!r}: a reward model writes no answers to score; "
+            f"use {', '.join(PAIR_SELECTORS)} or module:function"
+        )
     if phase.budget < phase.max_seq_len:
         raise ConfigError(
             f"phases.{name}.micro_batch_tokens ({phase.budget}) must be at least max_seq_len ({phase.max_seq_len}): "

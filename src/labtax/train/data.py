@@ -29,17 +29,23 @@ def _row(path: Path, lineno: int, line: bytes) -> dict[str, Any]:
     try:
         row = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise LabtaxError(f"{path}:{lineno}:{exc.start + 1}: byte 0x{line[exc.start]:02x} is not valid UTF-8") from None
+        raise LabtaxError(
+            f"{path}:{lineno}:{exc.start + 1}: byte 0x{line[exc.start]:02x} is not valid UTF-8"
+        ) from None
     except json.JSONDecodeError as exc:
         raise LabtaxError(f"{path}:{lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     turns = row.get("messages") if isinstance(row, dict) else None
     if not isinstance(turns, list) or not turns or not all(_is_turn(t) for t in turns):
-        raise LabtaxError(f"{path}:{lineno}:1: a training record needs `messages`: a list of {{\"role\", \"content\"}} turns")
+        raise LabtaxError(
+            f'{path}:{lineno}:1: a training record needs `messages`: a list of {{"role", "content"}} turns'
+        )
     return row
 
 
 def _is_turn(turn: Any) -> bool:
-    return isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
+    return (
+        isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
+    )
 
 
 def encode_file(path: Path, tokenizer: Any, max_len: int) -> list[Encoded]:

@@ -64,8 +64,12 @@ class TorchEngine:
         """Weights, optimizer and scheduler in one file, written atomically (for --resume)."""
         folder = Path(save_dir) / tag
         folder.mkdir(parents=True, exist_ok=True)
-        state = {"model": self.module.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "client": client_state}
+        state = {
+            "model": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "client": client_state,
+        }
         tmp = folder / f".{STATE_FILE}.tmp"
         torch.save(state, tmp)
         os.replace(tmp, folder / STATE_FILE)

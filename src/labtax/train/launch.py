@@ -53,11 +53,27 @@ def command(config: TrainConfig, run_dir: Path, phases: list[str], scorer: Score
         if config.master_port:
             cmd += ["--master_port", str(config.master_port)]
         return [*cmd, "--module", *worker]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", str(config.nnodes), "--nproc-per-node", str(config.nproc)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        str(config.nnodes),
+        "--nproc-per-node",
+        str(config.nproc),
+    ]
     if config.nnodes > 1:
         # c10d rendezvous on node 0; the run folder names the job so two runs never meet.
-        cmd += ["--node-rank", str(config.node_rank), "--rdzv-backend", "c10d",
-                "--rdzv-endpoint", f"{config.master_addr}:{config.master_port}", "--rdzv-id", run_id(run_dir)]
+        cmd += [
+            "--node-rank",
+            str(config.node_rank),
+            "--rdzv-backend",
+            "c10d",
+            "--rdzv-endpoint",
+            f"{config.master_addr}:{config.master_port}",
+            "--rdzv-id",
+            run_id(run_dir),
+        ]
     elif config.master_port:
         cmd += ["--master-addr", "127.0.0.1", "--master-port", str(config.master_port)]
     else:
@@ -94,20 +110,28 @@ def _new_journal(config: TrainConfig, student: str) -> dict[str, Any]:
     return {"model": student, "taxonomy_commit": _taxonomy_commit(config), "data": {}, "phases": {}}
 
 
-def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[PhasePlan], resume: bool) -> dict[str, Any]:
+def start_journal(
+    config: TrainConfig, run_dir: Path, student: str, plans: list[PhasePlan], resume: bool
+) -> dict[str, Any]:
     """A new journal, or the existing one checked against the data it was started with."""
     hashes = data_hashes(config)
     if journal.path(run_dir).is_file():
         data = journal.read(run_dir)
-        started = [p for p in config.schedule if data["phases"].get(p, {}).get("status", "pending") != "pending"]
+        started = [
+            p for p in config.schedule if data["phases"].get(p, {}).get("status", "pending") != "pending"
+        ]
         if not resume and started:
-            raise LabtaxError(f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume to continue it, "
-                              f"--restart-phase {started[-1]} to run that phase again with new settings, or another output_dir")
+            raise LabtaxError(
+                f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume to continue it, "
+                f"--restart-phase {started[-1]} to run that phase again with new settings, or another output_dir"
+            )
         if not started:  # an earlier launch died before training anything: start afresh
             data = _new_journal(config, student)
         changed = sorted(n for n, h in hashes.items() if data["data"].get(n, h) != h)
         if changed:
-            raise LabtaxError(f"{', '.join(changed)} changed since this run started; start a new run (another output_dir)")
+            raise LabtaxError(
+                f"{', '.join(changed)} changed since this run started; start a new run (another output_dir)"
+            )
     elif resume:
         raise LabtaxError(f"{run_dir}: nothing to resume (no {journal.NAME})")
     else:
@@ -117,13 +141,22 @@ def start_journal(config: TrainConfig, run_dir: Path, student: str, plans: list[
     data.update(config=config.to_json(), schedule=config.schedule, world_size=world_size(config))
     data["data"].update(hashes)
     for plan in plans:
-        data["phases"].setdefault(plan.phase, {"status": "pending", "epochs": []})["plan"] = plan_json([plan])[0]
+        data["phases"].setdefault(plan.phase, {"status": "pending", "epochs": []})["plan"] = plan_json(
+            [plan]
+        )[0]
     journal.write(run_dir, data)
     return data
 
 
-def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo: Any = print,
-          settings_given: bool = True, restart_phase: str | None = None, scorer: Scorer | None = None) -> dict[str, Any]:
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    dry_run: bool = False,
+    echo: Any = print,
+    settings_given: bool = True,
+    restart_phase: str | None = None,
+    scorer: Scorer | None = None,
+) -> dict[str, Any]:
     """Run (or, with dry_run, only plan) the schedule; returns the journal (or the plan).
 
     On --resume the run continues with the settings it started with, unless `settings_given`
@@ -138,16 +171,25 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
         if not dry_run:
             restart_from(run_dir, restart_phase)
     if resume and (run_dir / journal.CONFIG).is_file():
-        config = resumed_config(TrainConfig.from_json(journal.read_config(run_dir)), config, journal.read(run_dir), settings_given)
+        config = resumed_config(
+            TrainConfig.from_json(journal.read_config(run_dir)), config, journal.read(run_dir), settings_given
+        )
     if any(config.phases[p].objective == "sft" for p in config.schedule):
         check_mix(Path(config.data_dir))
     student = model_dir(config)
     plans = make_plan(config, student)
     if not any(plan.samples for plan in plans):
-        raise LabtaxError(f"phases {', '.join(config.schedule)} have no training samples; nothing to train "
-                          "(run `labtax mix`, and `labtax rank` for reward and dpo)", EXIT_FINDINGS)
+        raise LabtaxError(
+            f"phases {', '.join(config.schedule)} have no training samples; nothing to train "
+            "(run `labtax mix`, and `labtax rank` for reward and dpo)",
+            EXIT_FINDINGS,
+        )
     if dry_run:
-        return {"plan": plan_json(plans), "command": command(config, run_dir, config.schedule, scorer), "world_size": world_size(config)}
+        return {
+            "plan": plan_json(plans),
+            "command": command(config, run_dir, config.schedule, scorer),
+            "world_size": world_size(config),
+        }
     if config.node_rank > 0:
         return join_launch(config, run_dir, student, echo, scorer)
     data = start_journal(config, run_dir, student, plans, resume)
@@ -159,17 +201,29 @@ def train(config: TrainConfig, resume: bool = False, dry_run: bool = False, echo
 
 
 # Settings read afresh whenever they are used, so a resumed run may change them at any time.
-LIVE_SETTINGS = ("selector", "eval_items", "benchmark", "log_every", "schedule")  # the checkpoint choice is made at phase end
+LIVE_SETTINGS = (
+    "selector",
+    "eval_items",
+    "benchmark",
+    "log_every",
+    "schedule",
+)  # the checkpoint choice is made at phase end
 
 
 def config_changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
     """(dotted key, old, new) for every setting that differs between two config dicts."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [c for key in sorted(old.keys() | new.keys()) for c in config_changes(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))]
+        return [
+            c
+            for key in sorted(old.keys() | new.keys())
+            for c in config_changes(old.get(key), new.get(key), f"{where}.{key}".lstrip("."))
+        ]
     return [] if old == new else [(where, old, new)]
 
 
-def resumed_config(stored: TrainConfig, given: TrainConfig, data: dict[str, Any], settings_given: bool) -> TrainConfig:
+def resumed_config(
+    stored: TrainConfig, given: TrainConfig, data: dict[str, Any], settings_given: bool
+) -> TrainConfig:
     """The config a resumed run continues with: the stored one, plus the given changes that are safe
     (live settings; any setting of a phase that has not started). Anything else is refused, listed."""
     if not settings_given:
@@ -179,8 +233,10 @@ def resumed_config(stored: TrainConfig, given: TrainConfig, data: dict[str, Any]
     if unsafe:
         listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, old, new in unsafe)
         first = next((p for p in stored.schedule if p not in pending), stored.schedule[0])
-        raise LabtaxError(f"{stored.output_dir}: cannot resume with changed settings ({listed}); they would change work already done: "
-                          f"pass --restart-phase {first} (or a later phase) to run it again with them, or use another output_dir")
+        raise LabtaxError(
+            f"{stored.output_dir}: cannot resume with changed settings ({listed}); they would change work already done: "
+            f"pass --restart-phase {first} (or a later phase) to run it again with them, or use another output_dir"
+        )
     return given
 
 
@@ -195,12 +251,18 @@ def restart_from(run_dir: Path, phase: str) -> None:
     data = journal.read(run_dir)
     schedule = data.get("schedule") or list(data["phases"])
     if phase not in schedule:
-        raise LabtaxError(f"--restart-phase {phase}: not a phase of the run in {run_dir} (its phases: {', '.join(schedule)})")
-    for later in schedule[schedule.index(phase):]:
+        raise LabtaxError(
+            f"--restart-phase {phase}: not a phase of the run in {run_dir} (its phases: {', '.join(schedule)})"
+        )
+    for later in schedule[schedule.index(phase) :]:
         data["phases"][later] = {"status": "pending", "epochs": []}
         shutil.rmtree(run_dir / later, ignore_errors=True)
     journal.write(run_dir, data)
-def join_launch(config: TrainConfig, run_dir: Path, student: str, echo: Any, scorer: Scorer | None) -> dict[str, Any]:
+
+
+def join_launch(
+    config: TrainConfig, run_dir: Path, student: str, echo: Any, scorer: Scorer | None
+) -> dict[str, Any]:
     """A node other than 0: its workers join node 0's rendezvous; node 0 keeps the journal and
     the plot (output_dir must be on a filesystem all nodes share)."""
     launch(config, run_dir, config.schedule, echo, scorer)
@@ -208,7 +270,9 @@ def join_launch(config: TrainConfig, run_dir: Path, student: str, echo: Any, sco
     return {**data, "final_checkpoint": starting_point(data, None, student)}
 
 
-def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any, scorer: Scorer | None = None) -> None:
+def launch(
+    config: TrainConfig, run_dir: Path, phases: list[str], echo: Any, scorer: Scorer | None = None
+) -> None:
     """One launch runs the remaining phases back to back (process start-up is paid once)."""
     cmd = command(config, run_dir, phases, scorer)
     echo(f"launching {' -> '.join(phases)}: {' '.join(cmd)}")
@@ -217,9 +281,13 @@ def launch(config: TrainConfig, run_dir: Path, phases: list[str], echo: Any, sco
     env.setdefault("TORCH_EXTENSIONS_DIR", str(torch_extensions_dir()))
     code = subprocess.run(cmd, env=env, check=False).returncode
     if code != 0:
-        failed = [p for p in phases if journal.read(run_dir)["phases"][p]["status"] not in ("done", "skipped")]
+        failed = [
+            p for p in phases if journal.read(run_dir)["phases"][p]["status"] not in ("done", "skipped")
+        ]
         where = f"phase {failed[0]}" if failed else "training"
-        raise LabtaxError(f"{where} failed (exit {code}); fix the cause and run again with --resume", EXIT_FINDINGS)
+        raise LabtaxError(
+            f"{where} failed (exit {code}); fix the cause and run again with --resume", EXIT_FINDINGS
+        )
 
 
 def finish(config: TrainConfig, run_dir: Path, student: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ def wide(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
-def _chunk_loss_and_grads(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, want_grad: bool) -> tuple[torch.Tensor, ...]:
+def _chunk_loss_and_grads(
+    h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, want_grad: bool
+) -> tuple[torch.Tensor, ...]:
     logits = wide(h @ weight.t())
     lse = torch.logsumexp(logits, dim=-1)
     loss = (lse - logits.gather(1, labels[:, None]).squeeze(1)).sum()
@@ -42,7 +44,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
     """sum_t CE(hidden_t @ weight.T, label_t); gradients computed chunk by chunk in forward."""
 
     @staticmethod
-    def forward(ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int) -> torch.Tensor:
+    def forward(
+        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int
+    ) -> torch.Tensor:
         total = torch.zeros((), dtype=wide(hidden[:0]).dtype, device=hidden.device)
         grad_h = torch.empty_like(hidden)
         grad_w = wide(torch.zeros_like(weight))
@@ -68,7 +72,9 @@ def label_positions(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return where, targets[where]
 
 
-def linear_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int = CHUNK_TOKENS) -> torch.Tensor:
+def linear_cross_entropy(
+    hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int = CHUNK_TOKENS
+) -> torch.Tensor:
     """Summed cross-entropy of `hidden @ weight.T` against `labels` (one row per token, no IGNORE)."""
     if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
         return _LinearCrossEntropy.apply(hidden, weight, labels, chunk)

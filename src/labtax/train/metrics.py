@@ -42,7 +42,17 @@ class MetricsLog:
         with self.file.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
-    def step(self, epoch: int, step: int, total: int, stats: dict[str, float], lr: float, s: Any, ctx: Any, seconds: float) -> None:
+    def step(
+        self,
+        epoch: int,
+        step: int,
+        total: int,
+        stats: dict[str, float],
+        lr: float,
+        s: Any,
+        ctx: Any,
+        seconds: float,
+    ) -> None:
         """One optimizer step: `stats` are the objective's means, loss first (reward and dpo add
         pair accuracy and reward margins)."""
         if not self.active:
@@ -52,11 +62,22 @@ class MetricsLog:
         bins = [m for rank in s.per_rank for m in rank]
         tokens = sum(lengths[i] for b in bins for i in b)
         efficiency = packing_efficiency(lengths, bins, ctx.config.pad_to_multiple_of)
-        self._append({
-            "kind": "step", "phase": self.phase, "epoch": epoch, "step": step, **stats, "lr": lr,
-            "tokens": tokens, "tokens_per_s": tokens / max(seconds, 1e-9), "packing_efficiency": efficiency,
-            "accumulation": s.accumulation, "samples": s.samples, "time": time.time(),
-        })
+        self._append(
+            {
+                "kind": "step",
+                "phase": self.phase,
+                "epoch": epoch,
+                "step": step,
+                **stats,
+                "lr": lr,
+                "tokens": tokens,
+                "tokens_per_s": tokens / max(seconds, 1e-9),
+                "packing_efficiency": efficiency,
+                "accumulation": s.accumulation,
+                "samples": s.samples,
+                "time": time.time(),
+            }
+        )
         self.first_step = step if self.first_step is None else self.first_step
         if step % ctx.config.log_every == 0 or step == total:
             done = step - self.first_step + 1
@@ -71,7 +92,16 @@ class MetricsLog:
         """An epoch's (or, as epoch 0, the starting checkpoint's) validation statistics."""
         if self.active:
             fields = prefixed("val", val)
-            self._append({"kind": "epoch", "phase": self.phase, "epoch": epoch, "step": step, **fields, "time": time.time()})
+            self._append(
+                {
+                    "kind": "epoch",
+                    "phase": self.phase,
+                    "epoch": epoch,
+                    "step": step,
+                    **fields,
+                    "time": time.time(),
+                }
+            )
             shown = "n/a" if val is None else f"{fields['val_loss']:.4f}{_others(val)}"
             what = "starting checkpoint" if epoch == 0 else f"epoch {epoch} done"
             print(f"[{self.phase}] {what}: validation loss {shown}", flush=True)
@@ -80,7 +110,10 @@ class MetricsLog:
 def prefixed(prefix: str, stats: dict[str, float] | None) -> dict[str, float | None]:
     """Validation statistics as journal and metrics fields: `val_loss` (None without a validation
     split) and, for reward and dpo, `val_accuracy` and the rest."""
-    return {f"{prefix}_loss": None if stats is None else stats["loss"], **{f"{prefix}_{k}": v for k, v in (stats or {}).items() if k != "loss"}}
+    return {
+        f"{prefix}_loss": None if stats is None else stats["loss"],
+        **{f"{prefix}_{k}": v for k, v in (stats or {}).items() if k != "loss"},
+    }
 
 
 def _others(stats: dict[str, float]) -> str:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from labtax.models.tokenize import Encoded, encode_chat
-from labtax.train.loss import CHUNK_TOKENS, label_positions, wide, linear_cross_entropy
+from labtax.train.loss import CHUNK_TOKENS, label_positions, linear_cross_entropy, wide
 from labtax.train.packing import collate
 
 
@@ -55,7 +55,12 @@ def encode_row(objective: str, tokenizer: Any, row: dict[str, Any], max_len: int
     if objective == "sft":
         return encode_chat(tokenizer, row["messages"], max_len)
     prompt = row["prompt"]
-    return Pair(*(encode_chat(tokenizer, prompt + row[side], max_len, last_only=True) for side in ("chosen", "rejected")))
+    return Pair(
+        *(
+            encode_chat(tokenizer, prompt + row[side], max_len, last_only=True)
+            for side in ("chosen", "rejected")
+        )
+    )
 
 
 def longest(unit: Encoded | Pair) -> int:
@@ -82,7 +87,9 @@ def whole_output_layer(ctx: Any, model: Any) -> torch.Tensor | None:
     return head.weight if plain_head and not partitioned and not rescaled else None
 
 
-def _label_hidden(ctx: Any, engine: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+def _label_hidden(
+    ctx: Any, engine: Any, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """(label positions, their targets, the output weight, and either the hidden states of those
     positions (whole weights) or their logits (ZeRO-3: the model's own head, label positions only))."""
     # Position t predicts token t+1; the shift never crosses a sample since each starts with a prompt token.
@@ -103,7 +110,11 @@ def sft_micro(ctx: Any, engine: Any, units: list[Encoded], split: str) -> tuple[
     Only label positions reach the output layer: prompt tokens never get vocabulary logits. With
     whole weights the loss comes chunk by chunk from the hidden states (labtax.train.loss)."""
     _, targets, weight, states = _label_hidden(ctx, engine, _inputs(ctx, units))
-    total = linear_cross_entropy(states, weight, targets) if weight is not None else F.cross_entropy(states.float(), targets, reduction="sum")
+    total = (
+        linear_cross_entropy(states, weight, targets)
+        if weight is not None
+        else F.cross_entropy(states.float(), targets, reduction="sum")
+    )
     return total, total.detach().double().cpu().reshape(1)
 
 
@@ -115,7 +126,9 @@ def _chunk_logps(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tens
     return logits.gather(1, targets[:, None]).squeeze(1) - torch.logsumexp(logits, dim=-1)
 
 
-def token_logps(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int = CHUNK_TOKENS) -> torch.Tensor:
+def token_logps(
+    hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk: int = CHUNK_TOKENS
+) -> torch.Tensor:
     """log p(target) per token from the hidden states, `chunk` tokens at a time; under autograd
     each chunk's logits are recomputed in the backward pass instead of kept (one chunk at a time)."""
     parts = []
@@ -190,7 +203,9 @@ def reward_micro(ctx: Any, engine: Any, units: list[Pair], split: str) -> tuple[
 # ---- dpo ----------------------------------------------------------------------------------------
 
 
-def dpo_loss(policy: torch.Tensor, reference: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def dpo_loss(
+    policy: torch.Tensor, reference: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per pair, from (pairs, 2) log-probabilities [chosen, rejected]: the DPO loss and the implicit
     rewards of the chosen and the rejected answer, beta * (policy - reference)."""
     rewards = beta * (policy - reference.to(policy.dtype))
@@ -204,8 +219,12 @@ def dpo_micro(ctx: Any, engine: Any, units: list[int], split: str) -> tuple[torc
         return _filler(ctx, engine, 5)
     pairs = [ctx.split(split)[i] for i in units]
     policy = sequence_logps(ctx, engine, _pairs(pairs)).view(-1, 2)
-    losses, chosen, rejected = dpo_loss(policy, ctx.reference[split][list(units)].to(ctx.device), ctx.phase.dpo_beta)
-    stats = torch.stack([losses.sum(), (chosen > rejected).sum(), chosen.sum(), rejected.sum(), (chosen - rejected).sum()])
+    losses, chosen, rejected = dpo_loss(
+        policy, ctx.reference[split][list(units)].to(ctx.device), ctx.phase.dpo_beta
+    )
+    stats = torch.stack(
+        [losses.sum(), (chosen > rejected).sum(), chosen.sum(), rejected.sum(), (chosen - rejected).sum()]
+    )
     return losses.sum(), stats.detach().double().cpu()
 
 
@@ -215,12 +234,16 @@ def _filler(ctx: Any, engine: Any, n_stats: int) -> tuple[torch.Tensor, torch.Te
     if ctx.objective.name == "reward":
         loss = sequence_rewards(ctx, engine, [Encoded([ctx.tokenizer.pad_token_id or 0], [-100])]).sum() * 0.0
     else:
-        loss = sft_micro(ctx, engine, [], "train")[0]  # cross-entropy over no token: 0, with zero gradients everywhere
+        loss = sft_micro(ctx, engine, [], "train")[
+            0
+        ]  # cross-entropy over no token: 0, with zero gradients everywhere
     return loss, torch.zeros(n_stats, dtype=torch.float64)
 
 
 @torch.no_grad()
-def reference_logps(ctx: Any, engine: Any, units: Sequence[Pair], batches: Sequence[Sequence[int]]) -> torch.Tensor:
+def reference_logps(
+    ctx: Any, engine: Any, units: Sequence[Pair], batches: Sequence[Sequence[int]]
+) -> torch.Tensor:
     """(pairs, 2) log-probabilities of the chosen and rejected answers under the model as it is now,
     for this rank's `batches` of pair indices (zeros elsewhere; the caller sums over ranks)."""
     out = torch.zeros(len(units), 2, dtype=torch.float64)
@@ -228,7 +251,9 @@ def reference_logps(ctx: Any, engine: Any, units: Sequence[Pair], batches: Seque
         if not micro:
             _filler(ctx, engine, 0)
             continue
-        out[list(micro)] = sequence_logps(ctx, engine, _pairs([units[i] for i in micro])).view(-1, 2).double().cpu()
+        out[list(micro)] = (
+            sequence_logps(ctx, engine, _pairs([units[i] for i in micro])).view(-1, 2).double().cpu()
+        )
     return out
 
 
@@ -246,5 +271,7 @@ class Objective:
 OBJECTIVES = {
     "sft": Objective("sft", sft_micro, ("loss",)),
     "reward": Objective("reward", reward_micro, ("loss", "accuracy", "margin")),
-    "dpo": Objective("dpo", dpo_micro, ("loss", "accuracy", "chosen_reward", "rejected_reward", "margin"), by_index=True),
+    "dpo": Objective(
+        "dpo", dpo_micro, ("loss", "accuracy", "chosen_reward", "rejected_reward", "margin"), by_index=True
+    ),
 }

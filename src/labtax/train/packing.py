@@ -69,7 +69,9 @@ def epoch_steps(
     return steps
 
 
-def eval_batches(samples: Sequence[Encoded], budget: int, world: int) -> tuple[tuple[tuple[int, ...], ...], ...]:
+def eval_batches(
+    samples: Sequence[Encoded], budget: int, world: int
+) -> tuple[tuple[tuple[int, ...], ...], ...]:
     """Validation micro-batches per rank (no shuffle: the same split every epoch)."""
     return spread(pack([len(s) for s in samples], range(len(samples)), budget), world)
 
@@ -108,7 +110,8 @@ def padding_efficiency(lengths: Sequence[int], batch_size: int) -> float:
     """Real tokens / processed tokens for plain padded batches of `batch_size` samples in order."""
     real = sum(lengths)
     processed = sum(
-        max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size]) for i in range(0, len(lengths), batch_size)
+        max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
+        for i in range(0, len(lengths), batch_size)
     )
     return real / processed if processed else 1.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labtax.train import metrics
 from labtax.phases import PHASE_NAMES
+from labtax.train import metrics
 
 
 def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
@@ -23,13 +23,27 @@ def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
     for i, phase in enumerate(schedule):
         steps = [r for r in rows if r["phase"] == phase and r["kind"] == "step"]
         # Epoch 0 is the starting checkpoint's validation loss (eval_at_start).
-        epochs = [r for r in rows if r["phase"] == phase and r["kind"] == "epoch" and r["val_loss"] is not None]
+        epochs = [
+            r for r in rows if r["phase"] == phase and r["kind"] == "epoch" and r["val_loss"] is not None
+        ]
         if not steps:
             continue
         color = f"C{i}"
         label = PHASE_NAMES.get(phase, phase)
-        ax.plot([offset + r["step"] for r in steps], [r["loss"] for r in steps], color=color, alpha=0.8, label=f"{label} train")
-        ax.plot([offset + r["step"] for r in epochs], [r["val_loss"] for r in epochs], "o--", color=color, label=f"{label} validation")
+        ax.plot(
+            [offset + r["step"] for r in steps],
+            [r["loss"] for r in steps],
+            color=color,
+            alpha=0.8,
+            label=f"{label} train",
+        )
+        ax.plot(
+            [offset + r["step"] for r in epochs],
+            [r["val_loss"] for r in epochs],
+            "o--",
+            color=color,
+            label=f"{label} validation",
+        )
         offset += max(r["step"] for r in steps)
         ax.axvline(offset, color="grey", linewidth=0.5)
     ax.set_xlabel("optimizer step (cumulative over phases)")

@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 
 from labtax.files import write_bytes_atomic
-from labtax.train import journal, schedule
 from labtax.models.tokenize import Encoded, load_tokenizer
+from labtax.train import journal, schedule
 from labtax.train.config import PhaseConfig, TrainConfig
 from labtax.train.data import read_phase
 from labtax.train.engine import TorchEngine, use_torch
@@ -71,7 +71,11 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if cuda:
         torch.cuda.set_device(local)
-    return dist.get_rank(), dist.get_world_size(), torch.device("cuda", local) if cuda else torch.device("cpu")
+    return (
+        dist.get_rank(),
+        dist.get_world_size(),
+        torch.device("cuda", local) if cuda else torch.device("cpu"),
+    )
 
 
 def ds_config(ctx: Context) -> dict[str, Any]:
@@ -107,7 +111,11 @@ def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> tuple[t
         from transformers.integrations import HfDeepSpeedConfig
 
         keep = HfDeepSpeedConfig(config)
-    kwargs = {"dtype": ctx.dtype, "attn_implementation": ctx.config.attn_implementation, "local_files_only": True}
+    kwargs = {
+        "dtype": ctx.dtype,
+        "attn_implementation": ctx.config.attn_implementation,
+        "local_files_only": True,
+    }
     if ctx.objective.name == "reward":
         # A one-output score head on the backbone; seeded, so every process starts from the same head.
         torch.manual_seed(ctx.config.seed)
@@ -129,26 +137,50 @@ def setup_engine(ctx: Context, model: torch.nn.Module, config: dict[str, Any], t
     optimizer = torch.optim.AdamW(
         [q for q in model.parameters() if q.requires_grad], lr=p.lr, weight_decay=p.weight_decay, fused=True
     )
-    scheduler = get_scheduler(p.scheduler, optimizer, num_warmup_steps=p.warmup_steps, num_training_steps=total_steps)
+    scheduler = get_scheduler(
+        p.scheduler, optimizer, num_warmup_steps=p.warmup_steps, num_training_steps=total_steps
+    )
     if ctx.plain:
         return TorchEngine(model, optimizer, scheduler, p.max_grad_norm)
-    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config)
+    engine, _, _, _ = deepspeed.initialize(
+        model=model, optimizer=optimizer, lr_scheduler=scheduler, config=config
+    )
     return engine
 
 
-def setup(run_dir: Path, phase: str, config: TrainConfig, init_from: str, dist_info: tuple[int, int, torch.device]) -> Context:
+def setup(
+    run_dir: Path, phase: str, config: TrainConfig, init_from: str, dist_info: tuple[int, int, torch.device]
+) -> Context:
     rank, world, device = dist_info
     p = config.phases[phase]
     tokenizer = load_tokenizer(init_from)
-    train, val = ([encode_row(p.objective, tokenizer, row, p.max_seq_len) for row in read_phase(config, phase, split)] for split in (0, 1))
+    train, val = (
+        [encode_row(p.objective, tokenizer, row, p.max_seq_len) for row in read_phase(config, phase, split)]
+        for split in (0, 1)
+    )
     plain = use_torch(config.engine, world, p.offload)
-    return Context(config, p, run_dir, rank, world, device, precision(config.precision), tokenizer, train, val, plain, OBJECTIVES[p.objective])
+    return Context(
+        config,
+        p,
+        run_dir,
+        rank,
+        world,
+        device,
+        precision(config.precision),
+        tokenizer,
+        train,
+        val,
+        plain,
+        OBJECTIVES[p.objective],
+    )
 
 
 # ---- forward, train step, evaluation --------------------------------------------------------------
 
 
-def micro_batch(ctx: Context, engine: Any, micro: tuple[int, ...], split: str) -> tuple[torch.Tensor, torch.Tensor]:
+def micro_batch(
+    ctx: Context, engine: Any, micro: tuple[int, ...], split: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The objective's summed loss and statistics on one micro-batch of sample indices."""
     units = list(micro) if ctx.objective.by_index else [ctx.split(split)[i] for i in micro]
     return ctx.objective.micro(ctx, engine, units, split)
@@ -195,7 +227,11 @@ def reference(ctx: Context, engine: Any, fresh: bool) -> dict[str, torch.Tensor]
     out = {}
     for name in ("train", "val"):
         units = ctx.split(name)
-        logps = reference_logps(ctx, engine, units, eval_batches(units, ctx.phase.budget, ctx.world)[ctx.rank]) if units else torch.zeros(0, 2)
+        logps = (
+            reference_logps(ctx, engine, units, eval_batches(units, ctx.phase.budget, ctx.world)[ctx.rank])
+            if units
+            else torch.zeros(0, 2)
+        )
         dist.all_reduce(logps)
         out[name] = logps
     engine.train()
@@ -266,12 +302,17 @@ def run_phases(run_dir: Path, phases: list[str], scorer: schedule.Scorer | None 
 
                 unset_hf_deepspeed_config()
                 chosen = schedule.end_phase(run_dir, phase, config, scorer)["chosen"]
-                print(f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} ({chosen['why']})", flush=True)
+                print(
+                    f"[{phase}] chose epoch {chosen['epoch']}: {chosen['checkpoint']} ({chosen['why']})",
+                    flush=True,
+                )
         dist.barrier()
         gc.collect()  # the previous phase's engine, model and optimizer go before the next loads
 
 
-def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[int, int, torch.device]) -> None:
+def run_phase(
+    run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[int, int, torch.device]
+) -> None:
     """Train one phase from the journal's `init_from`, resuming after its last saved epoch."""
     entry = journal.read(run_dir)["phases"][phase]
     done = entry.get("epochs", [])
@@ -300,7 +341,9 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
             log.epoch(0, 0, start_val)
     for epoch in range(start, p.epochs + 1):
         losses = []
-        for s in epoch_steps(ctx.train, p.effective_batch_size, p.budget, ctx.world, epoch_seed(seed, phase, epoch)):
+        for s in epoch_steps(
+            ctx.train, p.effective_batch_size, p.budget, ctx.world, epoch_seed(seed, phase, epoch)
+        ):
             began = time.perf_counter()
             lr = engine.get_lr()[0]  # the rate this step trains at (after it, the scheduler has moved on)
             stats = train_step(ctx, engine, s)
@@ -310,11 +353,16 @@ def run_phase(run_dir: Path, phase: str, config: TrainConfig, dist_info: tuple[i
         val = validate(ctx, engine)
         checkpoint, tag = save_epoch(ctx, engine, epoch, step)
         if ctx.rank == 0:
-            record = {"epoch": epoch, "step": step, "train_loss": sum(losses) / len(losses), **prefixed("val", val),
-                      "checkpoint": checkpoint, "state": tag}
+            record = {
+                "epoch": epoch,
+                "step": step,
+                "train_loss": sum(losses) / len(losses),
+                **prefixed("val", val),
+                "checkpoint": checkpoint,
+                "state": tag,
+            }
             # Journal first, prune second: a crash in between leaves an extra state, never a missing one.
             done = journal.add_epoch(run_dir, phase, record)
             prune_states(run_dir / phase, [e["state"] for e in done][-config.keep_optimizer_states :])
             log.epoch(epoch, step, val)
         dist.barrier()
-

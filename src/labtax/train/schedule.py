@@ -54,7 +54,9 @@ def begin_phase(run_dir: Path, phase: str) -> dict[str, Any]:
     return entry
 
 
-def score_epochs(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | None) -> list[dict[str, Any]]:
+def score_epochs(
+    run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | None
+) -> list[dict[str, Any]]:
     """Score every epoch checkpoint the phase's selector needs scores of and that has none yet
     (a resumed run scores only what is missing); returns the phase's epochs."""
     spec = config.selector_of(phase)
@@ -63,8 +65,10 @@ def score_epochs(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer 
     if not needs or all("eval" in e for e in epochs):
         return epochs
     if scorer is None:
-        raise LabtaxError(f"phase {phase}: the {describe(spec)} selector needs checkpoint scores, and this run was started "
-                          "without a scorer (`labtax train` passes eval's: labtax.eval.checkpoint:score_epoch)")
+        raise LabtaxError(
+            f"phase {phase}: the {describe(spec)} selector needs checkpoint scores, and this run was started "
+            "without a scorer (`labtax train` passes eval's: labtax.eval.checkpoint:score_epoch)"
+        )
     for record in (e for e in epochs if "eval" not in e):
         began = time.monotonic()
         print(f"[{phase}] scoring epoch {record['epoch']} ({', '.join(sorted(needs))})", flush=True)
@@ -83,8 +87,14 @@ def end_phase(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | N
     epochs = score_epochs(run_dir, phase, config, scorer)
     candidates = [Candidate.from_journal(e) for e in epochs]
     chosen = get_selector(spec)(phase, candidates)
-    record = {"epoch": chosen.epoch, "checkpoint": chosen.checkpoint, "val_loss": chosen.val_loss, "selector": describe(spec),
-              "why": why(spec, chosen, candidates), "scores": chosen.scores}
+    record = {
+        "epoch": chosen.epoch,
+        "checkpoint": chosen.checkpoint,
+        "val_loss": chosen.val_loss,
+        "selector": describe(spec),
+        "why": why(spec, chosen, candidates),
+        "scores": chosen.scores,
+    }
     if config.phases[phase].objective == "reward":
         record.update(split_accuracy(RewardModel.load(chosen.checkpoint), Path(config.preferences_dir)))
     shutil.rmtree(run_dir / phase / "state", ignore_errors=True)

@@ -33,8 +33,14 @@ class Candidate:
 
     @classmethod
     def from_journal(cls, record: dict[str, Any]) -> Candidate:
-        return cls(record["epoch"], record["checkpoint"], record.get("val_loss"), record.get("train_loss"), record.get("eval"),
-                   record.get("val_accuracy"))
+        return cls(
+            record["epoch"],
+            record["checkpoint"],
+            record.get("val_loss"),
+            record.get("train_loss"),
+            record.get("eval"),
+            record.get("val_accuracy"),
+        )
 
 
 Selector = Callable[[str, list[Candidate]], Candidate]
@@ -64,10 +70,16 @@ def best_pair_accuracy(phase: str, candidates: list[Candidate]) -> Candidate:
     scored = [c for c in candidates if c.val_accuracy is not None]
     if not scored:
         return lowest_val_loss(phase, candidates)
-    return max(scored, key=lambda c: (c.val_accuracy, -(c.val_loss if c.val_loss is not None else 0.0), -c.epoch))
+    return max(
+        scored, key=lambda c: (c.val_accuracy, -(c.val_loss if c.val_loss is not None else 0.0), -c.epoch)
+    )
 
 
-METRICS = {"mcq": "mcq_accuracy", "judge": "judge_score", "benchmark": "benchmark_accuracy"}  # selector term -> eval metric
+METRICS = {
+    "mcq": "mcq_accuracy",
+    "judge": "judge_score",
+    "benchmark": "benchmark_accuracy",
+}  # selector term -> eval metric
 
 
 def unit_score(metric: str, scores: dict[str, Any] | None) -> float | None:
@@ -75,7 +87,11 @@ def unit_score(metric: str, scores: dict[str, Any] | None) -> float | None:
     grade where known: it separates checkpoints a small judge would give the same label."""
     scores = scores or {}
     if metric == "judge":
-        grade = scores.get("judge_score_weighted") if scores.get("judge_score_weighted") is not None else scores.get("judge_score")
+        grade = (
+            scores.get("judge_score_weighted")
+            if scores.get("judge_score_weighted") is not None
+            else scores.get("judge_score")
+        )
         return None if grade is None else (float(grade) - 1) / 9
     value = scores.get(METRICS[metric])
     return None if value is None else float(value)
@@ -85,7 +101,11 @@ def weighted_score(weights: dict[str, float], candidate: Candidate) -> float | N
     """sum(weight * score) over the metrics that have items; None when none has."""
     terms = [(w, unit_score(m, candidate.scores)) for m, w in weights.items()]
     known = [(w, v) for w, v in terms if v is not None]
-    return sum(w * v for w, v in known) / sum(w for w, _ in known) if known and sum(w for w, _ in known) else None
+    return (
+        sum(w * v for w, v in known) / sum(w for w, _ in known)
+        if known and sum(w for w, _ in known)
+        else None
+    )
 
 
 def by_scores(weights: dict[str, float]) -> Selector:
@@ -99,12 +119,21 @@ def by_scores(weights: dict[str, float]) -> Selector:
         scored = [(s, c) for s, c in scored if s is not None]
         if not scored:
             return lowest_val_loss(phase, candidates)
-        return max(scored, key=lambda sc: (sc[0], -(sc[1].val_loss if sc[1].val_loss is not None else 0.0), -sc[1].epoch))[1]
+        return max(
+            scored,
+            key=lambda sc: (sc[0], -(sc[1].val_loss if sc[1].val_loss is not None else 0.0), -sc[1].epoch),
+        )[1]
 
     return select
 
 
-SELECTORS: dict[str, Selector] = {"val_loss": lowest_val_loss, "last": last_epoch, "pair_accuracy": best_pair_accuracy, "mcq": by_scores({"mcq": 1.0}), "judge": by_scores({"judge": 1.0})}
+SELECTORS: dict[str, Selector] = {
+    "val_loss": lowest_val_loss,
+    "last": last_epoch,
+    "pair_accuracy": best_pair_accuracy,
+    "mcq": by_scores({"mcq": 1.0}),
+    "judge": by_scores({"judge": 1.0}),
+}
 
 
 def selector_weights(spec: str | dict[str, float]) -> dict[str, float]:
@@ -115,7 +144,11 @@ def selector_weights(spec: str | dict[str, float]) -> dict[str, float]:
 
 
 def describe(spec: str | dict[str, float]) -> str:
-    return spec if isinstance(spec, str) else "weighted(" + ", ".join(f"{k}={v:g}" for k, v in spec.items()) + ")"
+    return (
+        spec
+        if isinstance(spec, str)
+        else "weighted(" + ", ".join(f"{k}={v:g}" for k, v in spec.items()) + ")"
+    )
 
 
 def why(spec: str | dict[str, float], chosen: Candidate, candidates: list[Candidate]) -> str:
@@ -127,10 +160,16 @@ def why(spec: str | dict[str, float], chosen: Candidate, candidates: list[Candid
             listed = ", ".join(f"{e}: {'-' if v is None else f'{v:.3f}'}" for e, v in values.items())
             return f"highest {describe(spec)} score {values[chosen.epoch]:.3f} (epochs {listed})"
     if spec == "pair_accuracy" and chosen.val_accuracy is not None:
-        listed = ", ".join(f"{c.epoch}: {'-' if c.val_accuracy is None else f'{c.val_accuracy:.3f}'}" for c in candidates)
+        listed = ", ".join(
+            f"{c.epoch}: {'-' if c.val_accuracy is None else f'{c.val_accuracy:.3f}'}" for c in candidates
+        )
         return f"highest validation pair accuracy {chosen.val_accuracy:.3f} (epochs {listed})"
     listed = ", ".join(f"{c.epoch}: {'-' if c.val_loss is None else f'{c.val_loss:.4f}'}" for c in candidates)
-    return f"lowest validation loss (epochs {listed})" if chosen.val_loss is not None else "last epoch (no validation split)"
+    return (
+        f"lowest validation loss (epochs {listed})"
+        if chosen.val_loss is not None
+        else "last epoch (no validation split)"
+    )
 
 
 def get_selector(name: str | dict[str, float]) -> Selector:

@@ -8,7 +8,9 @@ from labtax.phases import PHASE_NAMES
 
 
 def mix_summary(stats: dict[str, Any]) -> str:
-    lines = [f"mixed {stats['inputs']['generated']} generated records and {stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"]
+    lines = [
+        f"mixed {stats['inputs']['generated']} generated records and {stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"
+    ]
     for phase, s in stats["phases"].items():
         replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
         sources = s.get("by_source", {})
@@ -24,13 +26,24 @@ def mix_summary(stats: dict[str, Any]) -> str:
 def mix_warnings(stats: dict[str, Any]) -> list[str]:
     """Leaves that give the student no generated record (only their seeds, if any): worth a look before training."""
     missing = stats["inputs"].get("leaves_without_generated", [])
-    return [f"warning: {path}: no generated record (run `labtax generate` for it, or see `labtax report`)" for path in missing]
+    return [
+        f"warning: {path}: no generated record (run `labtax generate` for it, or see `labtax report`)"
+        for path in missing
+    ]
 
 
 PLAN_COLUMNS = (
-    ("samples", "samples"), ("validation", "val"), ("tokens", "tokens"), ("epochs", "epochs"),
-    ("optimizer_steps", "opt steps"), ("effective_batch_size", "batch"), ("micro_batch_tokens", "micro tok"),
-    ("gradient_accumulation", "grad acc"), ("warmup_steps", "warm-up"), ("lr", "lr"), ("zero_stage", "ZeRO"),
+    ("samples", "samples"),
+    ("validation", "val"),
+    ("tokens", "tokens"),
+    ("epochs", "epochs"),
+    ("optimizer_steps", "opt steps"),
+    ("effective_batch_size", "batch"),
+    ("micro_batch_tokens", "micro tok"),
+    ("gradient_accumulation", "grad acc"),
+    ("warmup_steps", "warm-up"),
+    ("lr", "lr"),
+    ("zero_stage", "ZeRO"),
     ("packing_efficiency", "packing"),
 )
 
@@ -49,11 +62,16 @@ def plan_table(plan: list[dict[str, Any]], world: int) -> str:
         out.append("  truncated to max_seq_len: " + ", ".join(truncated))
     # transformers' warm-up trains step i (from 1) at lr * (i-1)/W: with W >= N steps the phase never
     # trains at its learning rate (metrics.jsonl logs the rate each step trained at, so it agrees).
-    short = [f"{PHASE_NAMES[p['phase']]} ({p['warmup_steps']} warm-up, {p['optimizer_steps']} steps: "
-             f"the last step trains at {(p['optimizer_steps'] - 1) / p['warmup_steps']:.0%} of lr)"
-             for p in plan if p["warmup_steps"] >= p["optimizer_steps"] > 0]
+    short = [
+        f"{PHASE_NAMES[p['phase']]} ({p['warmup_steps']} warm-up, {p['optimizer_steps']} steps: "
+        f"the last step trains at {(p['optimizer_steps'] - 1) / p['warmup_steps']:.0%} of lr)"
+        for p in plan
+        if p["warmup_steps"] >= p["optimizer_steps"] > 0
+    ]
     if short:
-        out.append("  warning: warm-up covers the whole phase, the full lr is never reached: " + ", ".join(short))
+        out.append(
+            "  warning: warm-up covers the whole phase, the full lr is never reached: " + ", ".join(short)
+        )
     return "\n".join(out)
 
 
@@ -70,12 +88,18 @@ def _cell(key: str, value: Any) -> str:
 
 def train_summary(result: dict[str, Any]) -> str:
     if "plan" in result:
-        return plan_table(result["plan"], result["world_size"]) + "\ncommand:\n  " + " ".join(result["command"])
+        return (
+            plan_table(result["plan"], result["world_size"]) + "\ncommand:\n  " + " ".join(result["command"])
+        )
     lines = ["training finished:"]
     for phase in result["schedule"]:
         entry = result["phases"][phase]
         chosen = entry.get("chosen")
-        what = f"epoch {chosen['epoch']} by {chosen.get('selector', 'val_loss')}: {chosen.get('why', '')}" if chosen else entry["status"]
+        what = (
+            f"epoch {chosen['epoch']} by {chosen.get('selector', 'val_loss')}: {chosen.get('why', '')}"
+            if chosen
+            else entry["status"]
+        )
         if entry.get("eval_s"):
             what += f"; scoring took {entry['eval_s']:.0f} s"
         if chosen and "test_accuracy" in chosen:

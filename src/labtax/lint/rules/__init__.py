@@ -68,9 +68,19 @@ class Rule:
 
 
 def _rule(module: ModuleType) -> Rule:
-    severity = module.SEVERITY if isinstance(module.SEVERITY, dict) else {p: module.SEVERITY for p in PROFILES}
-    return Rule(module.ID, module.NAME, severity, tuple(module.PROFILES), module.check, module.__doc__ or "", getattr(module, "GATE", False),
-                getattr(module, "YAMLLINT", None))
+    severity = (
+        module.SEVERITY if isinstance(module.SEVERITY, dict) else {p: module.SEVERITY for p in PROFILES}
+    )
+    return Rule(
+        module.ID,
+        module.NAME,
+        severity,
+        tuple(module.PROFILES),
+        module.check,
+        module.__doc__ or "",
+        getattr(module, "GATE", False),
+        getattr(module, "YAMLLINT", None),
+    )
 
 
 _MODULES = (

@@ -35,9 +35,19 @@ def pairs(data: Any) -> Iterator[Pair]:
         if isinstance(qas, list):
             for j, qa in enumerate(qas):
                 if isinstance(qa, dict):
-                    yield Pair(("seed_examples", i, "questions_and_answers", j), _text(qa.get("question")), _text(qa.get("answer")), _text(seed.get("context")))
+                    yield Pair(
+                        ("seed_examples", i, "questions_and_answers", j),
+                        _text(qa.get("question")),
+                        _text(qa.get("answer")),
+                        _text(seed.get("context")),
+                    )
         else:
-            yield Pair(("seed_examples", i), _text(seed.get("question")), _text(seed.get("answer")), _text(seed.get("context")))
+            yield Pair(
+                ("seed_examples", i),
+                _text(seed.get("question")),
+                _text(seed.get("answer")),
+                _text(seed.get("context")),
+            )
 
 
 def texts(data: Any) -> Iterator[tuple[Path, str, str]]:
@@ -77,6 +87,10 @@ def prepared(source: Any) -> list[Prepared]:
         cached = []
         for pair in pairs(source.data):
             question, answer = normalise(pair.question), normalise(pair.answer)
-            cached.append(Prepared(pair, question, answer, normalise(pair.context), frozenset(f"{question} {answer}".split())))
+            cached.append(
+                Prepared(
+                    pair, question, answer, normalise(pair.context), frozenset(f"{question} {answer}".split())
+                )
+            )
         source.__dict__["_prepared"] = cached
     return cached

@@ -21,4 +21,9 @@ PROFILES = ("labtax", "instructlab")
 def check(source):
     mark = source.facts.get("anchor")
     if mark:
-        yield Finding(ID, f"uses the YAML anchor '&{mark.detail}'; anchors and aliases are not allowed (an alias can expand without limit): write the value out", line=mark.line, column=mark.column)
+        yield Finding(
+            ID,
+            f"uses the YAML anchor '&{mark.detail}'; anchors and aliases are not allowed (an alias can expand without limit): write the value out",
+            line=mark.line,
+            column=mark.column,
+        )

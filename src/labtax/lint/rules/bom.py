@@ -19,4 +19,6 @@ PROFILES = ("labtax", "instructlab")
 
 def check(source):
     if "bom" in source.facts:
-        yield Finding(ID, "starts with a byte order mark (BOM); save it as UTF-8 without BOM", line=1, column=1)
+        yield Finding(
+            ID, "starts with a byte order mark (BOM); save it as UTF-8 without BOM", line=1, column=1
+        )

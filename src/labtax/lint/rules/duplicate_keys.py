@@ -23,4 +23,9 @@ YAMLLINT = "key-duplicates"  # the yamllint rule InstructLab runs for this check
 def check(source):
     mark = source.facts.get("duplicate_key")
     if mark and source.hygiene_applies:
-        yield Finding(ID, f"the key '{mark.detail}' appears twice in the same mapping; keep only one", line=mark.line, column=mark.column)
+        yield Finding(
+            ID,
+            f"the key '{mark.detail}' appears twice in the same mapping; keep only one",
+            line=mark.line,
+            column=mark.column,
+        )

@@ -29,7 +29,15 @@ def check(source):
         first = seen.setdefault(key, pair)
         if first is pair or not key[0]:
             continue
-        identical = (first.question, first.answer, first.context) == (pair.question, pair.answer, pair.context)
+        identical = (first.question, first.answer, first.context) == (
+            pair.question,
+            pair.answer,
+            pair.context,
+        )
         if identical and first.at[:-1] == pair.at[:-1]:
             continue  # byte-identical items of one list: the schema's uniqueItems finding (LT106)
-        yield Finding(ID, f"repeats {json_path(first.at)} (same question and answer once case, spacing and punctuation are ignored); make each example different", at=pair.at)
+        yield Finding(
+            ID,
+            f"repeats {json_path(first.at)} (same question and answer once case, spacing and punctuation are ignored); make each example different",
+            at=pair.at,
+        )

@@ -23,4 +23,9 @@ def check(source):
     # InstructLab treats any falsy document ({}, [], "") as empty; labtax only a missing one.
     empty = source.data is None or (source.profile == "instructlab" and not source.data)
     if source.parsed and empty:
-        yield Finding(ID, "is empty; a leaf needs version, created_by and seed_examples (`labtax new` writes a template)", line=1, column=1)
+        yield Finding(
+            ID,
+            "is empty; a leaf needs version, created_by and seed_examples (`labtax new` writes a template)",
+            line=1,
+            column=1,
+        )

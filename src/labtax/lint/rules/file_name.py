@@ -21,4 +21,9 @@ GATE = True
 def check(source):
     mark = source.facts.get("file_name")
     if mark:
-        yield Finding(ID, f"is named '{mark.detail}'; a leaf file must be named exactly 'qna.yaml' (rename it)", line=1, column=1)
+        yield Finding(
+            ID,
+            f"is named '{mark.detail}'; a leaf file must be named exactly 'qna.yaml' (rename it)",
+            line=1,
+            column=1,
+        )

@@ -21,4 +21,9 @@ def check(source):
     mark = source.facts.get("too_big")
     if mark:
         limit = source.settings["max_file_bytes"]
-        yield Finding(ID, f"is {int(mark.detail):,} bytes; the limit is {limit:,} (lint.max_file_bytes): keep seed examples short and long documents in separate files", line=1, column=1)
+        yield Finding(
+            ID,
+            f"is {int(mark.detail):,} bytes; the limit is {limit:,} (lint.max_file_bytes): keep seed examples short and long documents in separate files",
+            line=1,
+            column=1,
+        )

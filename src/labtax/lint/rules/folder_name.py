@@ -26,4 +26,9 @@ def check(source):
     for folder in source.tax_rel.split("/")[1:-1]:
         if not pattern.search(folder):
             better = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]", "_", folder.lower())).strip("_") or "name"
-            yield Finding(ID, f"folder '{folder}' must match {pattern.pattern} (lowercase letters, digits and underscores): rename it, e.g. to '{better}'", line=1, column=1)
+            yield Finding(
+                ID,
+                f"folder '{folder}' must match {pattern.pattern} (lowercase letters, digits and underscores): rename it, e.g. to '{better}'",
+                line=1,
+                column=1,
+            )

@@ -26,4 +26,8 @@ def check(source):
         return
     allowed = source.settings["licenses"]
     if license_id not in allowed:
-        yield Finding(ID, f"license {short(license_id)} is not in the allowlist (lint.licenses: {', '.join(allowed)}); use one of them or ask the maintainers to add it", at=("document", "license"))
+        yield Finding(
+            ID,
+            f"license {short(license_id)} is not in the allowlist (lint.licenses: {', '.join(allowed)}); use one of them or ask the maintainers to add it",
+            at=("document", "license"),
+        )

@@ -23,4 +23,9 @@ def check(source):
         index = text.index("\r")
         line = text.count("\n", 0, index) + 1
         column = index - (text.rfind("\n", 0, index) + 1) + 1
-        yield Finding(ID, "uses Windows line endings (CRLF); save the file with Unix line endings (LF)", line=line, column=column)
+        yield Finding(
+            ID,
+            "uses Windows line endings (CRLF); save the file with Unix line endings (LF)",
+            line=line,
+            column=column,
+        )

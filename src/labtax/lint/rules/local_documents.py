@@ -36,10 +36,22 @@ def check(source):
             continue
         matches = match_files(source.folder, pattern)
         if not matches:
-            yield Finding(ID, f"pattern '{pattern}' matches no file in the leaf folder; put the document next to qna.yaml or fix the pattern", at=at)
+            yield Finding(
+                ID,
+                f"pattern '{pattern}' matches no file in the leaf folder; put the document next to qna.yaml or fix the pattern",
+                at=at,
+            )
         for match in matches:
             name = match.relative_to(source.folder).as_posix()
             if not os.path.realpath(match).startswith(folder_real + os.sep):
-                yield Finding(ID, f"document '{name}' is a link to a file outside the leaf folder; store the document itself", at=at)
+                yield Finding(
+                    ID,
+                    f"document '{name}' is a link to a file outside the leaf folder; store the document itself",
+                    at=at,
+                )
             elif not name.lower().endswith(extensions):
-                yield Finding(ID, f"document '{name}' is not a document type labtax reads (allowed: {', '.join(extensions)}); convert it", at=at)
+                yield Finding(
+                    ID,
+                    f"document '{name}' is not a document type labtax reads (allowed: {', '.join(extensions)}); convert it",
+                    at=at,
+                )

@@ -24,7 +24,9 @@ PROFILES = ("labtax",)
 def check(source):
     threshold = source.settings["near_duplicate_threshold"]
     # Unfilled scaffold text is reported by LT304; comparing it would only repeat that.
-    items = [(p.pair, p.words) for p in prepared(source) if not PLACEHOLDER.search(p.pair.question + p.pair.answer)]
+    items = [
+        (p.pair, p.words) for p in prepared(source) if not PLACEHOLDER.search(p.pair.question + p.pair.answer)
+    ]
     for j, (pair, words) in enumerate(items):
         for earlier, other in items[:j]:
             if not words or not other or words == other:
@@ -33,5 +35,9 @@ def check(source):
                 continue  # the overlap cannot reach the threshold: skip the set arithmetic
             similarity = len(words & other) / len(words | other)
             if similarity >= threshold:
-                yield Finding(ID, f"is nearly identical to {json_path(earlier.at)} ({similarity:.0%} of words shared); vary the examples so the teacher sees the range of the task", at=pair.at)
+                yield Finding(
+                    ID,
+                    f"is nearly identical to {json_path(earlier.at)} ({similarity:.0%} of words shared); vary the examples so the teacher sees the range of the task",
+                    at=pair.at,
+                )
                 break

@@ -29,5 +29,10 @@ def check(source):
     for depth in range(1, len(parts)):  # the branch folder itself up to the leaf's parent
         if os.path.exists(os.path.join(root, *parts[:depth], "qna.yaml")):
             outer = "/".join(parts[:depth])
-            yield Finding(ID, f"is inside the leaf folder '{outer}/' (which holds a qna.yaml); a leaf may not contain another leaf: move one of them", line=1, column=1)
+            yield Finding(
+                ID,
+                f"is inside the leaf folder '{outer}/' (which holds a qna.yaml); a leaf may not contain another leaf: move one of them",
+                line=1,
+                column=1,
+            )
             return

@@ -22,4 +22,6 @@ PROFILES = ("labtax",)
 def check(source):
     if source.branch is None and "file_name" not in source.facts:
         where = ", ".join(f"{source.taxonomy_root.name}/{b}/<topic>/" for b in BRANCHES)
-        yield Finding(ID, f"is not in a leaf folder under a branch; move it under one of {where}", line=1, column=1)
+        yield Finding(
+            ID, f"is not in a leaf folder under a branch; move it under one of {where}", line=1, column=1
+        )

@@ -35,4 +35,6 @@ def check(source):
     for at, text in _strings(source.data):
         match = PLACEHOLDER.search(text)
         if match:
-            yield Finding(ID, f"still holds the placeholder {match.group(0)}; replace it with real content", at=at)
+            yield Finding(
+                ID, f"still holds the placeholder {match.group(0)}; replace it with real content", at=at
+            )

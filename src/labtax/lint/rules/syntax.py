@@ -20,4 +20,9 @@ PROFILES = ("labtax", "instructlab")
 def check(source):
     mark = source.facts.get("syntax")
     if mark:
-        yield Finding(ID, f"not valid YAML: {mark.detail}; check the indentation, and quote text that contains ': ' or starts with a special character", line=mark.line, column=mark.column)
+        yield Finding(
+            ID,
+            f"not valid YAML: {mark.detail}; check the indentation, and quote text that contains ': ' or starts with a special character",
+            line=mark.line,
+            column=mark.column,
+        )

@@ -24,4 +24,6 @@ def check(source):
         return
     for number, line in enumerate(source.text.split("\n"), start=1):
         if "\t" in line:
-            yield Finding(ID, "contains a tab character; use spaces instead", line=number, column=line.index("\t") + 1)
+            yield Finding(
+                ID, "contains a tab character; use spaces instead", line=number, column=line.index("\t") + 1
+            )

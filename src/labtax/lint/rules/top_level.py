@@ -27,4 +27,9 @@ def check(source):
     if source.profile == "instructlab" and not source.data:
         return  # reported as an empty file, as InstructLab does
     kind = KINDS.get(type(source.data), f"a {type(source.data).__name__}")
-    yield Finding(ID, f"the top level is {kind}; it must be a mapping of keys such as 'version:' and 'seed_examples:'", line=1, column=1)
+    yield Finding(
+        ID,
+        f"the top level is {kind}; it must be a mapping of keys such as 'version:' and 'seed_examples:'",
+        line=1,
+        column=1,
+    )

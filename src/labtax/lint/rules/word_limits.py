@@ -23,4 +23,8 @@ def check(source):
     for at, role, text in texts(source.data):
         words = len(text.split())
         if words > limits[role]:
-            yield Finding(ID, f"the {role} has {words} words; at most {limits[role]} are allowed (lint.word_limits.{role}): shorten it", at=at)
+            yield Finding(
+                ID,
+                f"the {role} has {words} words; at most {limits[role]} are allowed (lint.word_limits.{role}): shorten it",
+                at=at,
+            )
