@@ -16,7 +16,12 @@ import time
 
 from labtax.generate.dedup import NearDuplicates
 
-VOCABULARY = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet"]
+VOCABULARY = [
+    "velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit",
+    "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle",
+    "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque",
+    "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet",
+]  # fmt: skip
 
 
 def sentence(rng: random.Random, count: int) -> str:
@@ -54,7 +59,8 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=1_000)
     args = parser.parse_args()
     print(
-        f"one {args.reply_words:,}-word reply vs {args.kept} kept + 5 seeds: {runaway(args.reply_words, args.kept):.3f} s"
+        f"one {args.reply_words:,}-word reply vs {args.kept} kept + 5 seeds: "
+        f"{runaway(args.reply_words, args.kept):.3f} s"
     )
     print(f"{args.many:,} instructions against each other: {everyday(args.many):.3f} s")
 

@@ -24,9 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(
-    os.environ.get("LABTAX_BENCH_REPO") or Path(__file__).resolve().parent.parent
-)  # a copy with generated/ may be given
+# a copy with generated/ may be given
+REPO = Path(os.environ.get("LABTAX_BENCH_REPO") or Path(__file__).resolve().parent.parent)
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(REPO / ".torch_extensions"))
 LABTAX = str(Path(sys.executable).parent / "labtax")
 
@@ -43,9 +42,8 @@ def throughput(items: int, answers: int) -> dict[str, float]:
     config = load_config(REPO)
     questions, _ = generated_sets(REPO / config.section("generate")["output"] / "eval")
     seeds = seed_items(config)
-    questions = questions or proxy_items(
-        seeds
-    )  # a weak teacher may keep none: time the scorer on seed answers
+    # a weak teacher may keep none: time the scorer on seed answers
+    questions = questions or proxy_items(seeds)
     pool = (questions * (items // len(questions) + 1))[:items]
     prompts = seeds[:answers]
     student = Student.load("embedded")
@@ -111,9 +109,8 @@ def training_share() -> dict[str, float]:
     journal = json.loads((run_dir / "journal.json").read_text())
     scoring = sum(p.get("eval_s", 0.0) for p in journal["phases"].values())
     began = time.perf_counter()
-    subprocess.run(
-        [LABTAX, "eval", "--run", str(run_dir)], cwd=REPO, check=True
-    )  # the README's documented step
+    # the README's documented step
+    subprocess.run([LABTAX, "eval", "--run", str(run_dir)], cwd=REPO, check=True)
     return {
         "train_wall_s": round(wall, 1),
         "scoring_s": round(scoring, 1),

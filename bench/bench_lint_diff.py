@@ -28,7 +28,12 @@ ENV = {
 }
 
 
-WORDS = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet"]
+WORDS = [
+    "velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit",
+    "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle",
+    "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque",
+    "pressure", "density", "heat", "entropy", "voltage", "current", "magnet", "planet", "comet",
+]  # fmt: skip
 
 
 def words(seed: int, count: int = 10) -> str:
@@ -42,12 +47,16 @@ def skill(n: int) -> str:
         f"      {words(n * 10 + i + 5_000_000, 20)}.\n"
         for i in range(5)
     )
-    return f"version: 3\ncreated_by: bench-{n % 97}\ntask_description: >-\n  Synthetic arithmetic skill number {n}.\nseed_examples:\n{seeds}"
+    return (
+        f"version: 3\ncreated_by: bench-{n % 97}\ntask_description: >-\n"
+        f"  Synthetic arithmetic skill number {n}.\nseed_examples:\n{seeds}"
+    )
 
 
 def knowledge(n: int) -> str:
     seeds = "".join(
-        f"  - context: |\n      Passage {i} of synthetic document {n} describes topic {n * 5 + i}.\n    questions_and_answers:\n"
+        f"  - context: |\n      Passage {i} of synthetic document {n} describes topic {n * 5 + i}.\n"
+        "    questions_and_answers:\n"
         + "".join(
             f"      - question: Which {words(n * 100 + i * 10 + j)}?\n"
             f"        answer: {words(n * 100 + i * 10 + j + 9_000_000, 15)}.\n"
@@ -56,7 +65,8 @@ def knowledge(n: int) -> str:
         for i in range(5)
     )
     return (
-        f"version: 3\ncreated_by: bench-{n % 97}\ndomain: synthetic\ndocument_outline: Synthetic document {n}.\n"
+        f"version: 3\ncreated_by: bench-{n % 97}\ndomain: synthetic\n"
+        f"document_outline: Synthetic document {n}.\n"
         f"seed_examples:\n{seeds}document:\n  patterns:\n    - doc.md\n  license: CC-BY-4.0\n"
     )
 

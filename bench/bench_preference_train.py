@@ -27,7 +27,8 @@ sequences (prompt + answer) of every pair as TRL tokenized them. Neither include
 reference pass, which both do before training; `setup_s` (model load, tokenization and, for DPO,
 the reference pass) is shown apart. TRL is a benchmark-only dependency: `pip install -e '.[bench-trl]'`.
 
-    .venv/bin/python bench/bench_preference_train.py [--pairs 64] [--objective reward|dpo|both] [--only labtax|trl]
+    .venv/bin/python bench/bench_preference_train.py [--pairs 64] [--objective reward|dpo|both]
+        [--only labtax|trl]
 
 The data: the starter taxonomy's seed examples (every leaf's, as `labtax eval`'s seed set asks
 them); for each seed question, chosen = its seed answer, rejected = the seed answer of the question
@@ -271,13 +272,14 @@ def print_table(results: dict[str, dict]) -> None:
             if tool in table:
                 t = table[tool]
                 print(
-                    f"| {objective} | {tool} | {t['tokens']:,} | {t['steps']} | {t['tokens_per_s']} | {t['setup_s']} | "
-                    f"{t['wall_s']} | {t['cpu_s']} | {t['peak_rss_gb']} |"
+                    f"| {objective} | {tool} | {t['tokens']:,} | {t['steps']} | {t['tokens_per_s']} | "
+                    f"{t['setup_s']} | {t['wall_s']} | {t['cpu_s']} | {t['peak_rss_gb']} |"
                 )
         if "ratio_labtax_over_trl" in table:
             r = table["ratio_labtax_over_trl"]
             print(
-                f"| {objective} | labtax / TRL | | | {r['tokens_per_s']} x | | {r['wall']} x | | {r['peak_rss']} x |"
+                f"| {objective} | labtax / TRL | | | {r['tokens_per_s']} x | | "
+                f"{r['wall']} x | | {r['peak_rss']} x |"
             )
 
 
@@ -296,7 +298,8 @@ def main() -> int:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        # TRL caches the reference log-probs by data set and model: a private cache, so no run reuses another's.
+        # TRL caches the reference log-probs by data set and model: a private cache, so no run
+        # reuses another's.
         os.environ["HF_DATASETS_CACHE"] = str(work / "hf-datasets")
         data = bench_data(work, args.pairs)
         for n, objective in enumerate(objectives):
@@ -310,7 +313,8 @@ def main() -> int:
                     runs[tool] = (run_labtax if tool == "labtax" else run_trl)(objective, data, run_dir)
                     r = runs[tool]
                     print(
-                        f"{objective} {tool}: {r['wall_s']} s ({r['cpu_s']} CPU s), peak {r['peak_rss_gb']} GB",
+                        f"{objective} {tool}: {r['wall_s']} s ({r['cpu_s']} CPU s), "
+                        f"peak {r['peak_rss_gb']} GB",
                         flush=True,
                     )
             results[objective] = compare(runs)

@@ -134,8 +134,9 @@ def main() -> None:
         for method in ("pairs", "list"):
             r = measure(url, args.questions, args.concurrency, method)
             print(
-                f"{method:>5}: {r['questions']} questions, {r['calls']} teacher calls, {r['pairs']} pairs in {r['wall_s']:.1f} s = "
-                f"{r['pairs'] / r['wall_s']:.1f} pairs/s ({r['calls'] / r['wall_s']:.0f} calls/s, ideal {ideal:.0f}); "
+                f"{method:>5}: {r['questions']} questions, {r['calls']} teacher calls, "
+                f"{r['pairs']} pairs in {r['wall_s']:.1f} s = {r['pairs'] / r['wall_s']:.1f} pairs/s "
+                f"({r['calls'] / r['wall_s']:.0f} calls/s, ideal {ideal:.0f}); "
                 f"rerun {r['rerun_s']:.2f} s with {r['rerun_calls']} teacher calls"
             )
     finally:

@@ -28,7 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from labtax.report import ReportOptions, build_report  # noqa: E402
 from labtax.schemas import validator  # noqa: E402
 
-WORDS = ["velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit", "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle", "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque", "pressure"]
+WORDS = [
+    "velocity", "force", "energy", "mass", "charge", "field", "wave", "orbit", "prism", "lens", "circuit",
+    "atom", "proton", "photon", "graph", "matrix", "vector", "limit", "series", "prime", "angle", "circle",
+    "volume", "area", "ratio", "median", "proof", "lemma", "axiom", "tensor", "spring", "friction", "torque",
+    "pressure",
+]  # fmt: skip
 LEAVES = 100
 
 

@@ -1,9 +1,10 @@
 """Benchmark: throughput over 1, 2 and 4 teacher servers (not a test).
 
 Each server (bench_teacher's raw HTTP server; all of them in one process apart from the client's)
-works on at most 4 requests at a time, each taking 100 ms, so one server tops out at 40 requests/s. The client is labtax's
-OpenAITeacher with those servers as its `teacher` list and `concurrency: 4` per server, driven by
-many concurrent calls. Targets: 2 servers >= 1.8x the throughput of 1, 4 servers >= 3.5x.
+works on at most 4 requests at a time, each taking 100 ms, so one server tops out at 40 requests/s.
+The client is labtax's OpenAITeacher with those servers as its `teacher` list and `concurrency: 4`
+per server, driven by many concurrent calls. Targets: 2 servers >= 1.8x the throughput of 1,
+4 servers >= 3.5x.
 
 Run: .venv/bin/python bench/bench_servers.py [--requests N] [--latency S]
 """
@@ -41,9 +42,8 @@ async def throughput(ports: list[int], requests: int) -> tuple[float, float]:
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]
     params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16, "seed": 1}
-    await asyncio.gather(
-        *(teacher.complete(messages, "", params) for _ in range(CAPACITY * len(ports)))
-    )  # open the connections
+    # open the connections
+    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(CAPACITY * len(ports))))
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(requests)))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -86,8 +86,9 @@ def main() -> None:
     ideal = CAPACITY / args.latency
     for n, (rate, cpu_ms) in rates.items():
         print(
-            f"{n} server{'s' * (n > 1)} ({CAPACITY} at a time, {args.latency * 1000:.0f} ms each): {rate:6.1f} requests/s "
-            f"= {rate / rates[1][0]:.2f}x of one (ideal {ideal * n:.0f}); client CPU {cpu_ms:.1f} ms/request"
+            f"{n} server{'s' * (n > 1)} ({CAPACITY} at a time, {args.latency * 1000:.0f} ms each): "
+            f"{rate:6.1f} requests/s = {rate / rates[1][0]:.2f}x of one (ideal {ideal * n:.0f}); "
+            f"client CPU {cpu_ms:.1f} ms/request"
         )
 
 

@@ -1,8 +1,8 @@
 """Benchmark of the OpenAI-compatible teacher client (not a test).
 
-A raw asyncio HTTP/1.1 server on 127.0.0.1, in its own process, answers /v1/chat/completions with a fixed reply,
-optionally after a fixed latency; it parses only what it must, so the client is what is
-measured. Reports:
+A raw asyncio HTTP/1.1 server on 127.0.0.1, in its own process, answers /v1/chat/completions with
+a fixed reply, optionally after a fixed latency; it parses only what it must, so the client is
+what is measured. Reports:
   1. requests/s sustained at concurrency 64 with a zero-latency server;
   2. achieved/ideal throughput at concurrency 32 with 100 ms server latency (target >= 0.9),
      where ideal = concurrency / latency.
@@ -130,9 +130,8 @@ async def _measure(port: int, concurrency: int, requests: int) -> float:
     await teacher.start()
     messages = [{"role": "user", "content": "Task: write one new instruction."}]
     params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 16, "seed": 1}
-    await asyncio.gather(
-        *(teacher.complete(messages, "", params) for _ in range(concurrency))
-    )  # warm the pool
+    # warm the pool
+    await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(concurrency)))
     started = time.perf_counter()
     await asyncio.gather(*(teacher.complete(messages, "", params) for _ in range(requests)))
     elapsed = time.perf_counter() - started
@@ -152,7 +151,8 @@ def main() -> None:
     achieved = asyncio.run(measure(latency, concurrency, requests))
     ideal = concurrency / latency
     print(
-        f"100 ms latency, concurrency 32: {achieved:,.1f} requests/s of an ideal {ideal:.0f} = {achieved / ideal:.3f}"
+        f"100 ms latency, concurrency 32: {achieved:,.1f} requests/s of an ideal {ideal:.0f} = "
+        f"{achieved / ideal:.3f}"
     )
 
 

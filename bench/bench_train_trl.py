@@ -301,7 +301,7 @@ def same_order(work: Path, samples: int, plot: Path | None) -> dict:
     (work / "trl").mkdir()
     ours = run_labtax(data, work / "labtax")
     theirs = run_trl(data, work / "trl", labtax_order(data, work / "order.jsonl"))
-    pairs = list(zip(ours["losses"], theirs["losses"]))
+    pairs = list(zip(ours["losses"], theirs["losses"], strict=False))
     diffs = [abs(a - b) for a, b in pairs]
     if plot:
         loss_plot(ours["losses"], theirs["losses"], plot)
@@ -312,7 +312,7 @@ def same_order(work: Path, samples: int, plot: Path | None) -> dict:
         "trl_losses": theirs["losses"],
         "max_abs_diff": round(max(diffs), 4),
         "mean_abs_diff": round(sum(diffs) / len(diffs), 4),
-        "max_rel_diff": round(max(d / b for d, (_, b) in zip(diffs, pairs)), 4),
+        "max_rel_diff": round(max(d / b for d, (_, b) in zip(diffs, pairs, strict=False)), 4),
     }
 
 
@@ -396,7 +396,8 @@ def main() -> int:
                 runs[tool].append((run_labtax if tool == "labtax" else run_trl)(data, round_dir))
                 last = runs[tool][-1]
                 print(
-                    f"round {r + 1} {tool}: {last['wall_s']} s ({last['cpu_s']} CPU s), peak {last['peak_rss_gb']} GB",
+                    f"round {r + 1} {tool}: {last['wall_s']} s ({last['cpu_s']} CPU s), "
+                    f"peak {last['peak_rss_gb']} GB",
                     flush=True,
                 )
         result = {"samples": args.samples, "tokens": tokens, **compare(runs, tokens)}

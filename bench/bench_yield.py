@@ -35,7 +35,8 @@ def make_copy(target: Path) -> Path:
 
 
 def generate_starter(overrides: dict[str, Any]) -> tuple[Any, float]:
-    """`labtax generate --all` on a fresh copy of the starter taxonomy with `overrides`; the result and its wall time."""
+    """`labtax generate --all` on a fresh copy of the starter taxonomy with `overrides`; the result
+    and its wall time."""
     from labtax.generate import GenerateOptions, generate
 
     with tempfile.TemporaryDirectory() as folder:
@@ -57,7 +58,8 @@ def print_yield(result: Any, wall: float) -> None:
         kept += entry["records"]
         calls += entry["teacher_calls"]
         print(
-            f"{path.removesuffix('/qna.yaml'):<60} {entry['records']:>7} {entry['teacher_calls']:>6} {entry['records'] / max(1, entry['teacher_calls']):>9.3f}"
+            f"{path.removesuffix('/qna.yaml'):<60} {entry['records']:>7} {entry['teacher_calls']:>6} "
+            f"{entry['records'] / max(1, entry['teacher_calls']):>9.3f}"
         )
     empty = sum(1 for entry in leaves.values() if entry["records"] == 0)
     print(

@@ -38,7 +38,8 @@ def git_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def starter_repo(tmp_path: Path) -> Path:
-    """A git repository holding a copy of the project's starter taxonomy and labtax.yaml, committed on main."""
+    """A git repository holding a copy of the project's starter taxonomy and labtax.yaml,
+    committed on main."""
     repo = tmp_path / "starter"
     repo.mkdir()
     shutil.copytree(REPO_ROOT / "taxonomy", repo / "taxonomy")

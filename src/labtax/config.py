@@ -32,13 +32,15 @@ class Config:
         """The taxonomy root, which must exist: a run over a missing one would do nothing and succeed."""
         if not self.taxonomy_root.is_dir():
             raise ConfigError(
-                f"the taxonomy root {self.taxonomy_root} does not exist (taxonomy_root in {self.path or CONFIG_NAME})"
+                f"the taxonomy root {self.taxonomy_root} does not exist "
+                f"(taxonomy_root in {self.path or CONFIG_NAME})"
             )
         return self.taxonomy_root
 
     @property
     def prompts_dir(self) -> Path | None:
-        """generate.prompts_dir resolved against the root: a user's own prompt templates (None: the bundled ones)."""
+        """generate.prompts_dir resolved against the root: a user's own prompt templates (None: the
+        bundled ones)."""
         folder = self.section("generate").get("prompts_dir")
         return (self.root / folder).resolve() if folder else None
 

@@ -52,7 +52,8 @@ LETTER = {"added": "A", "modified": "M", "deleted": "D", "renamed": "R"}
 
 @dataclass(frozen=True, order=True)
 class LeafChange:
-    """One changed leaf. `path` is its qna.yaml relative to the repo root (posix); a deleted leaf keeps its old path."""
+    """One changed leaf. `path` is its qna.yaml relative to the repo root (posix); a deleted leaf
+    keeps its old path."""
 
     path: str
     status: str  # "added" | "modified" | "deleted" | "renamed"
@@ -73,10 +74,12 @@ class ChangeSet:
 def changed_leaves(
     repo: Path | str, base: str | None = None, taxonomy_root: str = "taxonomy"
 ) -> list[LeafChange]:
-    """The leaves changed between `base` and the working tree (committed, staged, unstaged, untracked), sorted by path.
+    """The leaves changed between `base` and the working tree (committed, staged, unstaged, untracked),
+    sorted by path.
 
     `base` None: labtax.yaml's `default_base`, else the merge-base of HEAD with origin/main, else with main.
-    `base` "empty": every leaf, as added. Raises GitError outside a repository or when the base does not resolve.
+    `base` "empty": every leaf, as added. Raises GitError outside a repository or when the base does
+    not resolve.
     """
     return change_set(repo, base, taxonomy_root).leaves
 
@@ -226,7 +229,8 @@ def _change(path: str, status: str, old_path: str | None, taxonomy_root: str) ->
 def _pair_moved_leaves(repo: Repo, files: list[FileChange], taxonomy_root: str) -> list[FileChange]:
     """A leaf moved with plain `mv` shows as a deleted tracked qna.yaml plus an untracked one; git cannot pair
     them (the new file is not in the index), so pair them here when the content is identical."""
-    # A file removed from the index but still on disk reads as deleted + untracked at one path: it is modified.
+    # A file removed from the index but still on disk reads as deleted + untracked at one path:
+    # it is modified.
     removed = {f.path for f in files if f.status == "D"}
     same = {f.path for f in files if f.status == "A" and f.path in removed}
     files = [f for f in files if f.path not in same] + [FileChange("M", path) for path in sorted(same)]
@@ -239,7 +243,7 @@ def _pair_moved_leaves(repo: Repo, files: list[FileChange], taxonomy_root: str) 
     if not deleted or not added:
         return files
     out = [f for f in files if f not in added]
-    for file, blob in zip(added, blob_ids(repo, [f.path for f in added])):
+    for file, blob in zip(added, blob_ids(repo, [f.path for f in added]), strict=True):
         gone = deleted.pop(blob, None)
         if gone is None:
             out.append(file)

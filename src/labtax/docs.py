@@ -32,7 +32,8 @@ def _rows(schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, 
 
 
 def config_table(section: str = "") -> str:
-    """A Markdown table of every labtax.yaml key (of one section, named without its prefix): name, default, description."""
+    """A Markdown table of every labtax.yaml key (of one section, named without its prefix): name,
+    default, description."""
     prefix = f"{section}." if section else ""
     rows = [
         (key.removeprefix(prefix), default, text)

@@ -64,3 +64,13 @@ def os_error(exc: OSError) -> LabtaxError:
     advice = _OS_ADVICE.get(exc.errno or 0, exc.strerror or str(exc))
     where = f"{exc.filename}: " if exc.filename is not None else f"{exc.strerror or type(exc).__name__}: "
     return LabtaxError(f"{where}{advice}", exit_code=EXIT_FINDINGS)
+
+
+def leaf_failure(leaf_path: str, outcome: BaseException) -> str:
+    """The one line a leaf that failed reports: a LabtaxError's own message, anything else an internal
+    error to report (a bug fails its leaf only). Ctrl-C and friends are raised again: they stop the run."""
+    if not isinstance(outcome, Exception):
+        raise outcome
+    if isinstance(outcome, LabtaxError):
+        return outcome.message
+    return f"{leaf_path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"

@@ -22,7 +22,8 @@ def write_leaf(
     documents: dict[str, str] | None = None,
     patterns: list[str] | None = None,
 ) -> str:
-    """Write a leaf (qna.yaml + attribution.txt, plus documents for knowledge) and return its qna.yaml path."""
+    """Write a leaf (qna.yaml + attribution.txt, plus documents for knowledge) and return
+    its qna.yaml path."""
     base = repo / folder
     base.mkdir(parents=True, exist_ok=True)
     if documents is not None:
@@ -44,7 +45,8 @@ def commit_all(repo: Path, message: str = "change") -> None:
 
 @pytest.fixture
 def leafy_repo(git_repo: Path) -> Path:
-    """main holds one leaf per branch (a knowledge leaf with a local document); HEAD is branch `work` off main."""
+    """main holds one leaf per branch (a knowledge leaf with a local document); HEAD is
+    branch `work` off main."""
     write_leaf(
         git_repo, "taxonomy/knowledge/physics/kinematics", "kinematics", {"kinematics.md": "# Motion\n"}
     )

@@ -31,7 +31,8 @@ def test_text_output_sorted_with_status_letters(leafy_repo: Path, monkeypatch: p
     result = run(leafy_repo / "taxonomy", monkeypatch)  # works from a subfolder too
     assert result.exit_code == 0, result.stdout
     assert result.stdout.splitlines() == [
-        "R  taxonomy/compositional_skills/tutoring/explain/qna.yaml -> taxonomy/compositional_skills/tutoring/teach/qna.yaml",
+        "R  taxonomy/compositional_skills/tutoring/explain/qna.yaml -> "
+        "taxonomy/compositional_skills/tutoring/teach/qna.yaml",
         "D  taxonomy/foundational_skills/math/arithmetic/qna.yaml",
         "A  taxonomy/foundational_skills/reasoning/logic/qna.yaml",
         "M  taxonomy/knowledge/physics/kinematics/qna.yaml",

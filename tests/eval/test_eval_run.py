@@ -52,7 +52,8 @@ def test_eval_scores_a_model_on_every_set_and_writes_the_reports(
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "astronomy_test.csv").write_text(
-        '"Which planet is the largest?",Mars,Jupiter,Venus,Earth,B\nWhat is frozen water called?,Steam,Ice,Fog,Dew,B\n'
+        '"Which planet is the largest?",Mars,Jupiter,Venus,Earth,B\n'
+        "What is frozen water called?,Steam,Ice,Fog,Dew,B\n"
     )
     with TeacherServer(judge) as server:
         configure(repo, server.url)
@@ -132,9 +133,10 @@ def test_resume_after_kill_redoes_no_finished_judge_call(repo: Path, student_dir
             time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        # the last may be in flight
         finished = [json.dumps(b, sort_keys=True) for b in server.answered if stage_of(b) == "judge_answer"][
             :-1
-        ]  # the last may be in flight
+        ]
         assert len(finished) >= 5
         server.received.clear()
         rerun = labtax(repo, "eval", "--model", str(student_dir), "--sets", "skills,seeds")

@@ -35,7 +35,8 @@ def test_grades_are_read_by_constrained_choice(tmp_path: Path, mode: str, field:
 
     with TeacherServer(script) as server:
         (tmp_path / "labtax.yaml").write_text(
-            f"generate: {{teacher: '{server.url}', choice: {mode}, assistant_prefill: false, retry_backoff_s: 0.01}}\n"
+            f"generate: {{teacher: '{server.url}', choice: {mode}, assistant_prefill: false, "
+            "retry_backoff_s: 0.01}\n"
         )
         section = judge_section(load_config(tmp_path).section("generate"), {"judge": None})
         grades = grade(

@@ -57,9 +57,9 @@ def test_log_likelihoods_do_not_depend_on_the_batch(student_dir: Path) -> None:
 
 def test_prompt_is_the_mmlu_layout_and_shots_come_from_the_same_leaf(mcq_items: list[McqItem]) -> None:
     item = mcq_items[0]
-    assert (
-        mcq.prompt(item)
-        == f"{item.question}\nA. {item.choices[0]}\nB. {item.choices[1]}\nC. {item.choices[2]}\nD. {item.choices[3]}\nAnswer:"
+    assert mcq.prompt(item) == (
+        f"{item.question}\nA. {item.choices[0]}\nB. {item.choices[1]}\n"
+        f"C. {item.choices[2]}\nD. {item.choices[3]}\nAnswer:"
     )
     shots = mcq.pick_shots(item, mcq_items, 2, seed=1)
     assert len(shots) == 2 and all(s.leaf == item.leaf and s.id != item.id for s in shots)

@@ -20,9 +20,12 @@ from labtax.train.select import Candidate, get_selector, why
 @pytest.mark.parametrize(
     "reply",
     [
-        "Question: What is velocity?\nA. A force\nB. Rate of change of position\nC. A mass\nD. An energy\nAnswer: B",
-        " What is velocity?\nA) A force\nB) Rate of change of position\nC) A mass\nD) An energy\n\nCorrect answer: (B)",
-        "Question: What is velocity?\n(a) A force\n(b) Rate of change of position\n(c) A mass\n(d) An energy\n**Answer:** b. Rate of change",
+        "Question: What is velocity?\nA. A force\nB. Rate of change of position\nC. A mass\n"
+        "D. An energy\nAnswer: B",
+        " What is velocity?\nA) A force\nB) Rate of change of position\nC) A mass\nD) An energy\n"
+        "\nCorrect answer: (B)",
+        "Question: What is velocity?\n(a) A force\n(b) Rate of change of position\n(c) A mass\n"
+        "(d) An energy\n**Answer:** b. Rate of change",
     ],
 )
 def test_multiple_choice_replies_parse_in_common_layouts(reply: str) -> None:
@@ -38,7 +41,8 @@ def test_multiple_choice_replies_parse_in_common_layouts(reply: str) -> None:
     [
         "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nAnswer: B",  # three options
         "Question: What is velocity?\nA. A force\nB. Rate\nC. A mass\nD. An energy",  # no answer
-        "Question: What is velocity?\nA. Rate\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # repeated option
+        # repeated option
+        "Question: What is velocity?\nA. Rate\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",
         "A. A force\nB. Rate\nC. A mass\nD. An energy\nAnswer: A",  # no question
         "Question: Why?\nB. A force\nA. Rate\nC. A mass\nD. An energy\nAnswer: A",  # letters out of order
     ],

@@ -11,5 +11,6 @@ from tests.generate.helpers import make_repo
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A git repo (branch main) with one skills leaf, one grounded skills leaf and one knowledge leaf, committed."""
+    """A git repo (branch main) with one skills leaf, one grounded skills leaf and one knowledge leaf,
+    committed."""
     return make_repo(tmp_path / "repo")

@@ -96,7 +96,8 @@ def write_leaf(repo: Path, folder: str, text: str, documents: dict[str, str] | N
 
 
 def make_repo(root: Path) -> Path:
-    """A git repo (branch main) with one skills leaf, one grounded skills leaf and one knowledge leaf, committed."""
+    """A git repo (branch main) with one skills leaf, one grounded skills leaf and one knowledge leaf,
+    committed."""
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     write_leaf(root, "compositional_skills/writing/haiku", SKILL)

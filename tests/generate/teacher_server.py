@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-WORDS = ["atom", "orbit", "photon", "vector", "tensor", "energy", "field", "wave", "lattice", "prism", "quark", "neuron", "enzyme", "glacier", "delta", "plasma", "vortex", "magnet", "rotor", "piston", "circuit", "signal", "matrix", "graph", "prime", "integral", "limit", "series", "proof", "theorem", "lemma", "axiom", "ratio", "angle", "chord", "radius", "sphere", "cone", "helix", "spiral", "fractal", "entropy", "kelvin", "joule", "volt", "ampere", "ohm", "farad", "tesla", "newton", "pascal", "lumen", "candela", "mole", "carbon", "oxygen", "helium", "neon", "argon", "iron", "copper", "zinc", "silver", "gold", "cobalt", "nickel", "sodium", "calcium", "sulfur", "iodine", "boron", "silicon", "quartz", "basalt", "granite"]
+WORDS = [
+    "atom", "orbit", "photon", "vector", "tensor", "energy", "field", "wave", "lattice", "prism", "quark",
+    "neuron", "enzyme", "glacier", "delta", "plasma", "vortex", "magnet", "rotor", "piston", "circuit",
+    "signal", "matrix", "graph", "prime", "integral", "limit", "series", "proof", "theorem", "lemma", "axiom",
+    "ratio", "angle", "chord", "radius", "sphere", "cone", "helix", "spiral", "fractal", "entropy", "kelvin",
+    "joule", "volt", "ampere", "ohm", "farad", "tesla", "newton", "pascal", "lumen", "candela", "mole",
+    "carbon", "oxygen", "helium", "neon", "argon", "iron", "copper", "zinc", "silver", "gold", "cobalt",
+    "nickel", "sodium", "calcium", "sulfur", "iodine", "boron", "silicon", "quartz", "basalt", "granite",
+]  # fmt: skip
 
 
 @dataclass
@@ -292,9 +300,8 @@ class TeacherServer:
                 if not trickle:
                     self.wfile.write(blob)
                     return
-                for i in range(
-                    len(blob)
-                ):  # one byte at a time: every read gets data, the whole body takes long
+                # one byte at a time: every read gets data, the whole body takes long
+                for i in range(len(blob)):
                     if server._stop.is_set():
                         return
                     self.wfile.write(blob[i : i + 1])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from labtax.errors import LabtaxError
-from labtax.models.openai_teacher import parse_label, retry_after
+from labtax.models.openai_protocol import parse_label, retry_after
 from tests.generate.helpers import outputs, run, write_config
 from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, stage_of
 

@@ -114,15 +114,13 @@ def test_generate_splits_chunks_for_a_small_context_and_records_the_page(tmp_pat
     knowledge_leaf(repo, "*.pdf", {"motion.pdf": make_pdf([words[:half].strip(), words[half:].strip()])})
     small = [{"id": "scripted-teacher", "max_model_len": 700}]
     with TeacherServer(models=small) as server:
-        write_config(
-            repo, server.url, num_instructions=12, chunk_tokens=200, chunk_overlap=0
-        )  # 3 chunks of up to 200 words
+        # 3 chunks of up to 200 words
+        write_config(repo, server.url, num_instructions=12, chunk_tokens=200, chunk_overlap=0)
         result = run(repo)
         prompts = [b["messages"][0]["content"] for b in server.received if stage_of(b) == "generate_qa"]
     assert not result.failed
-    assert prompts and all(
-        len(p.encode()) // 3 + 96 <= 700 for p in prompts
-    )  # every prompt fits with max_tokens.qa
+    # every prompt fits with max_tokens.qa
+    assert prompts and all(len(p.encode()) // 3 + 96 <= 700 for p in prompts)
     shown = {p.split("Passage:\n", 1)[1].split("\nWrite one new question")[0].strip() for p in prompts}
     assert len(shown) > 3  # more than the 3 chunks of 200 words: they were split
     assert sum(len(text.split()) for text in shown) == len(words.split())  # and nothing was lost

@@ -14,7 +14,8 @@ from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, st
 
 KINEMATICS = "taxonomy/knowledge/physics/kinematics/qna.yaml"
 
-PASSAGE = """tail of a sentence cut by the chunk window. Kinematics describes motion without asking what causes it.
+PASSAGE = """tail of a sentence cut by the chunk window. \
+Kinematics describes motion without asking what causes it.
 
 ## Velocity
 
@@ -41,9 +42,9 @@ The last sentence is cut off by the window and never"""
 def test_paragraphs_leave_out_headings_tables_code_and_join_wrapped_lines() -> None:
     blocks = paragraphs(PASSAGE)
     assert (
-        "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. It is a vector: its sign gives the direction of motion."
-        in blocks
-    )
+        "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. "
+        "It is a vector: its sign gives the direction of motion."
+    ) in blocks
     assert not any(b.startswith(("#", "|", "```")) or "no prose" in b for b in blocks)
     assert "A list item that states a whole fact about speed and velocity." in blocks
 
@@ -58,9 +59,8 @@ def test_sentences_do_not_split_at_initials_or_abbreviations() -> None:
 
 def test_facts_stand_alone() -> None:
     found = facts(PASSAGE)
-    assert (
-        found[0] == "Kinematics describes motion without asking what causes it."
-    )  # the cut first piece is not a fact
+    # the cut first piece is not a fact
+    assert found[0] == "Kinematics describes motion without asking what causes it."
     # "It is a vector" points back: it joins the sentence before it and starts no fact itself
     assert (
         "Average velocity is the displacement divided by the time taken, written v = Δx / Δt. "
@@ -69,9 +69,8 @@ def test_facts_stand_alone() -> None:
     assert not any(f.startswith("It ") for f in found)
     assert "J. J. Thomson discovered the electron in 1897, e.g. in cathode-ray tubes." in found[-2:]
     assert not any("runner above" in f for f in found)  # it needs a part of the document the passage lacks
-    assert not any(
-        "never negative" in f for f in found
-    )  # three words: too short, and nothing whole follows it
+    # three words: too short, and nothing whole follows it
+    assert not any("never negative" in f for f in found)
     assert not any("cut off" in f or "tail of" in f or "v = u + at" in f for f in found)
     assert all(f in " ".join(paragraphs(PASSAGE)) for f in found)  # whole sentences, as written
 
@@ -87,9 +86,8 @@ def test_round_answers() -> None:
     assert round_answers("auto", [], True) == "abstractive"
     assert round_answers("auto", [("abstractive", 0)], True) == "extractive"
     assert round_answers("auto", [("abstractive", 1)], True) == "abstractive"
-    assert (
-        round_answers("auto", [("abstractive", 0), ("extractive", 2)], True) == "extractive"
-    )  # stays extractive
+    # stays extractive
+    assert round_answers("auto", [("abstractive", 0), ("extractive", 2)], True) == "extractive"
     assert round_answers("auto", [("abstractive", 0)], False) == "abstractive"  # nothing to copy
     assert round_answers("abstractive", [("abstractive", 0)], True) == "abstractive"
     assert round_answers("extractive", [], True) == "extractive"
@@ -136,9 +134,8 @@ def test_auto_turns_extractive_when_no_answer_is_faithful(repo: Path) -> None:
         assert not list(validator("record.schema.json").iter_errors(rec))
         assert rec["provenance"]["answers"] == "extractive"
         assert rec["messages"][-1]["content"] in document  # the document's own words
-        assert rec["messages"][-1]["content"] in " ".join(
-            rec["context"].split()
-        )  # ... from the record's chunk
+        # ... from the record's chunk
+        assert rec["messages"][-1]["content"] in " ".join(rec["context"].split())
         assert rec["scores"] == {"faithfulness": True, "relevance": True}
         assert set(rec["provenance"]["templates"]) >= {"generate_qa", "generate_qa_extractive"}
 

@@ -202,7 +202,7 @@ def test_a_log_file_that_cannot_be_written_prints_no_traceback(repo: Path) -> No
     assert "Logging error" not in done.stderr and "Traceback" not in done.stderr
 
 
-# ---- settings and leaves that used to give internal errors ------------------------------------------------------
+# ---- settings and leaves that used to give internal errors -------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -55,9 +55,8 @@ def test_labtax_yaml_mapping_and_temperature(repo: Path) -> None:
         )
         run(repo, leaves=(HAIKU, SUMMARY))
         haiku, summary = responses(server, "haiku"), responses(server, "Summarise")
-    assert all(
-        "creatively" not in b["messages"][0]["content"] and b["temperature"] == 0.7 for b in haiku
-    )  # the default mapping is replaced
+    # the default mapping is replaced
+    assert all("creatively" not in b["messages"][0]["content"] and b["temperature"] == 0.7 for b in haiku)
     assert all("creatively" in b["messages"][0]["content"] and b["temperature"] == 1.3 for b in summary)
     assert (
         records(repo, "compositional_skills/reading/summary.jsonl")[0]["provenance"]["persona"] == "creative"

@@ -33,9 +33,8 @@ def untagged_garbage(body: dict[str, Any], attempt: int = 0) -> Reply:
 def test_next_count_scales_by_the_last_yield() -> None:
     assert next_count(missing=3, last_count=4, last_kept=1, left=100) == 12
     assert next_count(missing=1, last_count=4, last_kept=3, left=100) == 2  # ceil(1 * 4 / 3)
-    assert (
-        next_count(missing=5, last_count=4, last_kept=0, left=100) == 8
-    )  # nothing kept: twice the last round
+    # nothing kept: twice the last round
+    assert next_count(missing=5, last_count=4, last_kept=0, left=100) == 8
     assert next_count(missing=5, last_count=4, last_kept=0, left=3) == 3  # never past the budget
     assert next_count(missing=5, last_count=4, last_kept=1, left=0) == 0
 

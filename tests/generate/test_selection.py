@@ -75,9 +75,8 @@ def test_dry_run_plans_without_calling(repo: Path) -> None:
         "evaluate_relevance": 6,
     }
     assert plan[KINEMATICS]["chunks"] == 4 and plan[HAIKU]["chunks"] is None
-    assert (
-        plan[HAIKU]["cached"] is None and plan[HAIKU]["eta_s"] is None
-    )  # the server names the model: unknown until asked
+    # the server names the model: unknown until asked
+    assert plan[HAIKU]["cached"] is None and plan[HAIKU]["eta_s"] is None
     assert not (repo / "generated").exists()
 
 
@@ -101,15 +100,13 @@ def test_dry_run_bounds_hold_and_count_the_cache(repo: Path, monkeypatch: pytest
     for leaf, entry in done.manifest["leaves"].items():
         assert entry["calls"] <= after[leaf]["calls_max"] == before[leaf]["calls_max"]  # the bound held
         assert after[leaf]["cached"] == entry["calls"]  # a finished leaf replays wholly from the cache
-        assert (
-            before[leaf]["eta_s"] is None and after[leaf]["eta_s"] is not None
-        )  # from the rate the run measured
+        # from the rate the run measured
+        assert before[leaf]["eta_s"] is None and after[leaf]["eta_s"] is not None
         assert all(
             entry["stages"][stage]["generated"] <= calls for stage, calls in after[leaf]["stages"].items()
         )
-    assert asked == sum(
-        entry["teacher_calls"] for entry in done.manifest["leaves"].values()
-    )  # dry runs asked nothing
+    # dry runs asked nothing
+    assert asked == sum(entry["teacher_calls"] for entry in done.manifest["leaves"].values())
     data = json.loads(printed.output)
     assert printed.exit_code == 0 and {e["leaf"] for e in data["leaves"]} == set(after)
     assert data["total"]["calls_max"] == sum(e["calls_max"] for e in after.values())
@@ -164,9 +161,8 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
         )
         models = {b["model"] for b in server.answered}
     assert result.exit_code == 0, result.output
-    assert (
-        models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5
-    )  # 4 stages, 5 probes (auto defaults)
+    # 4 stages, 5 probes (auto defaults)
+    assert models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
     held = (repo / "out/eval/compositional_skills/writing/haiku.heldout.jsonl").read_text().splitlines()
     # two kept pairs: the default eval.holdout_fraction holds one out for evaluation

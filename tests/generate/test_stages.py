@@ -53,7 +53,8 @@ def test_skills_four_stages_filter_and_count(repo: Path) -> None:
                 "Instruction: Write a haiku about gravity.",  # a seed again: near-duplicate
                 "Instruction: Write a haiku about the orbit of the moon around the earth.",
                 "Instruction: Write a haiku about the colour of copper flames.",
-                "Instruction: Write a haiku about the orbit of the moon around earth.",  # near-duplicate of the third
+                # near-duplicate of the third
+                "Instruction: Write a haiku about the orbit of the moon around earth.",
                 "Instruction: Describe plate tectonics as a haiku for children.",
             ],
             ("haiku", "evaluate_instructions"): ["no", "I cannot tell", "yes", "yes"],
@@ -120,7 +121,8 @@ def test_knowledge_stages_filter_and_keep_chunk(repo: Path) -> None:
             ("kinematics", "generate_qa"): [
                 "Question: What is velocity?",  # no answer: unparseable
                 "Question: What is velocity 0?\nAnswer: A rate.",  # a seed question: near-duplicate
-                "Question: How is velocity defined in sentence three?\nAnswer: As the rate of change of position.",
+                "Question: How is velocity defined in sentence three?\n"
+                "Answer: As the rate of change of position.",
                 "Question: What does sentence twenty say about position?\nAnswer: That it changes with time.",
                 "Question: Which quantity changes with time according to the text?\nAnswer: Position.",
             ],
@@ -238,10 +240,11 @@ def test_dropped_candidates_written_next_to_records(repo: Path) -> None:
         == "Context: a passage, and no instruction after it"
     )
     duplicate = by_reason[("generate_instructions", "near_duplicate")]
+    # a seed
     assert (
         duplicate["question"] == "Write a haiku about gravity."
         and duplicate["duplicate_of"] == "Write a haiku about gravity."
-    )  # a seed
+    )
     rejected = by_reason[("evaluate_instructions", "rejected")]
     below = by_reason[("evaluate_pairs", "below_threshold")]
     # the two judged instructions reach the judge concurrently: either may get the scripted "no"

@@ -79,9 +79,8 @@ def test_piped_generate_prints_progress_and_a_summary_with_cache_counts(repo: Pa
     print_result(second, table)
     text = table_out.getvalue()
     assert "calls: teacher calls this run made; cached: calls the cache answered" in text
-    leaf_row = next(
-        line for line in text.splitlines() if "compositional_skills/writing/haiku" in line
-    )  # whole, on one line
+    # whole, on one line
+    leaf_row = next(line for line in text.splitlines() if "compositional_skills/writing/haiku" in line)
     assert leaf_row.split("│")[-3].strip() == "0" and leaf_row.split("│")[-2].strip() == str(
         cost["teacher_calls"]
     )

@@ -65,9 +65,8 @@ def test_local_documents_stay_inside_the_leaf(tmp_path: Path) -> None:
         {"a.md": "alpha beta", "b.txt": "gamma", "c.html": "<p>delta</p>"},
     )
     chunks = leaf_chunks(repo, load_leaf(repo, leaf_path), 50, 5)
-    assert [c.source for c in chunks] == [
-        "taxonomy/knowledge/physics/kinematics/a.md"
-    ]  # the pattern *.md only
+    # the pattern *.md only
+    assert [c.source for c in chunks] == ["taxonomy/knowledge/physics/kinematics/a.md"]
     escaping = KNOWLEDGE.replace('"*.md"', '"../../secret.md"')
     write_leaf(repo, "knowledge/physics/kinematics", escaping)
     with pytest.raises(LabtaxError, match="leaves its folder"):

@@ -32,9 +32,9 @@ def make_repo(root: Path) -> Path:
 def test_text_output_and_exit_1(tmp_path):
     result = run(make_repo(tmp_path), "lint")
     assert result.returncode == 1
-    assert (
-        result.stdout
-        == "taxonomy/compositional_skills/writing/bad/qna.yaml:13:13: error[LT102] seed_examples[2].answer: must be a non-empty string\n"
+    assert result.stdout == (
+        "taxonomy/compositional_skills/writing/bad/qna.yaml:13:13: "
+        "error[LT102] seed_examples[2].answer: must be a non-empty string\n"
     )
     assert "2 files checked: 1 error, 0 warnings" in result.stderr
     assert "Traceback" not in result.stderr

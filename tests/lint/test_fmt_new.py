@@ -1,4 +1,5 @@
-"""`labtax fmt` keeps comments and content while normalising; `labtax new` scaffolds leaves that fail lint until filled."""
+"""`labtax fmt` keeps comments and content while normalising; `labtax new` scaffolds leaves that
+fail lint until filled."""
 
 import subprocess
 import sys

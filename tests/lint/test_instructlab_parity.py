@@ -67,7 +67,8 @@ CASES = {
     "knowledge-two-questions": (
         "knowledge",
         REMOTE.replace(
-            "      - question: Who is passage 1 written for?\n        answer: First-year students learning about velocity.\n",
+            "      - question: Who is passage 1 written for?\n"
+            "        answer: First-year students learning about velocity.\n",
             "",
         ),
     ),
@@ -149,8 +150,7 @@ def test_same_verdict_as_instructlab(tmp_path, name):
 def test_yamllint_directives_do_not_silence_the_labtax_profile(tmp_path):
     text = "# yamllint disable\n" + GOOD_SKILL.replace("version: 3\n", "version: 3  \n")
     path = write_leaf(tmp_path, "compositional_skills/topic/directive", text, attribution=None)
-    assert "LT013" in [
-        p.rule for p in lint_paths([path], load_config(tmp_path))
-    ]  # (and LT203: no attribution)
+    # (and LT203: no attribution)
+    assert "LT013" in [p.rule for p in lint_paths([path], load_config(tmp_path))]
     (tmp_path / "labtax.yaml").write_text("profile: instructlab\n")
     assert lint_paths([path], load_config(tmp_path)) == []

@@ -37,7 +37,8 @@ def test_an_infinite_version_is_reported(tmp_path: Path, profile: str) -> None:
 def test_a_commit_sha_followed_by_a_newline_is_not_a_pass(tmp_path: Path) -> None:
     remote = GOOD_KNOWLEDGE.replace(
         "document:\n  patterns:",
-        "document:\n  repo: https://example.com/docs.git\n  commit: |\n    0123456789abcdef0123456789abcdef01234567\n  patterns:",
+        "document:\n  repo: https://example.com/docs.git\n  commit: |\n"
+        "    0123456789abcdef0123456789abcdef01234567\n  patterns:",
     )
     problems = lint_text(tmp_path, remote, leaf=KNOWLEDGE_LEAF)
     assert any(p.rule in ("LT107", "LT403") and "commit" in p.message for p in problems), problems

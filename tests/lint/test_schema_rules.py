@@ -77,7 +77,8 @@ def test_lt105_seed_count_message(tmp_path):
 def test_lt105_knowledge_needs_exactly_three_questions(tmp_path):
     text = GOOD_KNOWLEDGE.replace(
         "      - question: Which branch of mechanics covers velocity?\n",
-        "      - question: Which branch covers velocity?\n        answer: Kinematics.\n      - question: Which branch of mechanics covers velocity?\n",
+        "      - question: Which branch covers velocity?\n        answer: Kinematics.\n"
+        "      - question: Which branch of mechanics covers velocity?\n",
         1,
     )
     (problem,) = assert_rule(tmp_path, "LT105", text, (9, 7), leaf=KNOWLEDGE_LEAF)

@@ -135,9 +135,8 @@ def test_cli_mix_counts_generated_and_seed_and_warns_about_leaves_without_data(
         by_source = stats["phases"][phase]["by_source"]
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name + " "))
         assert f"(generated {by_source.get('generated', 0)}, seed {by_source.get('seed', 0)})" in line
-    assert {r["source"] for r in rows(mix_project / "out" / "st.jsonl") if not r["replayed"]} == {
-        "seed"
-    }  # ST's own data: seeds only
+    # ST's own data: seeds only
+    assert {r["source"] for r in rows(mix_project / "out" / "st.jsonl") if not r["replayed"]} == {"seed"}
     (leaf,) = stats["inputs"]["leaves_without_generated"]
     assert leaf.startswith("taxonomy/compositional_skills/")
     assert (

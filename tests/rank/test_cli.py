@@ -48,9 +48,8 @@ def test_a_leaf_without_records_is_reported_and_exits_1(repo: Path, monkeypatch:
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"no records: {SUMMARY} has no generated records" in result.stderr
         assert "2 leaf(s) have no generated records" in result.stderr and "--allow-empty" in result.stderr
-        assert (
-            len(preference_rows(repo, "compositional_skills/writing/haiku.jsonl")) == 2
-        )  # the others are ranked
+        # the others are ranked
+        assert len(preference_rows(repo, "compositional_skills/writing/haiku.jsonl")) == 2
         allowed = invoke(repo, monkeypatch, "--all", "--allow-empty")
     assert allowed.exit_code == 0, allowed.output
 
@@ -114,9 +113,8 @@ def test_a_student_checkpoint_answers_join_the_candidates(repo: Path, tmp_path: 
     )
     cache = CallCache(repo / "preferences" / ".cache" / "calls.sqlite")
     try:
-        assert (
-            len(cache) == len(server.received) + 2
-        )  # every teacher call and both student answers are cached
+        # every teacher call and both student answers are cached
+        assert len(cache) == len(server.received) + 2
     finally:
         cache.close()
     assert json.loads((repo / "preferences" / "manifest.json").read_text())["leaves"][HAIKU]["questions"] == 2
@@ -125,9 +123,8 @@ def test_a_student_checkpoint_answers_join_the_candidates(repo: Path, tmp_path: 
 def test_clean_removes_the_rank_call_cache(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(
-        "LABTAX_CACHE", str(tmp_path / "cache")
-    )  # clean also removes the labtax cache's compiled ops: not the real ones
+    # clean also removes the labtax cache's compiled ops: not the real ones
+    monkeypatch.setenv("LABTAX_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "ops"))
     write_generated(repo, HAIKU, KEPT[:1])
     with TeacherServer(ranker()) as server:

@@ -85,7 +85,8 @@ def test_list_reply_312_gives_the_pairs_it_says(repo: Path) -> None:
 
 @pytest.mark.parametrize(("count", "reply"), [(3, "113"), (5, "4x"), (4, "5123"), (5, "12345 and 6")])
 def test_an_invalid_list_ranking_is_dropped_and_counted(repo: Path, count: int, reply: str) -> None:
-    """K <= 4: the reply is chosen among the permutations (here read from text); K = 5: free text, validated."""
+    """K <= 4: the reply is chosen among the permutations (here read from text); K = 5: free text,
+    validated."""
     write_generated(
         repo, HAIKU, [("Write a haiku about rain.", KEPT), ("Write a haiku about snow.", "KEPT snow falls")]
     )

@@ -41,9 +41,8 @@ def test_splits_are_per_question_with_the_configured_shares(repo: Path) -> None:
         result = run(repo, leaves=(HAIKU,))
     splits = all_rows(repo)
     questions = {split: {r["question_id"] for r in rows} for split, rows in splits.items()}
-    assert (
-        sum(map(len, questions.values())) == len(set().union(*questions.values())) == 50
-    )  # no question in two splits
+    # no question in two splits
+    assert sum(map(len, questions.values())) == len(set().union(*questions.values())) == 50
     for split, share in SHARES.items():  # 50 draws: within three standard deviations of the share
         assert abs(len(questions[split]) - 50 * share) <= 3 * (50 * share * (1 - share)) ** 0.5, (
             split,

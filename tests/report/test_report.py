@@ -69,9 +69,8 @@ def test_html_file_is_self_contained(starter: Path, monkeypatch: pytest.MonkeyPa
     data, page = rest.split("</script>", 1)
     json.loads(data)  # the data, inline
     code = head + page
-    assert "https://" not in code and "http://" not in code.replace(
-        "http://www.w3.org/2000/svg", ""
-    )  # nothing fetched
+    # nothing fetched
+    assert "https://" not in code and "http://" not in code.replace("http://www.w3.org/2000/svg", "")
     assert "<link" not in code and " src=" not in code and "fetch(" not in code
     assert f"wrote {out}" in result.stderr
 
@@ -159,9 +158,8 @@ def test_bad_inputs_are_located_errors(
         in result.output
     )
     assert not (tmp_path / "r.html").exists()  # nothing half-written
-    assert (
-        CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"]).exit_code == 0
-    )  # the summary reads the manifest only
+    # the summary reads the manifest only
+    assert CliRunner().invoke(cli, ["report", "--input", "g", "--format", "md"]).exit_code == 0
     result = CliRunner().invoke(
         cli, ["report", "--input", str(starter / "generated"), "--since", "no-such-ref", "--format", "md"]
     )

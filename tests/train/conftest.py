@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a tiny student (model/), a taxonomy, generated records and `labtax mix` output (data/)."""
+    """A folder with a tiny student (model/), a taxonomy, generated records and `labtax mix` output
+    (data/)."""
     from labtax.config import load_config
     from labtax.mix import mix
 
@@ -66,7 +67,8 @@ def wait_for_metric(
                     return
         time.sleep(0.05)
     raise AssertionError(
-        f"no {phase} epoch {epoch} step seen; output:\n{proc.communicate()[0] if proc.poll() is not None else ''}"
+        f"no {phase} epoch {epoch} step seen; output:\n"
+        f"{proc.communicate()[0] if proc.poll() is not None else ''}"
     )
 
 

@@ -65,7 +65,8 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(
     with TeacherServer(judge) as server:
         (root / "labtax.yaml").write_text(
             "mix:\n  short_max_tokens: 20\n  tokenizer: model\n"
-            f"generate:\n  teacher: {server.url}\n  concurrency: 1\n  retry_backoff_s: 0.01\n  assistant_prefill: false\n  choice: logprobs\n"
+            f"generate:\n  teacher: {server.url}\n  concurrency: 1\n  retry_backoff_s: 0.01\n"
+            "  assistant_prefill: false\n  choice: logprobs\n"
             "eval:\n  max_answer_tokens: 6\n"
         )
         mix(load_config(root))
@@ -74,7 +75,10 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(
             config.read_text()
             .replace("data_dir: " + str(project / "data"), "data_dir: " + str(root / "data"))
             .replace(str(project / "model"), str(root / "model"))
-            + "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n  st:\n    epochs: 3\n    selector: judge\n"
+            + (
+                "schedule: [kt1, st]\nphases:\n  kt1:\n    selector: mcq\n"
+                "  st:\n    epochs: 3\n    selector: judge\n"
+            )
         )
         config.write_text(config.read_text().replace("phases:\n  kt2:\n    epochs: 3\n", ""))
         result = train(load_train_config(config), echo=lambda _: None, scorer=score_epoch)

@@ -44,9 +44,9 @@ def test_masked_labels_cover_exactly_the_non_assistant_tokens(tok) -> None:
     for token, label, (begin, end) in zip(enc.input_ids, enc.labels, offsets, strict=True):
         inside = any(s <= begin and end <= e for s, e in spans)
         assert (label == token) if inside else (label == IGNORE)
-    kept = tok.decode([t for t, label in zip(enc.input_ids, enc.labels) if label != IGNORE])
+    kept = tok.decode([t for t, label in zip(enc.input_ids, enc.labels, strict=False) if label != IGNORE])
     assert kept == "Eight.<|im_end|>\nJupiter.<|im_end|>\n"
-    masked = tok.decode([t for t, label in zip(enc.input_ids, enc.labels) if label == IGNORE])
+    masked = tok.decode([t for t, label in zip(enc.input_ids, enc.labels, strict=False) if label == IGNORE])
     assert "spider" in masked and "Answer briefly." in masked and "Eight" not in masked
 
 

@@ -173,18 +173,16 @@ def test_plan_warns_when_warm_up_covers_the_whole_phase() -> None:
     }
     assert "warning: warm-up covers the whole phase" in plan_table([row], 1)
     assert "KT/1 (10 warm-up, 4 steps: the last step trains at 30% of lr)" in plan_table([row], 1)
-    assert "the last step trains at 75% of lr" in plan_table(
-        [{**row, "warmup_steps": 4}], 1
-    )  # step 4 of 4: 3/4
+    # step 4 of 4: 3/4
+    assert "the last step trains at 75% of lr" in plan_table([{**row, "warmup_steps": 4}], 1)
     assert "warning" not in plan_table([{**row, "warmup_steps": 3}], 1)  # step 4 trains at the full rate
 
 
 def test_metrics_survive_a_torn_last_line(tmp_path: Path) -> None:
     from labtax.train.metrics import NAME, read
 
-    (tmp_path / NAME).write_text(
-        '{"kind": "step", "phase": "kt1", "epoch": 1}\n{"kind": "st'
-    )  # killed mid-write
+    # killed mid-write
+    (tmp_path / NAME).write_text('{"kind": "step", "phase": "kt1", "epoch": 1}\n{"kind": "st')
     assert read(tmp_path) == [{"kind": "step", "phase": "kt1", "epoch": 1}]
 
 
@@ -236,7 +234,8 @@ def test_resume_takes_safe_changes_and_refuses_the_others(project: Path, tmp_pat
     unsafe = load_train_config(None, [*base, "phases.kt1.lr=3e-6", "seed=7"])
     with pytest.raises(
         LabtaxError,
-        match=r"cannot resume with changed settings \(phases.kt1.lr: 2e-05 -> 3e-06; seed: 42 -> 7\).*--restart-phase kt1",
+        match=r"cannot resume with changed settings \(phases.kt1.lr: 2e-05 -> 3e-06; seed: 42 -> 7\)"
+        r".*--restart-phase kt1",
     ):
         train(unsafe, resume=True, dry_run=True)
     plan = {

@@ -67,7 +67,7 @@ def test_loss_decreases_within_each_phase(zero2_run: Path) -> None:
 def test_each_phase_starts_from_the_previous_chosen_checkpoint(zero2_run: Path, project: Path) -> None:
     data = journal(zero2_run)
     assert data["phases"]["kt1"]["init_from"] == str(project / "model")
-    for before, after in zip(PHASES, PHASES[1:]):
+    for before, after in zip(PHASES, PHASES[1:], strict=False):
         chosen = data["phases"][before]["chosen"]
         best = min(data["phases"][before]["epochs"], key=lambda e: e["val_loss"])
         assert chosen["checkpoint"] == best["checkpoint"]

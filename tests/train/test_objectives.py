@@ -53,7 +53,7 @@ def test_reward_loss_is_the_papers() -> None:
     chosen, rejected = torch.tensor([1.5, -0.2, 0.0]), torch.tensor([0.5, 0.3, 0.0])
     want = [
         -math.log(1 / (1 + math.exp(-(c - r)))) + 0.01 * (c * c + r * r)
-        for c, r in zip(chosen.tolist(), rejected.tolist())
+        for c, r in zip(chosen.tolist(), rejected.tolist(), strict=False)
     ]
     assert reward_loss(chosen, rejected, 0.01).tolist() == pytest.approx(want, rel=1e-6)
 

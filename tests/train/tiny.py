@@ -23,9 +23,9 @@ FACTS = [
     ("Which animal says moo?", "A cow."),
 ]
 LONG = (
-    "Velocity is the rate of change of position over time, and acceleration is the rate of change of velocity. "
-    * 3
-)
+    "Velocity is the rate of change of position over time, "
+    "and acceleration is the rate of change of velocity. "
+) * 3
 SKILLS = [
     ("Reverse the word: apple", "elppa"),
     ("Reverse the word: green", "neerg"),
@@ -135,9 +135,8 @@ def write_generated(folder: Path) -> dict[str, int]:
             "records": len(pairs),
             "leaf_hash": "0" * 64,
         }
-    (folder / "manifest.json").write_text(
-        json.dumps(manifest)
-    )  # mix takes only records the manifest vouches for
+    # mix takes only records the manifest vouches for
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     return {b: len(p) for b, p in rows.items()}
 
 

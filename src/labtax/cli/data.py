@@ -22,7 +22,8 @@ from labtax.errors import EXIT_FINDINGS, LabtaxError
     "--teacher",
     metavar="embedded|URL",
     multiple=True,
-    help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeat for several servers of one model.",
+    help="embedded (default) or an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; "
+    "repeat for several servers of one model.",
 )
 @click.option(
     "--model", metavar="NAME", help="Model name for a server teacher (default: the first one it lists)."
@@ -37,7 +38,8 @@ from labtax.errors import EXIT_FINDINGS, LabtaxError
     "--target",
     type=click.IntRange(0),
     metavar="N",
-    help=f"Kept records wanted per leaf (rounds until met or the budget is spent) {default('generate.target_per_leaf')}.",
+    help="Kept records wanted per leaf (rounds until met or the budget is spent) "
+    f"{default('generate.target_per_leaf')}.",
 )
 @click.option("--output", metavar="DIR", help=f"Output directory {default('generate.output')}.")
 @click.option(
@@ -125,7 +127,8 @@ def generate(
 @click.option(
     "--method",
     type=click.Choice(["pairs", "list"]),
-    help=f"pairs: both orders of every pair, agreeing verdicts only; list: one ranking per question {default('rank.method')}.",
+    help="pairs: both orders of every pair, agreeing verdicts only; list: one ranking per question "
+    f"{default('rank.method')}.",
 )
 @click.option(
     "--student",
@@ -197,7 +200,8 @@ def rank(
 @click.option(
     "--since",
     metavar="REF_OR_MANIFEST",
-    help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json [default: none].",
+    help="Show records added and removed per leaf since a git ref, an output folder or a manifest.json "
+    "[default: none].",
 )
 @click.option(
     "--run",
@@ -237,6 +241,7 @@ def report(
         return
     t = result.data["totals"]
     click.echo(
-        f"wrote {result.path} ({len(result.text.encode()) / 1e6:.1f} MB): {t['records']} records, {t['dropped']} dropped, {t['leaves']} leaves",
+        f"wrote {result.path} ({len(result.text.encode()) / 1e6:.1f} MB): "
+        f"{t['records']} records, {t['dropped']} dropped, {t['leaves']} leaves",
         err=True,
     )

@@ -47,7 +47,8 @@ def clean(runs: bool, dry_run: bool) -> None:
     found = targets(load_config(), runs)
     for target in found:
         click.echo(
-            f"{'would remove' if dry_run else 'removing'} {target.path} ({target.what}, {target.size / 1e6:.1f} MB)"
+            f"{'would remove' if dry_run else 'removing'} {target.path} "
+            f"({target.what}, {target.size / 1e6:.1f} MB)"
         )
     if not dry_run:
         remove(found)

@@ -161,7 +161,8 @@ def train(
 @click.option(
     "--reward-model",
     type=click.Path(path_type=Path),
-    help="A reward model (`labtax train`, reward phase): its test pair accuracy, and each model's reward deviation on the test prompts [default: none].",
+    help="A reward model (`labtax train`, reward phase): its test pair accuracy, and each model's "
+    "reward deviation on the test prompts [default: none].",
 )
 @click.option(
     "--preferences",

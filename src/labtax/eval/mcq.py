@@ -47,7 +47,10 @@ def predictions(
 
 
 # lm-evaluation-harness task for the same items and prompt: `lm_eval --include_path DIR --tasks NAME`.
-LM_EVAL_TEXT = "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
+LM_EVAL_TEXT = (
+    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\n"
+    "C. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:"
+)
 
 
 def write_lm_eval_task(items: list[McqItem], folder: Path, name: str = "labtax_mcq") -> Path:

@@ -35,7 +35,8 @@ def reward_prompts(preferences_dir: Path) -> list[RewardPrompt]:
         qid = pair.get("question_id") or str(pair["prompt"])
         if "reference" not in pair:
             raise LabtaxError(
-                f"{path}: pairs need a `reference` answer for the reward deviation (write them with `labtax rank`)"
+                f"{path}: pairs need a `reference` answer for the reward deviation "
+                "(write them with `labtax rank`)"
             )
         found.setdefault(
             qid, RewardPrompt(qid, pair.get("leaf", ""), tuple(pair["prompt"]), pair["reference"])

@@ -49,9 +49,8 @@ class Sets:
     mcq: list[McqItem] = field(default_factory=list)
     benchmark: list[McqItem] = field(default_factory=list)
     prompts: list[PromptItem] = field(default_factory=list)
-    reward: list[PromptItem] = field(
-        default_factory=list
-    )  # --reward-model: test prompts of `labtax rank`, answered, not judged
+    # --reward-model: test prompts of `labtax rank`, answered, not judged
+    reward: list[PromptItem] = field(default_factory=list)
     missing: list[dict[str, str]] = field(default_factory=list)
 
 

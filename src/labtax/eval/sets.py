@@ -87,7 +87,8 @@ def read_heldout(path: Path) -> list[PromptItem]:
     for lineno, item in _lines(path):
         if item.get("set") != "skills":
             raise LabtaxError(
-                f'{path}:{lineno}:1: error[eval-item] a held-out item needs "set": "skills", a prompt and a reference'
+                f'{path}:{lineno}:1: error[eval-item] a held-out item needs "set": "skills", '
+                "a prompt and a reference"
             )
         items.append(
             PromptItem(

@@ -60,15 +60,17 @@ def markdown(result: dict[str, Any]) -> str:
         rm = result["reward_model"]
         lines += [
             "",
-            f"Reward model `{rm['path']}`: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs). "
-            "Reward dev. is the mean reward of the reference answers minus that of the model's answers on the test prompts of "
-            f"`{rm['preferences']}` (lower is better).",
+            f"Reward model `{rm['path']}`: test pair accuracy {fmt(rm['test_accuracy'])} "
+            f"({rm['test_pairs']} pairs). "
+            "Reward dev. is the mean reward of the reference answers minus that of the model's answers "
+            f"on the test prompts of `{rm['preferences']}` (lower is better).",
         ]
     chosen = [m for m in models if m.get("chosen")]
     if chosen:
         lines += ["", "## Chosen checkpoints", ""]
         lines += [
-            f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: {m['chosen'].get('why', '')}"
+            f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: "
+            f"{m['chosen'].get('why', '')}"
             for m in chosen
         ]
     lines += _leaf_table(
@@ -82,7 +84,8 @@ def markdown(result: dict[str, Any]) -> str:
     if result["regressions"]:
         lines += ["", "## Regressions", ""]
         lines += [
-            f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, {fmt(r['before'])} at {r['against']}"
+            f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, "
+            f"{fmt(r['before'])} at {r['against']}"
             for r in result["regressions"]
         ]
     if result["missing"]:
@@ -173,18 +176,21 @@ def summary_table(result: dict[str, Any]) -> Table:
 def summary_lines(result: dict[str, Any]) -> list[str]:
     """What follows the table: regressions, missing sets, where the files are."""
     lines = [
-        f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} (was {fmt(r['before'])} at {r['against']})"
+        f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} "
+        f"(was {fmt(r['before'])} at {r['against']})"
         for r in result["regressions"]
     ]
     lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]
     if result.get("reward_model"):
         rm = result["reward_model"]
         lines.append(
-            f"reward model {rm['path']}: test pair accuracy {fmt(rm['test_accuracy'])} ({rm['test_pairs']} pairs); "
+            f"reward model {rm['path']}: test pair accuracy {fmt(rm['test_accuracy'])} "
+            f"({rm['test_pairs']} pairs); "
             "reward dev. = mean reward of the references - of the model's answers (lower is better)"
         )
     calls = result["judge_calls"]
     lines.append(
-        f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s"
+        f"judge calls: {calls['total']} ({calls['cache_hits']} from the cache); "
+        f"wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s"
     )
     return lines

@@ -103,7 +103,8 @@ def _match(base: Path, patterns: tuple[str, ...], leaf_path: str, extensions: tu
                 found.add(resolved)
     if not found:
         raise LabtaxError(
-            f"{leaf_path}: document patterns {list(patterns)} match no document ({', '.join(extensions)}) in {base}"
+            f"{leaf_path}: document patterns {list(patterns)} match no document "
+            f"({', '.join(extensions)}) in {base}"
         )
     return sorted(found)
 
@@ -210,7 +211,8 @@ def clone_at(url: str, commit: str, leaf_path: str) -> Path:
         raise LabtaxError(f"{leaf_path}: document.commit must be a full 40-hex commit id, got {commit!r}")
     if not repo_url_allowed(url):
         raise LabtaxError(
-            f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or file:// URL or a local path; run `labtax lint {leaf_path}`"
+            f"{leaf_path}: document.repo {url!r} is not an https://, http://, ssh://, git@host:path or "
+            f"file:// URL or a local path; run `labtax lint {leaf_path}`"
         )
     target = cache_root() / "documents" / hashlib.sha256(url.encode()).hexdigest()[:24]
     try:
@@ -287,8 +289,9 @@ def fit_chunks(chunks: list[Chunk], budget: int, count: Callable[[str], int]) ->
         spans = [m.span() for m in _TOKEN.finditer(chunk.text)]
         if len(spans) < 2:
             raise LabtaxError(
-                f"{chunk.reference}: a single word of {count(chunk.text)} tokens does not fit the teacher's context "
-                f"({budget} tokens left for the passage); raise generate.context_tokens or lower generate.max_tokens.qa"
+                f"{chunk.reference}: a single word of {count(chunk.text)} tokens does not fit the "
+                f"teacher's context ({budget} tokens left for the passage); "
+                "raise generate.context_tokens or lower generate.max_tokens.qa"
             )
         middle = spans[len(spans) // 2][0]
         halves = [chunk.text[:middle].rstrip(), chunk.text[middle:]]

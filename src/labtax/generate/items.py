@@ -35,9 +35,8 @@ class Item:
     scores: dict[str, Any] = field(default_factory=dict)
     choices: tuple[str, ...] = ()  # multiple-choice eval items: the four options ...
     correct: int | None = None  # ... and the index of the right one (`answer` holds its text)
-    answers: str | None = (
-        None  # knowledge: "abstractive" (the teacher's answer) or "extractive" (copied from the chunk)
-    )
+    # knowledge: "abstractive" (the teacher's answer) or "extractive" (copied from the chunk)
+    answers: str | None = None
 
 
 def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:
@@ -63,7 +62,8 @@ def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:
 
 
 def pick_seeds(leaf: Leaf, count: int, seed: int, sample: int) -> list[SeedExample]:
-    """The seed examples shown in one prompt: a per-sample draw from this leaf only (taxonomy-driven sampling)."""
+    """The seed examples shown in one prompt: a per-sample draw from this leaf only (taxonomy-driven
+    sampling)."""
     rng = random.Random(f"{seed}\0{leaf.path}\0{sample}")
     seeds = list(leaf.seed_examples)
     return rng.sample(seeds, k=min(count, len(seeds)))

@@ -118,7 +118,8 @@ async def generate_extractive(
     first: int,
     count: int,
 ) -> list[Item]:
-    """Samples first .. first+count-1, answer first: a fact copied from a chunk, and the teacher's question to it."""
+    """Samples first .. first+count-1, answer first: a fact copied from a chunk, and the teacher's
+    question to it."""
     stage = stats.stage(STAGES[0])
     picked = {i: fact_for(leaf, chunks, chunk_facts, caller.seed, i) for i in range(first, first + count)}
 
@@ -176,9 +177,8 @@ async def evaluate_faithfulness(items: list[Item], caller: Caller, stats: LeafSt
 
 async def evaluate_relevance(leaf: Leaf, items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
     def fields(item: Item) -> dict[str, Any]:
-        copied = (
-            item.answer if item.answers == "extractive" else ""
-        )  # judged on the copied sentence: a shorter, sharper prompt
+        # judged on the copied sentence: a shorter, sharper prompt
+        copied = item.answer if item.answers == "extractive" else ""
         return {
             "domain": leaf.domain or "",
             "document_outline": leaf.document_outline or "",
@@ -212,8 +212,9 @@ def fit_to_context(leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: di
     budget = context - int(settings["max_tokens"]["qa"]) - prompt
     if budget < MIN_PASSAGE_TOKENS:
         raise LabtaxError(
-            f"the teacher's context ({context} tokens) leaves {budget} tokens for a passage after the prompt ({prompt}) "
-            "and max_tokens.qa; raise generate.context_tokens or lower max_tokens.qa or seeds_per_prompt"
+            f"the teacher's context ({context} tokens) leaves {budget} tokens for a passage after the "
+            f"prompt ({prompt}) and max_tokens.qa; "
+            "raise generate.context_tokens or lower max_tokens.qa or seeds_per_prompt"
         )
     return fit_chunks(chunks, budget, approx_tokens)
 
@@ -227,14 +228,14 @@ async def run_knowledge(
     chunks = fit_to_context(leaf, chunks, caller, settings)
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
     setting = str(settings["knowledge_answers"])
-    chunk_facts = (
-        [] if setting == "abstractive" else [facts(chunk.text) for chunk in chunks]
-    )  # only where they may be copied
+    # only where they may be copied
+    chunk_facts = [] if setting == "abstractive" else [facts(chunk.text) for chunk in chunks]
     has_facts = any(chunk_facts)
     if setting == "extractive" and not has_facts:
         raise LabtaxError(
-            "knowledge_answers is extractive, but the leaf's documents hold no prose sentence to copy as an answer "
-            "(only headings, tables, formulas or fragments); set generate.knowledge_answers to auto or abstractive"
+            "knowledge_answers is extractive, but the leaf's documents hold no prose sentence to copy "
+            "as an answer (only headings, tables, formulas or fragments); "
+            "set generate.knowledge_answers to auto or abstractive"
         )
     rounds: list[tuple[str, int]] = []  # (answers, kept) of each round so far
 

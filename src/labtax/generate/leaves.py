@@ -62,7 +62,8 @@ def _leaf_arg(root: Path, arg: str, taxonomy_root: str) -> str:
                 raise LabtaxError(f"{arg}: not inside the repository {root}") from None
             if branch_of(relative, taxonomy_root) is None:
                 raise LabtaxError(
-                    f"{arg}: not a leaf under {taxonomy_root}/knowledge, foundational_skills or compositional_skills"
+                    f"{arg}: not a leaf under {taxonomy_root}/knowledge, "
+                    "foundational_skills or compositional_skills"
                 )
             return relative
     raise LabtaxError(f"{arg}: no such leaf (give a leaf folder or its {LEAF_FILE})")

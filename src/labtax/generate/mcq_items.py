@@ -33,9 +33,8 @@ STAGES = ("generate_mcq", "evaluate_mcq")
 LETTERS = "ABCD"
 MIN_YIELD = 0.25  # the yield assumed when planning a round after a round that kept nothing
 
-_OPTION = re.compile(
-    r"^\s*\**(?:[Oo]ption\s+)?\(?([A-Da-d])[.):]\**\s+(.+?)\s*$", re.MULTILINE
-)  # "A. x", "(b) x", "Option C: x"
+# "A. x", "(b) x", "Option C: x"
+_OPTION = re.compile(r"^\s*\**(?:[Oo]ption\s+)?\(?([A-Da-d])[.):]\**\s+(.+?)\s*$", re.MULTILINE)
 _ANSWER = re.compile(
     r"^\s*\**(?:correct\s+)?answer\**\s*[:\-]\s*\**\s*\(?([A-Da-d])\b", re.IGNORECASE | re.MULTILINE
 )

@@ -3,8 +3,9 @@
 `generated/<leaf folder under the taxonomy root>.jsonl` holds one record per line (schema:
 schemas/record.schema.json); `<leaf folder>.dropped.jsonl` next to it holds every candidate a
 stage dropped, with the stage, the reason, the judge's verdict and the same provenance (schema:
-schemas/dropped.schema.json), so a review can see what was thrown away and why. The manifest is merged across runs: leaves generated now
-replace their entries, deleted leaves lose theirs together with their JSONL file.
+schemas/dropped.schema.json), so a review can see what was thrown away and why. The manifest is
+merged across runs: leaves generated now replace their entries, deleted leaves lose theirs
+together with their JSONL file.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def dropped_record(leaf: Leaf, stage: str, drop: Dropped, provenance: dict[str, 
 
 
 def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
-    """A kept skills record turned into a held-out prompt (the chat turns before the answer) and its reference."""
+    """A kept skills record turned into a held-out prompt (the chat turns before the answer) and its
+    reference."""
     *prompt, answer = record_["messages"]
     return {
         "id": record_["id"],

@@ -22,7 +22,7 @@ from labtax.generate.stats import LeafStats
 from labtax.models.cache import CallCache, call_key
 from labtax.models.calls import Caller
 from labtax.models.embedded_teacher import EmbeddedTeacher
-from labtax.models.openai_teacher import auto_choice
+from labtax.models.openai_protocol import auto_choice
 from labtax.models.probe import PROBE_VERSION, Capabilities
 from labtax.models.registry import teacher_specs
 from labtax.models.templates import Templates
@@ -42,7 +42,8 @@ class _Miss(Exception):
 
 
 class ReplayTeacher:
-    """A stand-in with the real teacher's cache identity (name, shape, choice form, context) that only misses."""
+    """A stand-in with the real teacher's cache identity (name, shape, choice form, context) that only
+    misses."""
 
     def __init__(
         self, name: str, shape: str, choice_mode: str | None, context_tokens: int | None = None
@@ -69,9 +70,8 @@ def calls_max(leaf: Leaf, section: dict[str, Any], calibrated: bool) -> dict[str
     )
     stages = knowledge.STAGES if leaf.is_knowledge else skills.STAGES
     bounds = {stage: candidates * (2 if calibrated and stage in JUDGES else 1) for stage in stages}
-    if leaf.is_knowledge and int(
-        section.get("mcq_per_leaf", 0)
-    ):  # the eval items' rounds stop at their own budget
+    # the eval items' rounds stop at their own budget
+    if leaf.is_knowledge and int(section.get("mcq_per_leaf", 0)):
         budget = int(section["mcq_max_candidates"])
         bounds |= {stage: budget * (2 if calibrated and stage in JUDGES else 1) for stage in mcq_items.STAGES}
     return bounds
@@ -167,7 +167,8 @@ def plan_leaf(
     templates: Templates,
     rate: float | None,
 ) -> dict[str, Any]:
-    """One leaf's plan: `stages` (calls_max each), `calls_max`, `cached` (None: unknown), `chunks`, `eta_s`."""
+    """One leaf's plan: `stages` (calls_max each), `calls_max`, `cached` (None: unknown), `chunks`,
+    `eta_s`."""
     calibrated = bool(section["calibrate"]) and (
         teacher is None or teacher.choice_mode is None or "logprobs" in teacher.choice_mode
     )

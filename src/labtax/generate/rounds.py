@@ -20,7 +20,8 @@ from labtax.generate.stats import LeafStats, StageStats
 
 RoundRunner = Callable[[int, int], Awaitable[list[Item]]]  # (first sample, count) -> kept items
 SHOWN_CHARS = 160  # of a raw reply in the error message
-MIN_EVIDENCE = 3  # replies a stage must have dropped, all as unparseable, before the leaf stops (one empty answer is chance)
+# replies a stage must have dropped, all as unparseable, before the leaf stops (one empty answer is chance)
+MIN_EVIDENCE = 3
 
 
 class UnparseableError(LabtaxError):
@@ -65,10 +66,14 @@ def check_parsed(stats: LeafStats) -> None:
 def _unparseable_message(name: str, stage: StageStats) -> str:
     raw = (stage.unparsed or "")[:SHOWN_CHARS]
     if name.startswith("evaluate"):
-        hint = "the teacher named none of the allowed labels; set generate.choice to auto (or logprobs, guided or grammar as the server supports)"
+        hint = (
+            "the teacher named none of the allowed labels; set generate.choice to auto "
+            "(or logprobs, guided or grammar as the server supports)"
+        )
     else:
         hint = (
-            "the teacher's replies lack the expected tags; set generate.assistant_prefill to auto (or true where the server "
-            "continues a final assistant message), or adapt the stage's template in generate.prompts_dir"
+            "the teacher's replies lack the expected tags; set generate.assistant_prefill to auto "
+            "(or true where the server continues a final assistant message), "
+            "or adapt the stage's template in generate.prompts_dir"
         )
     return f"all {stage.generated} replies were unparseable (one reply: {raw!r}); {hint}"

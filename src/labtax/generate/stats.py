@@ -28,7 +28,8 @@ class Dropped:
 
 @dataclass
 class StageStats:
-    """How many items a stage produced, kept, and dropped by reason (and the dropped candidates themselves)."""
+    """How many items a stage produced, kept, and dropped by reason (and the dropped candidates
+    themselves)."""
 
     generated: int = 0
     kept: int = 0

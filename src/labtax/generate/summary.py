@@ -67,7 +67,8 @@ def _target_note(entry: dict[str, Any]) -> str:
 
 
 def plan_table(plan: list[dict[str, Any]]) -> Table:
-    """The teacher calls a run can make at most, per leaf and stage, with what the cache answers and the estimated time."""
+    """The teacher calls a run can make at most, per leaf and stage, with what the cache answers and
+    the estimated time."""
     table = Table(title="labtax generate --dry-run: teacher calls at most (a run cannot exceed them)")
     for column in ("leaf", "stage", "calls max", "cached", "eta"):
         table.add_column(column, justify="left" if column in ("leaf", "stage") else "right", overflow="fold")
@@ -164,6 +165,6 @@ def print_result(result: Any, console: Console | None = None) -> None:
         sum(int(e.get("cache_hits", 0)) for e in entries),
     )
     err.print(
-        f"{plural(records, 'record')} for {plural(len(entries), 'leaf', 'leaves')} in {result.output} ({result.wall_s:.1f} s; "
-        f"{plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})"
+        f"{plural(records, 'record')} for {plural(len(entries), 'leaf', 'leaves')} in {result.output} "
+        f"({result.wall_s:.1f} s; {plural(calls, 'teacher call')}, {plural(hits, 'cache hit')})"
     )

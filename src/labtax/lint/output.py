@@ -44,4 +44,7 @@ def summary(problems: Sequence[Problem], files: int) -> str:
     """One line for stderr: counts of errors and warnings over the files checked."""
     errors = sum(p.is_error for p in problems)
     warnings = len(problems) - errors
-    return f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    return (
+        f"{files} file{'s' if files != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, "
+        f"{warnings} warning{'s' if warnings != 1 else ''}"
+    )

@@ -28,16 +28,19 @@ BUSY_TIMEOUT_S = 5.0  # how long a call waits for another process's write to the
 _ADVICE = (
     (
         "locked",
-        "another process is using it (another labtax generate on this output?); wait for it to finish and run again",
+        "another process is using it (another labtax generate on this output?); "
+        "wait for it to finish and run again",
     ),
     (
         "busy",
-        "another process is using it (another labtax generate on this output?); wait for it to finish and run again",
+        "another process is using it (another labtax generate on this output?); "
+        "wait for it to finish and run again",
     ),
     ("full", "the disk is full; free some space and run again (finished calls are kept)"),
     (
         "disk i/o",
-        "the disk failed a read or write (full, removed or read-only?); check it and run again (finished calls are kept)",
+        "the disk failed a read or write (full, removed or read-only?); "
+        "check it and run again (finished calls are kept)",
     ),
     ("readonly", "it or its folder is read-only; make it writable or choose another output folder"),
     ("read-only", "it or its folder is read-only; make it writable or choose another output folder"),
@@ -84,9 +87,8 @@ class CallCache:
                 path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "PRAGMA synchronous=NORMAL"
-            )  # durable against process death; WAL keeps it consistent
+            # durable against process death; WAL keeps it consistent
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         except sqlite3.DatabaseError as exc:
             raise cache_error(path, "opened", exc) from None

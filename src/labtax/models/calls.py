@@ -88,8 +88,8 @@ class Caller:
             params["temperature"] = temperature
         # The call's own seed: the run seed mixed with what is asked, so each call samples differently.
         params["seed"] = _mix_seed(self.seed, rendered.text, sample)
-        # The shape changes what a stored reply means (a continuation, JSON made tags, a whole reply): part of the key.
-        # Which server answered is not: all serve the same model.
+        # The shape changes what a stored reply means (a continuation, JSON made tags, a whole
+        # reply): part of the key. Which server answered is not: all serve the same model.
         key = call_key(
             teacher=self.teacher.name,
             kind="complete",

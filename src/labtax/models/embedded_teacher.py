@@ -72,7 +72,10 @@ class EmbeddedTeacher:
         return await self._submit("complete", messages, prefix, params)  # the prefix shapes the reply
 
     def describe(self) -> str:
-        return f"teacher {self.name} (embedded): replies continue the reply prefix, judgements by log-probabilities"
+        return (
+            f"teacher {self.name} (embedded): replies continue the reply prefix, "
+            "judgements by log-probabilities"
+        )
 
     def features(self) -> dict[str, Any]:
         return {"servers": [], "probed": None, "shape": self.shape, "choice": "logprobs"}

@@ -2,10 +2,11 @@
 
 With `auto` settings the servers are probed once (probe.py) and replies are shaped by the
 strongest form all of them support. Calls in flight are bounded per server by `concurrency`
-slots spread over a few httpx.AsyncClients of at most POOL_SIZE connections each: httpcore scans its whole pool on every request, so small
-pools keep the client's own cost per request low at high concurrency. Connection errors, timeouts, dropped connections, 429 and 5xx are
-retried with exponential backoff and full jitter (a server's Retry-After wins); any other
-4xx is a mistake in the request and fails at once. A 200 whose body is not a reply (an HTML
+slots spread over a few httpx.AsyncClients of at most POOL_SIZE connections each: httpcore scans its
+whole pool on every request, so small pools keep the client's own cost per request low at high
+concurrency. Connection errors, timeouts, dropped connections, 429 and 5xx are retried with
+exponential backoff and full jitter (a server's Retry-After wins); any other 4xx is a mistake in the
+request and fails at once. A 200 whose body is not a reply (an HTML
 page from a proxy, `choices: []`, a message without content) is a failed attempt too: retried,
 and never handed on (so never cached). `request_timeout_s` bounds each whole request, however
 slowly a server trickles its body.
@@ -14,11 +15,8 @@ slowly a server trickles its body.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
 import os
 import random
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +25,28 @@ import httpx
 
 from labtax.errors import LabtaxError
 from labtax.models.cache import CallCache, call_key
+from labtax.models.openai_protocol import (
+    MAX_BACKOFF_S,
+    auto_choice,
+    choice_fields,
+    context_of,
+    json_label,
+    logprob_scores,
+    model_entries,
+    parse_label,
+    reply_data,
+    retry_after,
+    tagged,
+)
 from labtax.models.probe import (
     PROBE_VERSION,
     Capabilities,
-    choice_grammar,
     describe,
     json_schema_format,
     probe,
     reply_text,
 )
 from labtax.models.teacher import (
-    LOGPROB_FLOOR,
     Choice,
     Completion,
     Messages,
@@ -45,7 +54,6 @@ from labtax.models.teacher import (
 )
 
 API_KEY_ENV = "LABTAX_API_KEY"
-MAX_BACKOFF_S = 30.0
 POOL_SIZE = 8  # connections per httpx client
 
 
@@ -111,7 +119,8 @@ class OpenAITeacher:
             for server, models in zip(self._servers, listed, strict=True):
                 if len(self._servers) > 1 and self.model not in models:
                     raise LabtaxError(
-                        f"{server.url} serves {models or 'no model'}, not {self.model}: every --teacher server must serve the same model"
+                        f"{server.url} serves {models or 'no model'}, not {self.model}: "
+                        "every --teacher server must serve the same model"
                     )
             self.name = f"openai:{self.model}"
             await self._resolve_modes()
@@ -128,19 +137,21 @@ class OpenAITeacher:
             response = await server.clients[0].get(url)
         except httpx.HTTPError as exc:
             raise LabtaxError(
-                f"the teacher server at {server.url} is unreachable ({type(exc).__name__}: {exc}); is it running?"
+                f"the teacher server at {server.url} is unreachable ({type(exc).__name__}: {exc}); "
+                "is it running?"
             ) from None
         if response.status_code in (401, 403):
             raise LabtaxError(
-                f"the teacher server at {server.url} refused the API key (HTTP {response.status_code}); set {API_KEY_ENV}"
+                f"the teacher server at {server.url} refused the API key "
+                f"(HTTP {response.status_code}); set {API_KEY_ENV}"
             )
         if response.status_code == 404:
             raise LabtaxError(
                 f"{url} answered HTTP 404: {server.url} is probably not the API base (it usually ends in /v1)"
             )
-        entries = _model_entries(response)
+        entries = model_entries(response)
         chosen = next((e for e in entries if e.get("id") == self.model), entries[0] if entries else {})
-        server.context_tokens = _context_of(chosen)
+        server.context_tokens = context_of(chosen)
         return [str(e.get("id")) for e in entries if e.get("id")]
 
     async def _resolve_modes(self) -> None:
@@ -173,7 +184,10 @@ class OpenAITeacher:
         """One line for the run: the servers, what the probe found, what is used."""
         where = ", ".join(self.base_urls)
         if self.capabilities is None:
-            return f"teacher {self.name} at {where}: replies shaped by {self.shape}, judgements by {self.choice_mode}"
+            return (
+                f"teacher {self.name} at {where}: replies shaped by {self.shape}, "
+                f"judgements by {self.choice_mode}"
+            )
         return f"teacher {self.name} at {where}: {describe(self.capabilities, self.shape, self.choice_mode)}"
 
     def features(self) -> dict[str, Any]:
@@ -198,7 +212,7 @@ class OpenAITeacher:
         text = _message_text(data)
         usage = data.get("usage") or {}
         return Completion(
-            _tagged(text, tags) if structured else text,
+            tagged(text, tags) if structured else text,
             int(usage.get("prompt_tokens") or 0),
             int(usage.get("completion_tokens") or 0),
         )
@@ -211,15 +225,15 @@ class OpenAITeacher:
             "max_tokens": 8,
         }
         for part in self.choice_mode.split("+"):
-            body.update(_choice_fields(part, options))
+            body.update(choice_fields(part, options))
         data = await self._post(body)
         usage = data.get("usage") or {}
         tokens = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         text = _message_text(data)
-        scores = _logprob_scores(data, options)
+        scores = logprob_scores(data, options)
         if scores is not None:
             return Choice.best(scores, *tokens, text=text)
-        return Choice(parse_label(_json_label(text), options), *tokens, text=text)
+        return Choice(parse_label(json_label(text), options), *tokens, text=text)
 
     def _messages(self, messages: Messages, prefix: str) -> Messages:
         if (
@@ -255,7 +269,7 @@ class OpenAITeacher:
                 raise
             else:
                 if response.status_code < 400:
-                    data, reason = _reply(response)
+                    data, reason = reply_data(response)
                     if data is not None:
                         await self._release(server, client, failed=False)
                         return data
@@ -280,7 +294,8 @@ class OpenAITeacher:
             response = await server.clients[0].post(url, json=body)
         except httpx.HTTPError as exc:
             raise LabtaxError(
-                f"probing {url} failed ({type(exc).__name__}: {exc}); set generate.assistant_prefill and generate.choice explicitly"
+                f"probing {url} failed ({type(exc).__name__}: {exc}); "
+                "set generate.assistant_prefill and generate.choice explicitly"
             ) from None
         try:
             data = response.json()
@@ -341,34 +356,6 @@ class OpenAITeacher:
         return self._rng.uniform(0, min(MAX_BACKOFF_S, self.backoff_s * 2**attempt))
 
 
-def auto_choice(capabilities: Capabilities) -> str:
-    """The strongest judgement form: a constraint (guided choice, grammar, JSON enum) plus logprobs where known."""
-    constraint = (
-        "guided"
-        if capabilities.guided_choice
-        else "grammar"
-        if capabilities.grammar
-        else "json"
-        if capabilities.json_schema
-        else ""
-    )
-    parts = [p for p in (constraint, "logprobs" if capabilities.logprobs else "") if p]
-    return "+".join(parts) or "text"
-
-
-def _choice_fields(part: str, options: list[str]) -> dict[str, Any]:
-    """The request fields of one judgement form."""
-    if part == "logprobs":
-        return {"logprobs": True, "top_logprobs": min(20, max(5, len(options)))}
-    if part == "guided":  # vLLM's guided decoding: the reply is exactly one option
-        return {"guided_choice": options}
-    if part == "grammar":  # llama.cpp server: a GBNF grammar allowing only the options
-        return {"grammar": choice_grammar(options)}
-    if part == "json":
-        return {"response_format": json_schema_format({"label": {"type": "string", "enum": options}})}
-    return {}
-
-
 def _new_server(url: str, concurrency: int, headers: dict[str, str], timeout_s: float) -> Server:
     clients: list[httpx.AsyncClient] = []
     slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
@@ -380,105 +367,6 @@ def _new_server(url: str, concurrency: int, headers: dict[str, str], timeout_s: 
         for _ in range(size):
             slots.put_nowait(client)
     return Server(url, clients, slots, concurrency)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, min(MAX_BACKOFF_S, float(value)))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, min(MAX_BACKOFF_S, moment.timestamp() - time.time()))
-
-
-def parse_label(text: str, options: list[str]) -> str | None:
-    """The first option that appears as a whole word in `text` (case-insensitive), else None."""
-    best: tuple[int, str] | None = None
-    for option in options:
-        match = re.search(rf"(?<![\w.]){re.escape(option)}(?!\w|[.,]\d)", text, re.IGNORECASE)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), option)
-    return best[1] if best else None
-
-
-def _logprob_scores(data: dict[str, Any], options: list[str]) -> dict[str, float] | None:
-    """Log-probabilities of the options at the first reply position where one of them is among the
-    top tokens (options missing there get a floor value), else None."""
-    try:
-        positions = data["choices"][0]["logprobs"]["content"] or []
-    except (KeyError, IndexError, TypeError):
-        return None
-    wanted = {o.lower(): o for o in options}
-    for position in positions:
-        scores: dict[str, float] = {}
-        for candidate in position.get("top_logprobs") or [position]:
-            token = str(candidate.get("token", "")).strip().lower()
-            if token in wanted and wanted[token] not in scores:
-                scores[wanted[token]] = float(candidate.get("logprob", LOGPROB_FLOOR))
-        if scores:
-            return {o: scores.get(o, LOGPROB_FLOOR) for o in options}
-    return None
-
-
-def _model_entries(response: httpx.Response) -> list[dict[str, Any]]:
-    try:
-        models = response.json().get("data") or []
-    except (ValueError, AttributeError):
-        return []
-    return [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
-
-
-def _context_of(entry: dict[str, Any]) -> int | None:
-    """The context window a /models entry states: vLLM's max_model_len, llama.cpp's meta.n_ctx_train, or context_length."""
-    meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
-    for value in (entry.get("max_model_len"), meta.get("n_ctx_train"), entry.get("context_length")):
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-def _tagged(text: str, tags: tuple[str, ...]) -> str:
-    """A JSON reply {"instruction": ...} as the "Instruction: ..." text the stages parse (else as it came)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    if not isinstance(data, dict):
-        return text
-    return "\n".join(f"{tag}: {data.get(tag.lower(), '')}" for tag in tags)
-
-
-def _json_label(text: str) -> str:
-    """The label of a JSON-constrained judgement ({"label": "yes"}), else the text itself."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    return str(data.get("label", text)) if isinstance(data, dict) else text
-
-
-def _reply(response: httpx.Response) -> tuple[dict[str, Any] | None, str]:
-    """The JSON body of a 200 when it holds a reply with content, else (None, why not): a proxy's
-    HTML page or an empty reply is the server failing, not the model answering."""
-    try:
-        data = response.json()
-    except ValueError:
-        return None, f"a 200 reply that is not JSON: {response.text[:80]!r}"
-    if not isinstance(data, dict):
-        return None, "a 200 reply whose JSON is not an object"
-    try:
-        content = data["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        return None, "a 200 reply without choices[0].message"
-    if not content:
-        return None, "a 200 reply whose message has no content"
-    return data, ""
 
 
 _message_text = reply_text  # a reply without text counts as empty (the stage then drops it as unparseable)

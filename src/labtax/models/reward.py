@@ -39,7 +39,8 @@ class RewardModel:
                 a.endswith("ForSequenceClassification") for a in config.architectures or ()
             ):
                 raise LabtaxError(
-                    f"{folder}: not a reward model (a one-output sequence classifier, as `labtax train` writes for a reward phase)"
+                    f"{folder}: not a reward model "
+                    "(a one-output sequence classifier, as `labtax train` writes for a reward phase)"
                 )
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForSequenceClassification.from_pretrained(

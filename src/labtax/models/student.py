@@ -61,7 +61,8 @@ class Student:
         except ImportError:
             raise MissingExtraError("eval", "labtax eval") from None
         hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()  # a user's wrong folder gets our one line, not transformers' warnings
+        # a user's wrong folder gets our one line, not transformers' warnings
+        hf_logging.set_verbosity_error()
         check_causal(spec, path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -16,9 +16,8 @@ from labtax.errors import EXIT_FINDINGS, LabtaxError
 Messages = list[dict[str, str]]
 
 
-LOGPROB_FLOOR = (
-    -100.0
-)  # the score of an option a teacher could not score (absent from its top log-probabilities)
+# the score of an option a teacher could not score (absent from its top log-probabilities)
+LOGPROB_FLOOR = -100.0
 
 
 @dataclass(frozen=True)

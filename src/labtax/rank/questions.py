@@ -71,7 +71,8 @@ def read_questions(leaf: Leaf, records: Path) -> list[Question] | None:
         *prompt, answer = row["messages"]
         if answer["role"] != "assistant" or prompt[-1]["role"] != "user":
             raise LabtaxError(
-                f"{records}:{lineno}:1: error[record] messages must end on a user turn and the assistant's answer"
+                f"{records}:{lineno}:1: error[record] messages must end on a user turn "
+                "and the assistant's answer"
             )
         question = _question_of(leaf, prompt[-1]["content"], row.get("context"))
         _add(

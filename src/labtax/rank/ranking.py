@@ -22,9 +22,8 @@ from labtax.rank.questions import Question
 
 PAIR_STAGE, LIST_STAGE = "rank_pair", "rank_list"
 PAIR_OPTIONS = ["1", "2"]
-CHOICE_MAX = (
-    4  # list mode: up to 4 candidates the reply is chosen among the 4! = 24 permutations; above, free text
-)
+# list mode: up to 4 candidates the reply is chosen among the 4! = 24 permutations; above, free text
+CHOICE_MAX = 4
 _RANKING = re.compile(r"^\s*(?:ranking\s*:)?\s*([\d\s,>]+?)\s*\.?\s*$", re.IGNORECASE)
 
 

@@ -10,9 +10,7 @@ reported; the others are written. The split files are rebuilt from every leaf's 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,8 @@ from typing import Any
 from rich.console import Console
 
 from labtax.config import Config, load_config
-from labtax.errors import LabtaxError
-from labtax.files import folder_lock, remove_stale_temps, write_text_atomic
+from labtax.errors import LabtaxError, leaf_failure
+from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate.leaves import Selection, select_leaves
 from labtax.generate.output import output_path, read_manifest
 from labtax.models.cache import CACHE_NAME, CacheError, CallCache
@@ -29,15 +27,14 @@ from labtax.models.calls import Caller, Progress, gather
 from labtax.models.progress import StageProgress
 from labtax.models.registry import make_teacher, teacher_specs
 from labtax.models.templates import Templates
-from labtax.preferences import SPLITS, preference_row, read_preferences, split_path, write_preferences
+from labtax.preferences import preference_row, write_preferences
 from labtax.rank.candidates import distinct, gather_candidates, samples_wanted, student_answers
+from labtax.rank.output import rebuild_splits, remove_pairs, shown, write_manifest
 from labtax.rank.questions import Question, read_questions
 from labtax.rank.ranking import LIST_STAGE, PAIR_STAGE, RankStats, rank_list, rank_pairs
 from labtax.rank.splits import check_shares, split_of
 from labtax.taxonomy import Leaf, load_leaf
 
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 STUDENT_PLACEHOLDER = "(the student's answer)"  # the dry run counts it as one more distinct candidate
 
 
@@ -139,11 +136,11 @@ def _rank(run: _Run, options: RankOptions, console: Console) -> RankResult:
     started = time.monotonic()
     outcomes = _rank_leaves(run, work, console, options.show_progress) if work else []
     _store(run, work, outcomes, manifest, result)
-    result.removed = _remove(run.output, sorted({*stale, *gone}), manifest)
+    result.removed = remove_pairs(run.output, sorted({*stale, *gone}), manifest)
     result.wall_s = round(time.monotonic() - started, 3)
     manifest["last_run"] = {"leaves": result.ranked, "removed": result.removed, "wall_s": result.wall_s}
     rebuild_splits(run.output, manifest, run.shares)
-    _write_manifest(run.output, manifest)
+    write_manifest(run.output, manifest)
     result.manifest = manifest
     stop = next((outcome for outcome in outcomes if isinstance(outcome, CacheError)), None)
     if (
@@ -249,8 +246,9 @@ async def _rank_all(
             progress,
             bool(run.generate["calibrate"]),
         )
-        # Questions in flight are bounded: each asks up to 2 * C(K, 2) verdicts at once, and thousands of calls
-        # queued on the teacher's slots cost more to wake than to send. Twice the slots keeps them all busy.
+        # Questions in flight are bounded: each asks up to 2 * C(K, 2) verdicts at once, and thousands of
+        # calls queued on the teacher's slots cost more to wake than to send. Twice the slots keeps them
+        # all busy.
         slots = asyncio.Semaphore(2 * int(run.generate["concurrency"]) * len(teacher_specs(run.generate)))
         return await asyncio.gather(
             *(_one_leaf(run, leaf, questions, caller, students, slots) for leaf, questions in work),
@@ -348,15 +346,8 @@ def _store(
 ) -> None:
     taxonomy = run.config.data["taxonomy_root"]
     for (leaf, _), outcome in zip(work, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            if not isinstance(outcome, Exception):
-                raise outcome  # Ctrl-C and friends stop the run (finished calls are in the cache)
-            expected = isinstance(outcome, LabtaxError)
-            result.failed[leaf.path] = (
-                outcome.message
-                if expected
-                else f"{leaf.path}: internal error: {type(outcome).__name__}: {outcome} (please report this)"
-            )
+        if isinstance(outcome, BaseException):  # Ctrl-C stops the run; finished calls are in the cache
+            result.failed[leaf.path] = leaf_failure(leaf.path, outcome)
             continue
         rows, stats, wall = outcome
         path = output_path(run.output, leaf.path, taxonomy)
@@ -364,7 +355,7 @@ def _store(
         calls = stats.calls
         manifest["leaves"][leaf.path] = {
             "output": path.relative_to(run.output).as_posix(),
-            "input": _shown(output_path(run.source, leaf.path, taxonomy), run.config.root),
+            "input": shown(output_path(run.source, leaf.path, taxonomy), run.config.root),
             **stats.as_dict(),
             "method": run.settings["method"],
             "candidates_wanted": int(run.settings["candidates"]),
@@ -374,72 +365,3 @@ def _store(
             "wall_s": round(wall, 3),
         }
         result.ranked.append(leaf.path)
-
-
-def _remove(output: Path, leaf_paths: list[str], manifest: dict[str, Any]) -> list[str]:
-    """Delete the pairs of leaves that no longer exist or no longer have generated records."""
-    removed = []
-    for leaf_path in leaf_paths:
-        entry = manifest["leaves"].pop(leaf_path, None)
-        path = output / entry["output"] if entry and entry.get("output") else None
-        if path is not None and path.is_file():
-            path.unlink()
-            removed.append(path.relative_to(output).as_posix())
-    return removed
-
-
-def rebuild_splits(output: Path, manifest: dict[str, Any], shares: dict[str, float]) -> dict[str, int]:
-    """Write reward.jsonl, dpo.jsonl, val.jsonl and test.jsonl from every leaf's pairs (each checked),
-    re-deciding each question's split under the current shares; note the counts in the manifest."""
-    by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-    for entry in manifest["leaves"].values():
-        path = output / entry["output"]
-        rows = read_preferences(path, missing_ok=True)
-        counts: Counter[str] = Counter()
-        moved = False
-        for row in rows:
-            split = split_of(row["question_id"], shares)
-            moved |= row.get("split") != split
-            row["split"] = split
-            by_split[split].append(row)
-            counts[split] += 1
-        if moved:
-            write_preferences(path, rows)
-        entry["pairs"] = len(rows)
-        entry["splits"] = {split: counts[split] for split in SPLITS}
-    for split, rows in by_split.items():
-        write_preferences(split_path(output, split), rows)
-    return {split: len(rows) for split, rows in by_split.items()}
-
-
-def _write_manifest(output: Path, manifest: dict[str, Any]) -> None:
-    manifest["version"] = MANIFEST_VERSION
-    manifest["leaves"] = dict(sorted(manifest["leaves"].items()))
-    entries = list(manifest["leaves"].values())
-    keys = (
-        "questions",
-        "candidates",
-        "comparisons",
-        "consistent_verdicts",
-        "inconsistent_verdicts",
-        "unanswered_verdicts",
-        "dropped_rankings",
-        "pairs",
-    )
-    manifest["totals"] = {
-        "leaves": len(entries),
-        **{key: sum(int(e.get(key, 0)) for e in entries) for key in keys},
-        "splits": {split: sum(int(e.get("splits", {}).get(split, 0)) for e in entries) for split in SPLITS},
-    }
-    write_text_atomic(
-        output / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    )
-
-
-def _shown(path: Path, root: Path) -> str:
-    """`path` relative to the repository root where it lies inside it (the manifest moves with the repository)."""
-    return (
-        path.relative_to(root.resolve()).as_posix()
-        if path.is_relative_to(root.resolve())
-        else path.as_posix()
-    )

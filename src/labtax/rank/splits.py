@@ -40,6 +40,5 @@ def split_of(question_id: str, shares: dict[str, float]) -> str:
         cumulative += shares[split]
         if where < cumulative:
             return split
-    return next(
-        split for split in reversed(SPLITS) if shares[split] > 0
-    )  # rounding left the point past the last share
+    # rounding left the point past the last share
+    return next(split for split in reversed(SPLITS) if shares[split] > 0)

@@ -40,11 +40,13 @@ def plan_table(plan: list[dict[str, Any]]) -> Table:
 
 
 def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
-    """Per leaf ranked now: questions, candidates, ranker calls, verdicts, pairs by split, calls and cache hits."""
+    """Per leaf ranked now: questions, candidates, ranker calls, verdicts, pairs by split, calls and
+    cache hits."""
     table = Table(
         title="labtax rank",
         caption="answers: candidates (distinct); compared: ranker calls; agree/not: "
-        "candidate pairs whose verdicts in both orders agree or not; invalid: list rankings that were no permutation; "
+        "candidate pairs whose verdicts in both orders agree or not; "
+        "invalid: list rankings that were no permutation; "
         "r/d/v/t: pairs in reward/dpo/val/test; calls: teacher calls made; cached: calls the cache answered",
     )
     table.add_column("leaf", overflow="fold")
@@ -69,7 +71,8 @@ def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
 
 
 def summary_line(result: Any) -> str:
-    """`12 pairs (reward 5, dpo 4, val 2, test 1) for 2 leaves in DIR (1.2 s; 30 teacher calls, 0 cache hits)`."""
+    """`12 pairs (reward 5, dpo 4, val 2, test 1) for 2 leaves in DIR (1.2 s; 30 teacher calls,
+    0 cache hits)`."""
     entries = [result.manifest.get("leaves", {}).get(p, {}) for p in result.ranked]
     pairs = sum(int(e.get("pairs", 0)) for e in entries)
     splits = ", ".join(f"{s} {sum(int(e.get('splits', {}).get(s, 0)) for e in entries)}" for s in SPLITS)
@@ -89,7 +92,8 @@ def print_result(result: Any, console: Console | None = None) -> None:
     err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     for path in result.empty:
         err.print(
-            f"no records: {path} has no generated records in its generate output; run `labtax generate {_folder(path)}` first"
+            f"no records: {path} has no generated records in its generate output; "
+            f"run `labtax generate {_folder(path)}` first"
         )
     for reason in result.failed.values():
         err.print(f"failed: {reason}")
@@ -100,7 +104,8 @@ def print_result(result: Any, console: Console | None = None) -> None:
     if not result.selection.generate and not result.removed:
         hint = " Use `labtax rank --all` to rank every leaf." if result.selection.how == "changed" else ""
         err.print(
-            f"{'no changed leaves' if result.selection.how == 'changed' else 'no leaves'}: nothing to rank.{hint}"
+            f"{'no changed leaves' if result.selection.how == 'changed' else 'no leaves'}: "
+            f"nothing to rank.{hint}"
         )
         return
     if result.ranked:

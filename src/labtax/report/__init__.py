@@ -52,7 +52,8 @@ def report_data(options: ReportOptions) -> dict[str, Any]:
 
 
 def _eval_path(options: ReportOptions) -> Path:
-    """eval.json where `labtax eval --run` writes it (RUN_DIR/eval/) or in the run folder, else in the input folder."""
+    """eval.json where `labtax eval --run` writes it (RUN_DIR/eval/) or in the run folder, else in the
+    input folder."""
     for candidate in (
         [options.run / "eval" / EVAL_NAME, options.run / EVAL_NAME] if options.run is not None else []
     ):

@@ -17,5 +17,6 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def embed_json(data: dict[str, Any]) -> str:
-    """JSON that cannot end its <script> element early: "<" is written as \\u003c (record text may hold "</script>")."""
+    """JSON that cannot end its <script> element early: "<" is written as \\u003c (record text may
+    hold "</script>")."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")

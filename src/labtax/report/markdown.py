@@ -13,8 +13,8 @@ def render_markdown(data: dict[str, Any], html_name: str | None = None) -> str:
         "## labtax report",
         "",
         f"{plural(t['records'], 'record')} from {plural(t['leaves'], 'leaf', 'leaves')}, "
-        f"{plural(t['dropped'], 'dropped candidate')}; teacher calls {t['teacher_calls']}, cache hits {t['cache_hits']}, "
-        f"leaf wall time {t['wall_s']} s (summed).",
+        f"{plural(t['dropped'], 'dropped candidate')}; teacher calls {t['teacher_calls']}, "
+        f"cache hits {t['cache_hits']}, leaf wall time {t['wall_s']} s (summed).",
         "",
     ]
     since = data.get("since")
@@ -62,7 +62,8 @@ def _eval_lines(evaluation: dict[str, Any] | None) -> list[str]:
     regressions = evaluation.get("regressions") or []
     lines = [
         "",
-        f"**Evaluation:** {plural(len(evaluation.get('models') or []), 'model')}, {plural(len(regressions), 'regression')}.",
+        f"**Evaluation:** {plural(len(evaluation.get('models') or []), 'model')}, "
+        f"{plural(len(regressions), 'regression')}.",
     ]
     for item in regressions[:20]:
         lines.append("- " + ", ".join(f"{k} {v}" for k, v in item.items()))

@@ -110,7 +110,8 @@ def _text(path: Path) -> str | None:
 
 
 def read_eval(path: Path) -> dict[str, Any] | None:
-    """eval.json (`labtax eval`): {"models": [{name, path, phase, metrics, by_leaf}], "regressions": [...]}; None when absent."""
+    """eval.json (`labtax eval`): {"models": [{name, path, phase, metrics, by_leaf}], "regressions": [...]};
+    None when absent."""
     text = _text(path)
     if text is None:
         return None

@@ -36,7 +36,8 @@ class FileChange:
 
 
 def head_commit(folder: Path | str) -> str | None:
-    """The commit checked out in `folder` (searching upwards), or None outside a repository or before the first commit."""
+    """The commit checked out in `folder` (searching upwards), or None outside a repository or before
+    the first commit."""
     try:
         return Repo(folder, search_parent_directories=True).head.commit.hexsha
     except (InvalidGitRepositoryError, NoSuchPathError, ValueError):

@@ -8,7 +8,8 @@ from pathlib import Path, PurePosixPath
 
 BRANCHES = ("knowledge", "foundational_skills", "compositional_skills")
 LEAF_FILE = "qna.yaml"
-# A file named like a leaf but maybe spelled differently (qna.yml, QNA.yaml): lint reports it, never ignores it.
+# A file named like a leaf but maybe spelled differently (qna.yml, QNA.yaml): lint reports it,
+# never ignores it.
 LEAF_LIKE = re.compile(r"qna\.ya?ml", re.IGNORECASE)
 
 
@@ -34,10 +35,16 @@ def unread_link(path: Path, taxonomy_root: Path) -> str | None:
     folder = path.parent
     while folder != root and folder.is_relative_to(root):
         if folder.is_symlink():
-            return f"is in {folder.name}/, a symbolic link to {os.path.realpath(folder)}; linked folders are not followed: store the folder itself"
+            return (
+                f"is in {folder.name}/, a symbolic link to {os.path.realpath(folder)}; "
+                "linked folders are not followed: store the folder itself"
+            )
         folder = folder.parent
     if path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root)):
-        return f"is a symbolic link to {os.path.realpath(path)}, outside the taxonomy; store the file itself in the taxonomy"
+        return (
+            f"is a symbolic link to {os.path.realpath(path)}, outside the taxonomy; "
+            "store the file itself in the taxonomy"
+        )
     return None
 
 

@@ -21,11 +21,8 @@ SCHEMA = "train.schema.json"
 PATH_KEYS = ("data_dir", "preferences_dir", "output_dir", "hostfile", "benchmark")
 # The phases in the order they chain: LAB's three supervised phases, then the preference phases.
 OBJECTIVES = ("sft", "reward", "dpo")
-PAIR_SELECTORS = (
-    "pair_accuracy",
-    "val_loss",
-    "last",
-)  # what can choose a reward model's epoch (it writes no text to score)
+# what can choose a reward model's epoch (it writes no text to score)
+PAIR_SELECTORS = ("pair_accuracy", "val_loss", "last")
 
 
 @dataclass(frozen=True)
@@ -164,7 +161,8 @@ def _check_launch(data: dict[str, Any]) -> None:
             raise ConfigError("nnodes and hostfile are two ways to use several machines; give one of them")
         if not data["master_addr"] or not data["master_port"]:
             raise ConfigError(
-                f"nnodes {data['nnodes']} needs master_addr and master_port (node 0's address and a free port)"
+                f"nnodes {data['nnodes']} needs master_addr and master_port "
+                "(node 0's address and a free port)"
             )
     if data["node_rank"] >= data["nnodes"]:
         raise ConfigError(f"node_rank {data['node_rank']} must be below nnodes {data['nnodes']}")
@@ -195,8 +193,8 @@ def _phase(name: str, data: dict[str, Any], base: Path) -> PhaseConfig:
         )
     if phase.budget < phase.max_seq_len:
         raise ConfigError(
-            f"phases.{name}.micro_batch_tokens ({phase.budget}) must be at least max_seq_len ({phase.max_seq_len}): "
-            "a micro-batch has to hold the longest sample"
+            f"phases.{name}.micro_batch_tokens ({phase.budget}) must be at least "
+            f"max_seq_len ({phase.max_seq_len}): a micro-batch has to hold the longest sample"
         )
     return phase
 

@@ -123,7 +123,8 @@ def start_journal(
         if not resume and started:
             raise LabtaxError(
                 f"{run_dir} already holds a run (phases {', '.join(started)}); pass --resume to continue it, "
-                f"--restart-phase {started[-1]} to run that phase again with new settings, or another output_dir"
+                f"--restart-phase {started[-1]} to run that phase again with new settings, "
+                "or another output_dir"
             )
         if not started:  # an earlier launch died before training anything: start afresh
             data = _new_journal(config, student)
@@ -200,14 +201,9 @@ def train(
     return finish(config, run_dir, student)
 
 
-# Settings read afresh whenever they are used, so a resumed run may change them at any time.
-LIVE_SETTINGS = (
-    "selector",
-    "eval_items",
-    "benchmark",
-    "log_every",
-    "schedule",
-)  # the checkpoint choice is made at phase end
+# Settings read afresh whenever they are used, so a resumed run may change them at any time;
+# the checkpoint choice is made at phase end.
+LIVE_SETTINGS = ("selector", "eval_items", "benchmark", "log_every", "schedule")
 
 
 def config_changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
@@ -234,8 +230,9 @@ def resumed_config(
         listed = "; ".join(f"{key}: {old!r} -> {new!r}" for key, old, new in unsafe)
         first = next((p for p in stored.schedule if p not in pending), stored.schedule[0])
         raise LabtaxError(
-            f"{stored.output_dir}: cannot resume with changed settings ({listed}); they would change work already done: "
-            f"pass --restart-phase {first} (or a later phase) to run it again with them, or use another output_dir"
+            f"{stored.output_dir}: cannot resume with changed settings ({listed}); "
+            f"they would change work already done: pass --restart-phase {first} (or a later phase) "
+            "to run it again with them, or use another output_dir"
         )
     return given
 
@@ -252,7 +249,8 @@ def restart_from(run_dir: Path, phase: str) -> None:
     schedule = data.get("schedule") or list(data["phases"])
     if phase not in schedule:
         raise LabtaxError(
-            f"--restart-phase {phase}: not a phase of the run in {run_dir} (its phases: {', '.join(schedule)})"
+            f"--restart-phase {phase}: not a phase of the run in {run_dir} "
+            f"(its phases: {', '.join(schedule)})"
         )
     for later in schedule[schedule.index(phase) :]:
         data["phases"][later] = {"status": "pending", "epochs": []}

@@ -83,8 +83,9 @@ class MetricsLog:
             done = step - self.first_step + 1
             eta = (time.perf_counter() - self.began) / done * (total - step)
             print(
-                f"[{self.phase}] epoch {epoch} step {step}/{total} loss {loss:.4f}{_others(stats)} lr {lr:.2e} "
-                f"{tokens / max(seconds, 1e-9):,.0f} tok/s packing {efficiency:.1%} eta {eta:,.0f}s",
+                f"[{self.phase}] epoch {epoch} step {step}/{total} loss {loss:.4f}{_others(stats)} "
+                f"lr {lr:.2e} {tokens / max(seconds, 1e-9):,.0f} tok/s "
+                f"packing {efficiency:.1%} eta {eta:,.0f}s",
                 flush=True,
             )
 

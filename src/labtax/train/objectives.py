@@ -2,7 +2,8 @@
 
 | objective | a unit is        | loss (mean over units)                                              |
 | sft       | one label token  | cross-entropy of the answer tokens                                  |
-| reward    | one pair         | -log sigmoid(r_w - r_l) + reward_l2 * (r_w^2 + r_l^2)  (the STEM-tutor paper's) |
+| reward    | one pair         | -log sigmoid(r_w - r_l) + reward_l2 * (r_w^2 + r_l^2)
+                                 (the STEM-tutor paper's) |
 | dpo       | one pair         | -log sigmoid(beta * ((pi_w - ref_w) - (pi_l - ref_l)))  on answer tokens |
 
 A pair is packed as two samples, prompt+chosen and prompt+rejected, back to back with the others
@@ -214,7 +215,8 @@ def dpo_loss(
 
 def dpo_micro(ctx: Any, engine: Any, units: list[int], split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed DPO loss of a micro-batch (units are pair indices into the split, so the reference
-    log-probabilities can be looked up); statistics: loss, correct pairs, chosen and rejected rewards, margin."""
+    log-probabilities can be looked up); statistics: loss, correct pairs, chosen and rejected
+    rewards, margin."""
     if not units:
         return _filler(ctx, engine, 5)
     pairs = [ctx.split(split)[i] for i in units]
@@ -234,9 +236,8 @@ def _filler(ctx: Any, engine: Any, n_stats: int) -> tuple[torch.Tensor, torch.Te
     if ctx.objective.name == "reward":
         loss = sequence_rewards(ctx, engine, [Encoded([ctx.tokenizer.pad_token_id or 0], [-100])]).sum() * 0.0
     else:
-        loss = sft_micro(ctx, engine, [], "train")[
-            0
-        ]  # cross-entropy over no token: 0, with zero gradients everywhere
+        # cross-entropy over no token: 0, with zero gradients everywhere
+        loss = sft_micro(ctx, engine, [], "train")[0]
     return loss, torch.zeros(n_stats, dtype=torch.float64)
 
 

@@ -71,9 +71,8 @@ def phase_plan(config: TrainConfig, phase: str, tokenizer: Any, world: int) -> P
     encoded = [encode_row(p.objective, tokenizer, r, None) for r in rows]
     truncated = sum(1 for e in encoded if longest(e) > p.max_seq_len)
     encoded = [encode_row(p.objective, tokenizer, r, p.max_seq_len) for r in rows] if truncated else encoded
-    steps = epoch_steps(
-        encoded, p.effective_batch_size, p.budget, world, epoch_seed(config.seed, phase, 1)
-    )  # as epoch 1 trains
+    # as epoch 1 trains
+    steps = epoch_steps(encoded, p.effective_batch_size, p.budget, world, epoch_seed(config.seed, phase, 1))
     lengths = [len(e) for e in encoded]
     bins = [m for s in steps for r in s.per_rank for m in r if m]
     return PhasePlan(

@@ -18,8 +18,8 @@ from labtax.train.select import Candidate, describe, get_selector, selector_weig
 ORDER = TRAIN_PHASES  # chaining follows this order, whatever subset runs
 
 # Scores an epoch checkpoint for the selectors: (checkpoint, phase, metrics needed, config, the
-# run's eval folder for caches) -> {metric: value}. Train does not know how to evaluate; whoever starts the run hands it
-# a scorer (`labtax train` hands eval's, labtax.eval.checkpoint.score_epoch).
+# run's eval folder for caches) -> {metric: value}. Train does not know how to evaluate; whoever
+# starts the run hands it a scorer (`labtax train` hands eval's, labtax.eval.checkpoint.score_epoch).
 Scorer = Callable[[str, str, set[str], TrainConfig, Path], dict[str, Any]]
 
 
@@ -81,8 +81,9 @@ def score_epochs(
 
 def end_phase(run_dir: Path, phase: str, config: TrainConfig, scorer: Scorer | None = None) -> dict[str, Any]:
     """Choose the phase's checkpoint (scoring the epochs first where the selector needs it),
-    record it with the reason (a reward model: with its test pair accuracy), and delete the phase's optimizer states; with keep "best", the
-    checkpoints of the other epochs go too (they are marked `deleted` in the journal)."""
+    record it with the reason (a reward model: with its test pair accuracy), and delete the phase's
+    optimizer states; with keep "best", the checkpoints of the other epochs go too (they are marked
+    `deleted` in the journal)."""
     spec = config.selector_of(phase)
     epochs = score_epochs(run_dir, phase, config, scorer)
     candidates = [Candidate.from_journal(e) for e in epochs]

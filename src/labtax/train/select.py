@@ -75,11 +75,8 @@ def best_pair_accuracy(phase: str, candidates: list[Candidate]) -> Candidate:
     )
 
 
-METRICS = {
-    "mcq": "mcq_accuracy",
-    "judge": "judge_score",
-    "benchmark": "benchmark_accuracy",
-}  # selector term -> eval metric
+# selector term -> eval metric
+METRICS = {"mcq": "mcq_accuracy", "judge": "judge_score", "benchmark": "benchmark_accuracy"}
 
 
 def unit_score(metric: str, scores: dict[str, Any] | None) -> float | None:

@@ -9,13 +9,15 @@ from labtax.phases import PHASE_NAMES
 
 def mix_summary(stats: dict[str, Any]) -> str:
     lines = [
-        f"mixed {stats['inputs']['generated']} generated records and {stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"
+        f"mixed {stats['inputs']['generated']} generated records and "
+        f"{stats['inputs']['seed_examples']} seed examples (seed {stats['seed']})"
     ]
     for phase, s in stats["phases"].items():
         replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
         sources = s.get("by_source", {})
         lines.append(
-            f"  {PHASE_NAMES[phase]:5} train {s['train']:6} (generated {sources.get('generated', 0)}, seed {sources.get('seed', 0)})  "
+            f"  {PHASE_NAMES[phase]:5} train {s['train']:6} "
+            f"(generated {sources.get('generated', 0)}, seed {sources.get('seed', 0)})  "
             f"validation {s['validation']:5}  tokens {s['tokens']['train']:9,}  replayed: {replay}"
         )
     lines += [f"warning: dropped {n} record(s) of {why}" for why, n in stats.get("dropped", {}).items()]
@@ -24,7 +26,8 @@ def mix_summary(stats: dict[str, Any]) -> str:
 
 
 def mix_warnings(stats: dict[str, Any]) -> list[str]:
-    """Leaves that give the student no generated record (only their seeds, if any): worth a look before training."""
+    """Leaves that give the student no generated record (only their seeds, if any): worth a look
+    before training."""
     missing = stats["inputs"].get("leaves_without_generated", [])
     return [
         f"warning: {path}: no generated record (run `labtax generate` for it, or see `labtax report`)"

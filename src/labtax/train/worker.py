@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     parser.add_argument("--scorer", default=None, help="MODULE:NAME of the checkpoint scorer")
     args = parser.parse_args(argv)
-    # torch.distributed's deprecation notices repeat on every collective DeepSpeed makes; they are not ours to fix.
+    # torch.distributed's deprecation notices repeat on every collective DeepSpeed makes; they are
+    # not ours to fix.
     warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.distributed\.")
     quiet_libraries()
     # Deferred until the environment above is set: the recipe imports torch, transformers and DeepSpeed.

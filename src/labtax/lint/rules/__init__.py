@@ -64,7 +64,8 @@ class Rule:
 
     @property
     def description(self) -> str:
-        return self.doc.strip().splitlines()[0]
+        """The docstring's first paragraph, on one line."""
+        return " ".join(self.doc.strip().split("\n\n")[0].split())
 
 
 def _rule(module: ModuleType) -> Rule:

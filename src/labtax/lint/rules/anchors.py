@@ -23,7 +23,8 @@ def check(source):
     if mark:
         yield Finding(
             ID,
-            f"uses the YAML anchor '&{mark.detail}'; anchors and aliases are not allowed (an alias can expand without limit): write the value out",
+            f"uses the YAML anchor '&{mark.detail}'; anchors and aliases are not allowed "
+            "(an alias can expand without limit): write the value out",
             line=mark.line,
             column=mark.column,
         )

@@ -29,14 +29,16 @@ def check(source):
     if text is None:
         yield Finding(
             ID,
-            "the leaf folder has no attribution.txt; add one naming the sources, authors and licenses of its content",
+            "the leaf folder has no attribution.txt; "
+            "add one naming the sources, authors and licenses of its content",
             line=1,
             column=1,
         )
     elif not text.strip():
         yield Finding(
             ID,
-            "attribution.txt is empty (or not UTF-8 text); name the sources, authors and licenses of this leaf's content",
+            "attribution.txt is empty (or not UTF-8 text); "
+            "name the sources, authors and licenses of this leaf's content",
             line=1,
             column=1,
         )
@@ -51,7 +53,8 @@ def check(source):
             count = f"{len(found)} placeholders" if len(found) > 1 else "a placeholder"
             yield Finding(
                 ID,
-                f"attribution.txt still holds {count} (first: {first} on line {number}); replace them with the real sources",
+                f"attribution.txt still holds {count} (first: {first} on line {number}); "
+                "replace them with the real sources",
                 line=1,
                 column=1,
             )

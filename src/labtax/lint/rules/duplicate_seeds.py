@@ -38,6 +38,7 @@ def check(source):
             continue  # byte-identical items of one list: the schema's uniqueItems finding (LT106)
         yield Finding(
             ID,
-            f"repeats {json_path(first.at)} (same question and answer once case, spacing and punctuation are ignored); make each example different",
+            f"repeats {json_path(first.at)} (same question and answer once case, spacing and punctuation "
+            "are ignored); make each example different",
             at=pair.at,
         )

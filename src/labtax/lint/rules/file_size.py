@@ -23,7 +23,8 @@ def check(source):
         limit = source.settings["max_file_bytes"]
         yield Finding(
             ID,
-            f"is {int(mark.detail):,} bytes; the limit is {limit:,} (lint.max_file_bytes): keep seed examples short and long documents in separate files",
+            f"is {int(mark.detail):,} bytes; the limit is {limit:,} (lint.max_file_bytes): "
+            "keep seed examples short and long documents in separate files",
             line=1,
             column=1,
         )

@@ -15,9 +15,8 @@ ID = "LT014"
 NAME = "final-newline"
 SEVERITY = "error"
 PROFILES = ("labtax", "instructlab")
-YAMLLINT = (
-    "new-line-at-end-of-file"  # the yamllint rule InstructLab runs for this check (its directives apply)
-)
+# the yamllint rule InstructLab runs for this check (its directives apply)
+YAMLLINT = "new-line-at-end-of-file"
 
 
 def check(source):

@@ -28,7 +28,8 @@ def check(source):
             better = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_]", "_", folder.lower())).strip("_") or "name"
             yield Finding(
                 ID,
-                f"folder '{folder}' must match {pattern.pattern} (lowercase letters, digits and underscores): rename it, e.g. to '{better}'",
+                f"folder '{folder}' must match {pattern.pattern} "
+                f"(lowercase letters, digits and underscores): rename it, e.g. to '{better}'",
                 line=1,
                 column=1,
             )

@@ -28,6 +28,7 @@ def check(source):
     if license_id not in allowed:
         yield Finding(
             ID,
-            f"license {short(license_id)} is not in the allowlist (lint.licenses: {', '.join(allowed)}); use one of them or ask the maintainers to add it",
+            f"license {short(license_id)} is not in the allowlist (lint.licenses: {', '.join(allowed)}); "
+            "use one of them or ask the maintainers to add it",
             at=("document", "license"),
         )

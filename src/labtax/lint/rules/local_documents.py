@@ -1,4 +1,5 @@
-"""A local knowledge document (no repo) must exist in the leaf folder and be Markdown, plain text, PDF or HTML.
+"""A local knowledge document (no repo) must exist in the leaf folder and be Markdown, plain text,
+PDF or HTML.
 
 Passes::
 
@@ -38,7 +39,8 @@ def check(source):
         if not matches:
             yield Finding(
                 ID,
-                f"pattern '{pattern}' matches no file in the leaf folder; put the document next to qna.yaml or fix the pattern",
+                f"pattern '{pattern}' matches no file in the leaf folder; "
+                "put the document next to qna.yaml or fix the pattern",
                 at=at,
             )
         for match in matches:
@@ -46,12 +48,14 @@ def check(source):
             if not os.path.realpath(match).startswith(folder_real + os.sep):
                 yield Finding(
                     ID,
-                    f"document '{name}' is a link to a file outside the leaf folder; store the document itself",
+                    f"document '{name}' is a link to a file outside the leaf folder; "
+                    "store the document itself",
                     at=at,
                 )
             elif not name.lower().endswith(extensions):
                 yield Finding(
                     ID,
-                    f"document '{name}' is not a document type labtax reads (allowed: {', '.join(extensions)}); convert it",
+                    f"document '{name}' is not a document type labtax reads "
+                    f"(allowed: {', '.join(extensions)}); convert it",
                     at=at,
                 )

@@ -37,7 +37,8 @@ def check(source):
             if similarity >= threshold:
                 yield Finding(
                     ID,
-                    f"is nearly identical to {json_path(earlier.at)} ({similarity:.0%} of words shared); vary the examples so the teacher sees the range of the task",
+                    f"is nearly identical to {json_path(earlier.at)} ({similarity:.0%} of words shared); "
+                    "vary the examples so the teacher sees the range of the task",
                     at=pair.at,
                 )
                 break

@@ -31,7 +31,8 @@ def check(source):
             outer = "/".join(parts[:depth])
             yield Finding(
                 ID,
-                f"is inside the leaf folder '{outer}/' (which holds a qna.yaml); a leaf may not contain another leaf: move one of them",
+                f"is inside the leaf folder '{outer}/' (which holds a qna.yaml); "
+                "a leaf may not contain another leaf: move one of them",
                 line=1,
                 column=1,
             )

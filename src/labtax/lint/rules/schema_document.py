@@ -1,4 +1,5 @@
-"""A knowledge document needs a license, a remote one a repo and a full 40-hex commit SHA; patterns must not escape (no '..', no absolute path).
+"""A knowledge document needs a license, a remote one a repo and a full 40-hex commit SHA; patterns
+must not escape (no '..', no absolute path).
 
 Passes::
 

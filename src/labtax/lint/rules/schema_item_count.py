@@ -1,4 +1,5 @@
-"""Lists must have as many items as the schema asks: at least 5 seed examples (InstructLab versions 2 and 3), exactly 3 questions per knowledge seed (labtax).
+"""Lists must have as many items as the schema asks: at least 5 seed examples (InstructLab versions
+2 and 3), exactly 3 questions per knowledge seed (labtax).
 
 Passes::
 

@@ -1,4 +1,5 @@
-"""A qna.yaml that is a symbolic link must point inside the taxonomy, and leaf folders must not be links; such leaves are not read.
+"""A qna.yaml that is a symbolic link must point inside the taxonomy, and leaf folders must not be
+links; such leaves are not read.
 
 Passes::
 

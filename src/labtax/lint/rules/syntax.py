@@ -22,7 +22,8 @@ def check(source):
     if mark:
         yield Finding(
             ID,
-            f"not valid YAML: {mark.detail}; check the indentation, and quote text that contains ': ' or starts with a special character",
+            f"not valid YAML: {mark.detail}; check the indentation, "
+            "and quote text that contains ': ' or starts with a special character",
             line=mark.line,
             column=mark.column,
         )

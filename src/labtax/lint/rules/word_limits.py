@@ -25,6 +25,7 @@ def check(source):
         if words > limits[role]:
             yield Finding(
                 ID,
-                f"the {role} has {words} words; at most {limits[role]} are allowed (lint.word_limits.{role}): shorten it",
+                f"the {role} has {words} words; at most {limits[role]} are allowed "
+                f"(lint.word_limits.{role}): shorten it",
                 at=at,
             )
