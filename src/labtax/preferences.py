@@ -7,6 +7,7 @@ trains: a bad line is a located error, `path:line:col: error[preference] ...`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,6 @@ def preference_row(prompt: list[dict[str, str]], chosen: str, rejected: str, **a
 
 def write_preferences(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write `rows` as JSONL, atomically (a reader never sees half a file)."""
-    import json
-
     write_text_atomic(
         path, "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
     )

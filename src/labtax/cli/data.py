@@ -1,4 +1,7 @@
-"""labtax generate, rank and report: synthetic data, preference pairs, and the review page."""
+"""labtax generate, rank and report: synthetic data, preference pairs, and the review page.
+
+Each command imports the library behind it when it runs, so `labtax --help` and the light commands
+never load torch or the other stages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""labtax config and clean: the settings in force, and what labtax can remove."""
+"""labtax config and clean: the settings in force, and what labtax can remove.
+
+Each command imports the library behind it when it runs, so `labtax --help` and the light commands
+never load torch or the other stages."""
 
 from __future__ import annotations
 

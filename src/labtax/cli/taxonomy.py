@@ -1,4 +1,7 @@
-"""labtax lint, fmt, new and diff: the taxonomy and what changed in it."""
+"""labtax lint, fmt, new and diff: the taxonomy and what changed in it.
+
+Each command imports the library behind it when it runs, so `labtax --help` and the light commands
+never load torch or the other stages."""
 
 from __future__ import annotations
 

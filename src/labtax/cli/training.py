@@ -1,4 +1,7 @@
-"""labtax mix, train, eval and chat: the student, tuned and measured."""
+"""labtax mix, train, eval and chat: the student, tuned and measured.
+
+Each command imports the library behind it when it runs, so `labtax --help` and the light commands
+never load torch or the other stages."""
 
 from __future__ import annotations
 

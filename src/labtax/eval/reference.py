@@ -13,6 +13,7 @@ def bleu(answers: list[str], references: list[str]) -> float | None:
     if not answers:
         return None
     try:
+        # an extra of labtax[eval]: imported only when BLEU is scored
         import sacrebleu
     except ImportError:
         raise MissingExtraError("eval", "BLEU") from None
@@ -23,6 +24,7 @@ def rouge(answers: list[str], references: list[str]) -> dict[str, float | None]:
     if not answers:
         return dict.fromkeys(ROUGE_TYPES)
     try:
+        # an extra of labtax[eval]: imported only when ROUGE is scored
         from rouge_score import rouge_scorer
     except ImportError:
         raise MissingExtraError("eval", "ROUGE") from None

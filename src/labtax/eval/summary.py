@@ -117,6 +117,7 @@ def _leaf_table(models: list[dict[str, Any]], title: str, leaves_of: Any) -> lis
 
 def chart(result: dict[str, Any], path: Path) -> Path | None:
     """Grouped bars: each metric of CHART across the models (judge scaled to 0-1)."""
+    # matplotlib (an extra) loads slowly: imported only for the chart
     import matplotlib
 
     matplotlib.use("Agg")

@@ -131,6 +131,7 @@ def _read_text(path: Path, source: str) -> str:
 
 def _read_pdf(path: Path, source: str) -> tuple[str, list[tuple[int, str]]]:
     """The text of every page (pypdf), pages separated by a blank line; each page is a part."""
+    # imported only for PDF documents
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -205,6 +206,7 @@ def anchor(heading: str) -> str:
 
 def clone_at(url: str, commit: str, leaf_path: str) -> Path:
     """A clone of `url` checked out at `commit`, kept under the labtax cache and reused."""
+    # imported only for remote documents
     from git import GitCommandError, Repo
 
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
@@ -234,6 +236,7 @@ def clone_at(url: str, commit: str, leaf_path: str) -> Path:
 
 
 def _has_commit(repo: object, commit: str) -> bool:
+    # imported only for remote documents
     from git import BadName, GitCommandError
 
     try:

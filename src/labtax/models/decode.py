@@ -33,6 +33,7 @@ def sample_batch(
 def _sample_batch(
     model: Any, tokenizer: Any, texts: list[str], params: list[dict[str, Any]], halt: Event | None
 ) -> tuple[list[list[int]], list[int]]:
+    # torch loads in seconds: imported only where a model runs
     import torch
 
     encoded = tokenizer(
@@ -79,6 +80,7 @@ def _sample_batch(
 
 def _pick(logits: Any, params: dict[str, Any], generator: Any) -> int:
     """Greedy at temperature 0, else nucleus sampling with the row's generator."""
+    # torch loads in seconds: imported only where a model runs
     import torch
 
     temperature = float(params.get("temperature", 0.0))

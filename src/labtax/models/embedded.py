@@ -47,6 +47,7 @@ def embedded_model_dir() -> Path:
         return target
     source = gguf_path()
     try:
+        # transformers loads in seconds: imported only where a model runs
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise MissingExtraError("embedded", "the embedded model") from None

@@ -132,6 +132,7 @@ class EmbeddedTeacher:
 
     def _folder(self) -> Any:
         try:
+            # torch loads in seconds: imported only where a model runs
             import torch  # noqa: F401
             import transformers  # noqa: F401
         except ImportError:
@@ -141,6 +142,7 @@ class EmbeddedTeacher:
     def _ensure_loaded(self) -> None:
         if self._model is not None:
             return
+        # torch loads in seconds: imported only where a model runs
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -181,6 +183,7 @@ class EmbeddedTeacher:
         as "Answer", ":", " yes"), and "yes" and "Yes" count as one option. Tokens all options
         share (the space before a digit) are fed with the prompt, so one forward pass decides.
         """
+        # torch loads in seconds: imported only where a model runs
         import torch
 
         stem = prefix.rstrip()
@@ -219,6 +222,7 @@ class EmbeddedTeacher:
         return list(self._tokenizer(text, add_special_tokens=False).input_ids)
 
     def _sequence_logprob(self, ids: Any, continuation: list[int]) -> float:
+        # torch loads in seconds: imported only where a model runs
         import torch
 
         full = torch.cat([ids, torch.tensor([continuation], dtype=ids.dtype)], dim=1)

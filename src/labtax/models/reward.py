@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtax.errors import LabtaxError, MissingExtraError
+from labtax.errors import LabtaxError
+from labtax.models.student import quiet_transformers
 from labtax.preferences import read_preferences, split_path
 
 
@@ -25,16 +26,9 @@ class RewardModel:
     @classmethod
     def load(cls, folder: str | Path) -> RewardModel:
         path = Path(folder)
+        transformers, torch = quiet_transformers("eval", "reward scores")
         try:
-            import torch
-            from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-        except ImportError:
-            raise MissingExtraError("eval", "reward scores") from None
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        try:
-            config = AutoConfig.from_pretrained(path, local_files_only=True)
+            config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
             if getattr(config, "num_labels", None) != 1 or not any(
                 a.endswith("ForSequenceClassification") for a in config.architectures or ()
             ):
@@ -42,8 +36,8 @@ class RewardModel:
                     f"{folder}: not a reward model "
                     "(a one-output sequence classifier, as `labtax train` writes for a reward phase)"
                 )
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = transformers.AutoModelForSequenceClassification.from_pretrained(
                 path, dtype=torch.float32, local_files_only=True
             ).eval()
         except (OSError, ValueError, KeyError) as exc:
@@ -54,6 +48,7 @@ class RewardModel:
         self, conversations: list[list[dict[str, str]]], batch_size: int = 8, max_len: int = 2048
     ) -> list[float]:
         """The reward of each conversation (a prompt and one answer)."""
+        # torch loads in seconds: imported only where a model runs
         import torch
 
         texts = [self.tokenizer.apply_chat_template(c, tokenize=False) for c in conversations]

@@ -54,19 +54,11 @@ class Student:
     @classmethod
     def load(cls, spec: str) -> Student:
         path = resolve_model(spec)
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-        except ImportError:
-            raise MissingExtraError("eval", "labtax eval") from None
-        hf_logging.disable_progress_bar()
-        # a user's wrong folder gets our one line, not transformers' warnings
-        hf_logging.set_verbosity_error()
+        transformers, torch = quiet_transformers("eval", "labtax eval")
         check_causal(spec, path)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            model = AutoModelForCausalLM.from_pretrained(
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = transformers.AutoModelForCausalLM.from_pretrained(
                 path, dtype=torch.float32, local_files_only=True
             ).eval()
         except (OSError, ValueError, KeyError) as exc:
@@ -95,6 +87,7 @@ class Student:
         return scores
 
     def _score_batch(self, batch: list[tuple[list[int], list[int]]]) -> list[float]:
+        # torch loads in seconds: imported only where a model runs
         import torch
 
         rows = [(head + tail)[:-1] for head, tail in batch]  # position t predicts token t + 1
@@ -162,8 +155,25 @@ def cached_answers(
     return [found[k] for k in keys]
 
 
+def quiet_transformers(extra: str, what: str) -> tuple[Any, Any]:
+    """transformers and torch, imported here (seconds), with transformers' progress bars off and its
+    notices below errors, so a user's wrong folder gets labtax's one line; MissingExtraError without
+    the extra."""
+    try:
+        # torch loads in seconds: imported only where a model runs
+        import torch
+        import transformers
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        raise MissingExtraError(extra, what) from None
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    return transformers, torch
+
+
 def check_causal(spec: str, path: Path) -> None:
     """A model folder whose config names a causal language model (not a classifier, an encoder, ...)."""
+    # transformers loads in seconds: imported only where a model runs
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 

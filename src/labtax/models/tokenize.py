@@ -82,6 +82,7 @@ def response_tokens(tokenizer: Any, text: str) -> int:
 def load_tokenizer(path: str) -> Any:
     """The student's fast tokenizer from a local Hugging Face directory (never the hub)."""
     try:
+        # transformers loads in seconds: imported only where a model runs
         from transformers import AutoTokenizer
     except ImportError:
         raise MissingExtraError("train", "tokenizing for mix and train") from None

@@ -10,6 +10,7 @@ from labtax.train import metrics
 
 def plot_losses(run_dir: Path, schedule: list[str]) -> Path | None:
     """Write run_dir/loss.png (steps of later phases continue after earlier ones); None without metrics."""
+    # matplotlib (an extra) loads slowly: imported only for the chart
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers and in CI

@@ -103,6 +103,7 @@ def ds_config(ctx: Context) -> dict[str, Any]:
 
 def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
     """The model to train, and the HfDeepSpeedConfig (ZeRO-3) that must stay alive as long as it does."""
+    # transformers loads in seconds: imported only where a model runs
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     keep = None
@@ -130,6 +131,7 @@ def setup_model(ctx: Context, init_from: str, config: dict[str, Any]) -> tuple[t
 
 
 def setup_engine(ctx: Context, model: torch.nn.Module, config: dict[str, Any], total_steps: int) -> Any:
+    # transformers loads in seconds: imported only where a model runs
     from transformers import get_scheduler
 
     p = ctx.phase

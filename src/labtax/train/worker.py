@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -53,8 +54,7 @@ def quiet_libraries() -> None:
     """Library noise off: progress bars of weight loading and shard writing (our own progress lines
     say what happens), transformers' notices below errors, and DeepSpeed's warning that it found no
     GPU on a machine that has none (it then picks the CPU accelerator, as told here)."""
-    import os
-
+    # torch loads in seconds: imported only where a model runs
     import torch
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
