@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class EvalText:
     set: str
     texts: tuple[str, ...]
 
-    @property
+    @cached_property
     def tokens(self) -> list[str]:
         return [w for text in self.texts for w in words(text)]
 
