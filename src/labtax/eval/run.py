@@ -20,6 +20,7 @@ from rich.console import Console
 from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
 from labtax.eval import reward
+from labtax.eval.contamination import contamination
 from labtax.eval.scoring import ModelSpec, Outcome, Sets, make_judge, model_entry, regressions, score_all
 from labtax.eval.sets import SETS, McqItem, PromptItem, benchmark_items, generated_sets, seed_items
 from labtax.eval.summary import write_reports
@@ -142,6 +143,7 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
     for spec in models:  # a wrong folder is named before any judge or student work starts
         check_causal(spec.path, Path(spec.path))
     sets = load_sets(config, input_dir, tuple(settings["sets"]), options.benchmark)
+    clean = contamination(config, input_dir, options.run.resolve() if options.run else None, settings)
     prefs = preferences_dir(config, options)
     scorer = None
     if prefs is not None:  # a wrong reward model or preferences folder is named before any work starts
@@ -172,6 +174,7 @@ def evaluate(options: EvalOptions, console: Console | None = None) -> dict[str, 
         "models": entries,
         "regressions": regressions(entries),
         "missing": sets.missing,
+        "contamination": clean,
         "wall_s": round(time.monotonic() - started, 3),
         "judge_calls": {"total": judge.stats.calls, "cache_hits": judge.stats.cache_hits},
     }

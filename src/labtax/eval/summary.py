@@ -88,10 +88,34 @@ def markdown(result: dict[str, Any]) -> str:
             f"{fmt(r['before'])} at {r['against']}"
             for r in result["regressions"]
         ]
+    lines += _clean_sets(result.get("contamination"))
     if result["missing"]:
         lines += ["", "## Leaves without an evaluation set", ""]
         lines += [f"- {m['leaf']} ({m['set']}): {m['why']}" for m in result["missing"]]
     return "\n".join(lines) + "\n"
+
+
+def _clean_sets(clean: dict[str, Any] | None) -> list[str]:
+    """eval.md's Clean sets: per leaf, items checked against the training files, contaminated, the
+    largest overlap."""
+    if not clean:
+        return []
+    lines = ["", "## Clean sets", ""]
+    if not clean["checked"]:
+        return [*lines, f"Not checked: {clean['why']}."]
+    lines += [
+        f"Evaluation items against the training files in `{clean['data']}`: {clean['ngram']}-grams of "
+        f"lower-cased words; contaminated when over {clean['threshold']:.0%} of an item's words are in "
+        "n-grams seen in training.",
+        "",
+        "| leaf | items | contaminated | largest overlap |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {leaf} | {s['items']} | {s['contaminated']} | {s['max_overlap']:.0%} |"
+        for leaf, s in clean["by_leaf"].items()
+    ]
+    return lines
 
 
 def _leaf_table(models: list[dict[str, Any]], title: str, leaves_of: Any) -> list[str]:
@@ -182,6 +206,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         for r in result["regressions"]
     ]
     lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]
+    lines += _clean_line(result.get("contamination"))
     if result.get("reward_model"):
         rm = result["reward_model"]
         lines.append(
@@ -195,3 +220,16 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         f"wrote {result['output']}/eval.json, eval.md, eval.png in {result['wall_s']:.1f} s"
     )
     return lines
+
+
+def _clean_line(clean: dict[str, Any] | None) -> list[str]:
+    if not clean:
+        return []
+    if not clean["checked"]:
+        return [f"warning: clean sets not checked: {clean['why']}"]
+    dirty = [leaf for leaf, s in clean["by_leaf"].items() if s["contaminated"]]
+    line = (
+        f"clean sets: {clean['contaminated']} of {clean['items']} evaluation item(s) contaminated "
+        f"(over {clean['threshold']:.0%} of their words in {clean['ngram']}-grams of {clean['data']})"
+    )
+    return [line + (f": {', '.join(dirty)}" if dirty else "")]

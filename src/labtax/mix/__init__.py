@@ -20,8 +20,18 @@ from typing import Any
 from labtax.config import Config
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.files import file_sha256, write_text_atomic
-from labtax.mix.datasets import build_phases, phase_stats, to_samples, write_phases
-from labtax.mix.inputs import current_records, read_generated, read_manifest, seed_records, taxonomy_leaves
+from labtax.generate.output import EVAL_DIR
+from labtax.mix.contamination import TrainText, check, eval_texts, message_texts, refuse_contaminated
+from labtax.mix.datasets import Split, build_phases, phase_stats, to_samples, write_phases
+from labtax.mix.inputs import (
+    current_records,
+    read_generated,
+    read_generated_at,
+    read_manifest,
+    seed_locations,
+    seed_records,
+    taxonomy_leaves,
+)
 from labtax.models.embedded import embedded_model_dir
 from labtax.models.tokenize import load_tokenizer
 from labtax.phases import LAB_PHASES
@@ -69,8 +79,9 @@ def mix(
     tokenizer_path = tokenizer_path or str(embedded_model_dir())
     tokenizer = load_tokenizer(tokenizer_path)
     leaves, skipped = taxonomy_leaves(config)
+    located = read_generated_at(input_dir)
     records, dropped = current_records(
-        read_generated(input_dir), read_manifest(input_dir), {leaf.path for leaf in leaves}
+        [record for _, record in located], read_manifest(input_dir), {leaf.path for leaf in leaves}
     )
     seeds = seed_records(leaves) if settings["include_seeds"] else []
     phases = build_phases(to_samples(records + seeds, tokenizer), settings, seed)
@@ -78,6 +89,8 @@ def mix(
         raise LabtaxError(
             f"no samples to mix from {input_dir} and the taxonomy's seeds; nothing written", EXIT_FINDINGS
         )
+    where = {record["id"]: at for at, record in located} | seed_locations(config.root, leaves)
+    clean = check_clean(input_dir / EVAL_DIR, phases, where, config.section("eval"))
     stats = {
         "seed": seed,
         "tokenizer": tokenizer_path,
@@ -95,6 +108,7 @@ def mix(
             k: settings[k] for k in ("short_max_tokens", "validation_fraction", "replay", "include_seeds")
         },
         "phases": {phase: phase_stats(data) for phase, data in phases.items()},
+        "contamination": clean,
     }
 
     def write(staged: Path) -> None:
@@ -103,3 +117,21 @@ def mix(
 
     publish_set(output_dir, OWN_FILES, "labtax mix", write)
     return stats
+
+
+def check_clean(
+    eval_dir: Path, phases: dict[str, Split], where: dict[str, str], settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Refuse to mix when an evaluation item under `eval_dir` is over the contamination threshold
+    against the training splits (what training reads; validation samples are never trained on)."""
+    n, threshold = settings["contamination_ngram"], settings["contamination_threshold"]
+    samples = {s.id: s for split_ in phases.values() for s in split_.train}  # a replayed sample once
+    records = [TrainText(where.get(i, f"record {i}"), message_texts(s.messages)) for i, s in samples.items()]
+    overlaps = check(eval_texts(eval_dir), records, n, threshold)
+    refuse_contaminated(overlaps, n, threshold)
+    return {
+        "ngram": n,
+        "threshold": threshold,
+        "items": len(overlaps),
+        "max_overlap": round(max((o.share for o in overlaps), default=0.0), 4),
+    }

@@ -21,6 +21,11 @@ from labtax.taxonomy import Leaf, chat_messages, find_leaves, load_leaf
 def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     """Every record under `input_dir` (one JSONL per leaf), validated against record.schema.json.
     The evaluation items under `eval/` are not read, and no record may be one of them."""
+    return [record for _, record in read_generated_at(input_dir)]
+
+
+def read_generated_at(input_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """As read_generated, each record with where it is (path:line)."""
     if not input_dir.is_dir():
         raise LabtaxError(f"{input_dir}: no generated data here; run `labtax generate` first or pass --input")
     check = validator("record.schema.json")
@@ -33,7 +38,7 @@ def read_generated(input_dir: Path) -> list[dict[str, Any]]:
     ):
         for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
             if line.strip():
-                records.append(_record(path, lineno, line, check, held_out))
+                records.append((f"{path}:{lineno}", _record(path, lineno, line, check, held_out)))
     return records
 
 
@@ -157,9 +162,34 @@ def seed_records(leaves: list[Leaf]) -> list[dict[str, Any]]:
     out = []
     for leaf in leaves:
         for i, seed in enumerate(leaf.seed_examples):
-            digest = hashlib.sha256(f"{leaf.path}\0{i}\0{seed.question}".encode()).hexdigest()[:32]
+            digest = _seed_id(leaf, i, seed.question)
             messages = chat_messages(leaf, seed.question, seed.answer, seed.context)
             out.append(
                 {"id": digest, "leaf": leaf.path, "branch": leaf.branch, "messages": messages, "seed": True}
             )
     return out
+
+
+def _seed_id(leaf: Leaf, index: int, question: str) -> str:
+    return hashlib.sha256(f"{leaf.path}\0{index}\0{question}".encode()).hexdigest()[:32]
+
+
+def seed_locations(root: Path, leaves: list[Leaf]) -> dict[str, str]:
+    """Seed record id -> where its question is (qna.yaml path:line), as seed_records names them."""
+    out = {}
+    for leaf in leaves:
+        path = root / leaf.path
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        for i, seed in enumerate(leaf.seed_examples):
+            out[_seed_id(leaf, i, seed.question)] = f"{path}:{seed_line(lines, seed.question)}"
+    return out
+
+
+def seed_line(lines: list[str], question: str) -> int:
+    """The line of a qna.yaml where a seed question starts, found by its first words; 1 when the YAML
+    folds it past recognition."""
+    first = question.strip().splitlines()[0][:40] if question.strip() else ""
+    return next((i for i, line in enumerate(lines, 1) if first and first in line), 1)

@@ -67,6 +67,13 @@ def _eval_lines(evaluation: dict[str, Any] | None) -> list[str]:
     ]
     for item in regressions[:20]:
         lines.append("- " + ", ".join(f"{k} {v}" for k, v in item.items()))
+    clean = evaluation.get("contamination")
+    if clean and clean.get("checked"):
+        dirty = [leaf for leaf, s in (clean.get("by_leaf") or {}).items() if s.get("contaminated")]
+        lines.append(
+            f"**Clean sets:** {clean['contaminated']} of {plural(clean['items'], 'evaluation item')} "
+            f"contaminated ({clean['ngram']}-grams){': ' + ', '.join(dirty) if dirty else ''}."
+        )
     return lines
 
 
