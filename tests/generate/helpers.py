@@ -111,7 +111,7 @@ def make_repo(root: Path) -> Path:
 def write_config(repo: Path, url: str, evaluation: dict[str, Any] | None = None, **generate: Any) -> None:
     """labtax.yaml for a test run: one round (target 0) and explicit reply forms (no probe) unless a test
     asks otherwise. Eval items are off unless `evaluation` asks for them, so the tests of the training
-    records see every kept record and only the training stages' calls."""
+    records see every kept record and only the training stages' calls (no held-out pair, no cloze item)."""
     settings = {
         "teacher": url,
         "retry_backoff_s": 0.01,
@@ -122,7 +122,13 @@ def write_config(repo: Path, url: str, evaluation: dict[str, Any] | None = None,
         "choice": "logprobs",
         **generate,
     }
-    evaluation = {"holdout_fraction": 0, "mcq_per_leaf": 0, **(evaluation or {})}
+    evaluation = {
+        "holdout_fraction": 0,
+        "holdout_per_leaf": 0,
+        "mcq_per_leaf": 0,
+        "mcq_cloze": False,
+        **(evaluation or {}),
+    }
     (repo / "labtax.yaml").write_text(json.dumps({"generate": settings, "eval": evaluation}))  # JSON is YAML
 
 

@@ -165,8 +165,9 @@ def test_cli_options_map_and_conflicts_are_usage_errors(repo: Path, monkeypatch:
     assert models == {"m1"} and len(server.stages()) == 5 and server.stages()["unknown"] == 5
     lines = (repo / "out/compositional_skills/writing/haiku.jsonl").read_text().splitlines()
     held = (repo / "out/eval/compositional_skills/writing/haiku.heldout.jsonl").read_text().splitlines()
-    # two kept pairs: the default eval.holdout_fraction holds one out for evaluation
-    assert len(lines) == 1 and len(held) == 1 and json.loads(lines[0])["provenance"]["seed"] == 5
+    # the default eval.holdout_per_leaf holds five pairs out, and raises the target (2) by five, so
+    # training keeps its two records
+    assert len(lines) == 2 and len(held) == 5 and json.loads(lines[0])["provenance"]["seed"] == 5
     assert "records" in result.output
 
 

@@ -37,6 +37,7 @@ class Item:
     correct: int | None = None  # ... and the index of the right one (`answer` holds its text)
     # knowledge: "abstractive" (the teacher's answer) or "extractive" (copied from the chunk)
     answers: str | None = None
+    made_by: str | None = None  # multiple-choice eval items: "teacher" (None) or "cloze"
 
 
 def parse_tagged(text: str, tags: tuple[str, ...]) -> dict[str, str] | None:

@@ -9,8 +9,15 @@
 Generation runs in rounds: each round asks for the items still missing, scaled by the
 previous round's yield, until `eval.mcq_per_leaf` items pass or `eval.mcq_max_candidates`
 candidates were written. Sample numbers continue across rounds, so every call is cached and a
-rerun or a resume asks nothing twice. These items are written under `<output>/eval/` and are
-never trained on.
+rerun or a resume asks nothing twice. A reply whose question copies a prompt template's text (the
+format example of generate_mcq.j2, the judge's principles) is dropped as `copies_template`
+(heldout.py) before it is judged.
+
+3. cloze (cloze.py): where the teacher's rounds end short of `eval.mcq_per_leaf` (a weak teacher,
+   or its budget spent), cloze items built from the leaf's document fill the rest, with no call
+   (`eval.mcq_cloze`, default true). Each item says how it was made (`made_by`).
+
+These items are written under `<output>/eval/` and are never trained on.
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
+from labtax.generate import cloze
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
 from labtax.generate.filters import judge_yes_no
+from labtax.generate.heldout import COPIES_TEMPLATE, copies_template
 from labtax.generate.items import Item, keep_new
 from labtax.generate.stats import LeafStats
 from labtax.models.calls import Caller, gather
@@ -48,6 +58,11 @@ class McqOutcome:
     target: int
     candidates: int
     rounds: int
+    cloze: int = 0  # of `items`, those built from the document (the rest the teacher wrote)
+
+    @property
+    def made_by(self) -> dict[str, int]:
+        return {"teacher": len(self.items) - self.cloze, "cloze": self.cloze}
 
     @property
     def target_met(self) -> bool:
@@ -113,8 +128,10 @@ def keep_parsed(
     seed: int,
     dedup: NearDuplicates,
     stats: LeafStats,
+    templates: Path,
 ) -> list[Item]:
-    """Replies that parse into a new (not near-duplicate) item, with shuffled options."""
+    """Replies that parse into a new (not near-duplicate) item copying no template (of the prompts
+    folder `templates`), with shuffled options."""
 
     def make_item(sample: int, question: str, parsed: tuple[str, list[str], int]) -> Item:
         choices, answer = shuffled(parsed[1], parsed[2], f"{seed}\0{leaf.path}\0mcq\0{sample}")
@@ -129,16 +146,25 @@ def keep_parsed(
             correct=answer,
         )
 
-    return keep_new(
-        replies,
-        (),
-        stats.stage(STAGES[0]),
-        dedup,
-        question_of=lambda parsed: parsed[0],
-        make_item=make_item,
-        first=first,
-        parse=parse_mcq,
-    )
+    stage = stats.stage(STAGES[0])
+    kept: list[Item] = []
+    for sample, reply in enumerate(replies, first):  # one at a time: a template copy is dropped first
+        parsed = parse_mcq(reply)
+        if parsed is not None and copies_template(parsed[0], templates):
+            stage.generated += 1
+            stage.drop(COPIES_TEMPLATE, make_item(sample, parsed[0], parsed))
+            continue
+        kept += keep_new(
+            [reply],
+            (),
+            stage,
+            dedup,
+            question_of=lambda parsed: parsed[0],
+            make_item=make_item,
+            first=sample,
+            parse=parse_mcq,
+        )
+    return kept
 
 
 async def evaluate_mcq(items: list[Item], caller: Caller, stats: LeafStats) -> list[Item]:
@@ -180,7 +206,26 @@ async def run_mcq(
     ):
         samples = range(tried, tried + size)
         replies = await generate_mcq(leaf, chunks, caller, samples, int(settings["mcq_max_tokens"]), stats)
-        candidates = keep_parsed(leaf, chunks, replies, tried, caller.seed, dedup, stats)
+        candidates = keep_parsed(
+            leaf, chunks, replies, tried, caller.seed, dedup, stats, caller.templates.folder
+        )
         kept += await evaluate_mcq(candidates, caller, stats)
         tried, rounds = tried + size, rounds + 1
-    return McqOutcome(kept[:target] if target else [], target, tried, rounds)
+    kept = kept[:target]
+    filled = (
+        cloze_filled(leaf, chunks, target - len(kept), caller.seed, stats)
+        if settings.get("mcq_cloze", True)
+        else []
+    )
+    return McqOutcome(kept + filled, target, tried, rounds, len(filled))
+
+
+def cloze_filled(leaf: Leaf, chunks: list[Chunk], wanted: int, seed: int, stats: LeafStats) -> list[Item]:
+    """`wanted` cloze items (fewer when the document has fewer) with their options shuffled."""
+    key = f"{seed}\0{leaf.path}"
+    items = cloze.cloze_items(chunks, wanted, key, stats.stage(cloze.STAGE)) if wanted > 0 else []
+    shuffled_items = []
+    for item in items:
+        choices, answer = shuffled(list(item.choices), 0, f"{key}\0cloze\0{item.sample}")
+        shuffled_items.append(replace(item, choices=tuple(choices), correct=answer))
+    return shuffled_items

@@ -14,9 +14,10 @@ import hashlib
 import json
 import random
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from labtax.files import write_text_atomic
+from labtax.generate.heldout import holdout_count
 from labtax.generate.items import Item
 from labtax.generate.stats import Dropped
 from labtax.taxonomy import Leaf, chat_messages
@@ -73,6 +74,7 @@ def mcq_record(leaf: Leaf, item: Item, provenance: dict[str, Any]) -> dict[str, 
         "question": item.question,
         "choices": list(item.choices),
         "answer": item.correct,
+        "made_by": item.made_by or "teacher",
         "context": item.context,
         "source": item.source,
         "provenance": provenance,
@@ -125,6 +127,7 @@ def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
         "branch": record_["branch"],
         "prompt": prompt,
         "reference": answer["content"],
+        "made_by": "heldout",
         "context": record_["context"],
         "scores": record_["scores"],
         "provenance": record_["provenance"],
@@ -132,19 +135,20 @@ def heldout_record(record_: dict[str, Any]) -> dict[str, Any]:
 
 
 def hold_out(
-    records: list[dict[str, Any]], fraction: float, key: str
+    records: list[dict[str, Any]],
+    fraction: float,
+    key: str,
+    count: int = 0,
+    eligible: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept for training, held out for evaluation): a seeded share `fraction` of `records`,
-    at least one where there are two or more, never all of them."""
-    count = (
-        min(len(records) - 1, max(1, round(fraction * len(records))))
-        if len(records) >= 2 and fraction > 0
-        else 0
-    )
+    """(kept for training, held out for evaluation): a seeded draw of `count` records, or of the share
+    `fraction` (at least one) when that is more, never all of them (heldout.holdout_count); only
+    records `eligible` accepts are drawn."""
+    wanted = holdout_count(len(records), count, fraction)
     order = sorted(records, key=lambda r: r["id"])
     random.Random(key).shuffle(order)
-    held = {r["id"] for r in order[:count]}
-    return [r for r in records if r["id"] not in held], [r for r in records if r["id"] in held]
+    chosen = {r["id"] for r in [r for r in order if eligible is None or eligible(r)][:wanted]}
+    return [r for r in records if r["id"] not in chosen], [r for r in records if r["id"] in chosen]
 
 
 def write_records(path: Path, records: list[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from labtax.errors import LabtaxError
 from labtax.generate import knowledge, mcq_items, skills
 from labtax.generate.documents import Chunk
+from labtax.generate.heldout import with_holdout
 from labtax.generate.stats import LeafStats
 from labtax.models.cache import CallCache, call_key
 from labtax.models.calls import Caller
@@ -64,6 +65,7 @@ class ReplayTeacher:
 
 def calls_max(leaf: Leaf, section: dict[str, Any], calibrated: bool) -> dict[str, int]:
     """The most teacher calls each stage of `leaf` can make."""
+    section = section if leaf.is_knowledge else with_holdout(section, section)  # held-out pairs raise it
     budget = int(section["max_candidates_per_leaf"])
     candidates = (
         min(int(section["num_instructions"]), budget) if int(section["target_per_leaf"]) == 0 else budget
@@ -147,7 +149,7 @@ def cached_calls(
             if int(section.get("mcq_per_leaf", 0)):
                 await mcq_items.run_mcq(leaf, chunks, caller, section, stats)
         else:
-            await skills.run_skills(leaf, caller, section, stats)
+            await skills.run_skills(leaf, caller, with_holdout(section, section), stats)
 
     try:
         asyncio.run(replay())

@@ -21,6 +21,7 @@ from labtax.errors import ConfigError, LabtaxError
 from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate import knowledge, mcq_items, skills
 from labtax.generate.documents import Chunk, leaf_chunks
+from labtax.generate.heldout import with_holdout
 from labtax.generate.leaves import Selection, select_leaves
 from labtax.generate.output import read_manifest, remove_outputs, write_manifest
 from labtax.generate.plan import plan_run
@@ -222,8 +223,8 @@ def _config(options: GenerateOptions) -> Config:
 
 
 def _with_mcq(section: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The generate settings plus the multiple-choice eval settings (for the plan's bounds and replay)."""
-    return {**section, **{k: v for k, v in evaluation.items() if k.startswith("mcq_")}}
+    """The generate settings plus the eval settings generate reads (for the plan's bounds and replay)."""
+    return {**section, **{k: v for k, v in evaluation.items() if k.startswith(("mcq_", "holdout_"))}}
 
 
 async def _generate_all(
@@ -289,7 +290,7 @@ async def _one_leaf(
             items = await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
             outcome = await mcq_items.run_mcq(leaf, chunks, caller, evaluation, stats)
         else:
-            items = await skills.run_skills(leaf, caller, section, stats)
+            items = await skills.run_skills(leaf, caller, with_holdout(section, evaluation), stats)
     except CacheError:
         raise
     except LabtaxError as exc:

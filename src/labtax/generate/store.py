@@ -4,12 +4,15 @@ leaf's manifest entry (with what producing its data cost)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from labtax.config import Config
 from labtax.errors import LabtaxError, leaf_failure
 from labtax.generate import knowledge, skills
+from labtax.generate.cloze import STAGE as CLOZE
+from labtax.generate.heldout import COPIES_TEMPLATE, half_width, heldout_problem
 from labtax.generate.mcq_items import STAGES as MCQ_STAGES
 from labtax.generate.mcq_items import McqOutcome
 from labtax.generate.output import (
@@ -73,8 +76,13 @@ def store_leaf(
     items, mcq_outcome, stats, caller, wall = outcome
     provenance = _provenance(leaf, stats, caller, section, commit)
     path = output_path(output, leaf.path, config.data["taxonomy_root"])
-    records, evals = eval_split(
-        evaluation, leaf, [record(leaf, item, provenance) for item in items], mcq_outcome, provenance
+    records, evals, filtered = eval_split(
+        evaluation,
+        leaf,
+        [record(leaf, item, provenance) for item in items],
+        mcq_outcome,
+        provenance,
+        caller.templates.folder,
     )
     write_records(path, records)
     for kind, rows in evals.items():
@@ -88,10 +96,7 @@ def store_leaf(
     entry = _entry(
         leaf, stats, len(items), len(records), path.relative_to(output).as_posix(), provenance, wall
     )
-    entry["eval"] = {
-        "heldout": len(evals["heldout"]),
-        "mcq": mcq_outcome.as_dict(int(evaluation["mcq_max_candidates"])) if mcq_outcome else None,
-    }
+    entry["eval"] = eval_entry(evaluation, evals, mcq_outcome, filtered, stats)
     manifest["leaves"][leaf.path] = {
         **entry,
         **_generation_cost(entry, manifest["leaves"].get(leaf.path)),
@@ -138,17 +143,55 @@ def eval_split(
     records: list[dict[str, Any]],
     outcome: McqOutcome | None,
     provenance: dict[str, Any],
-) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """A leaf's training records and its eval items: multiple choice (knowledge) or held-out pairs
-    (skills)."""
+    templates: Path | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], Counter[str]]:
+    """A leaf's training records, its eval items (multiple choice for knowledge, held-out pairs for
+    skills) and, for skills, how many kept pairs each held-out filter turned away (heldout.py; they stay
+    training records: the training stages kept them)."""
     evals: dict[str, list[dict[str, Any]]] = dict.fromkeys(EVAL_KINDS, [])
+    filtered: Counter[str] = Counter()
     if outcome is not None:
         evals["mcq"] = [mcq_record(leaf, item, provenance) for item in outcome.items]
+        return records, evals, filtered
+    problems = {r["id"]: heldout_problem(r, templates) if templates else None for r in records}
+    filtered.update(p for p in problems.values() if p)
+    records, held = hold_out(
+        records,
+        float(evaluation["holdout_fraction"]),
+        f"{provenance['seed']}:{leaf.path}:holdout",
+        count=int(evaluation.get("holdout_per_leaf", 0)),
+        eligible=lambda r: problems[r["id"]] is None,
+    )
+    evals["heldout"] = [heldout_record(r) for r in held]
+    return records, evals, filtered
+
+
+def eval_entry(
+    evaluation: dict[str, Any],
+    evals: dict[str, list[dict[str, Any]]],
+    outcome: McqOutcome | None,
+    filtered: Counter[str],
+    stats: LeafStats,
+) -> dict[str, Any]:
+    """The manifest's `eval` of a leaf: its items, how each was made, the 95 % half-width they give at
+    50 % accuracy (heldout.half_width), what each filter dropped, and the multiple-choice rounds."""
+    items = len(evals["mcq"]) + len(evals["heldout"])
+    dropped = Counter(filtered)
+    if outcome is not None:
+        made_by = outcome.made_by
+        teacher, built = stats.stages.get(MCQ_STAGES[0]), stats.stages.get(CLOZE)
+        dropped[COPIES_TEMPLATE] += teacher.dropped[COPIES_TEMPLATE] if teacher else 0
+        dropped.update(built.dropped if built else {})
     else:
-        fraction = float(evaluation["holdout_fraction"])
-        records, held = hold_out(records, fraction, f"{provenance['seed']}:{leaf.path}:holdout")
-        evals["heldout"] = [heldout_record(r) for r in held]
-    return records, evals
+        made_by = {"heldout": len(evals["heldout"])}
+    return {
+        "heldout": len(evals["heldout"]),
+        "mcq": outcome.as_dict(int(evaluation["mcq_max_candidates"])) if outcome else None,
+        "items": items,
+        "half_width_95": half_width(items),
+        "made_by": made_by,
+        "dropped": {reason: n for reason, n in sorted(dropped.items()) if n},
+    }
 
 
 def note_rate(manifest: dict[str, Any], section: dict[str, Any], leaves: list[Leaf], wall_s: float) -> None:

@@ -21,7 +21,7 @@ def _folder(leaf_path: str) -> str:
 
 def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Table:
     """Per leaf (a row with its teacher calls and cache hits), its stages: generated, kept, dropped by
-    reason; then the candidates tried, the records kept and the target."""
+    reason; then the candidates tried, the records kept and the target; then its eval items."""
     table = Table(
         title="labtax generate",
         show_lines=False,
@@ -53,9 +53,23 @@ def summary_table(manifest_leaves: dict[str, Any], leaf_paths: list[str]) -> Tab
             _target_note(entry),
             "",
             "",
-            end_section=True,
+            end_section="items" not in entry.get("eval", {}),
         )
+        if "items" in entry.get("eval", {}):
+            table.add_row(
+                "  [bold]eval items[/bold]", "", *_eval_cells(entry["eval"]), "", "", end_section=True
+            )
     return table
+
+
+def _eval_cells(evaluation: dict[str, Any]) -> tuple[str, str]:
+    """The eval items row: how many, and in the notes column the half-width of the 95 % interval they
+    give at 50 % accuracy (1.96 * sqrt(0.25 / n)), how they were made and what the filters dropped."""
+    items = int(evaluation["items"])
+    width = f"±{evaluation['half_width_95']:.3f} (95 % at 50 %)" if items else "[red]none[/red]"
+    made = ", ".join(f"{how} {n}" for how, n in evaluation.get("made_by", {}).items())
+    dropped = [f"{reason} {n}" for reason, n in evaluation.get("dropped", {}).items()]
+    return f"[bold]{items}[/bold]", "\n".join([width, made, *dropped])
 
 
 def _target_note(entry: dict[str, Any]) -> str:
