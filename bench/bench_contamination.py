@@ -17,7 +17,7 @@ import sys
 import time
 import tracemalloc
 
-from labtax.mix.contamination import EvalText, TrainingNgrams, TrainText, check
+from labtax.overlap import EvalText, TrainingNgrams, TrainText, check
 
 
 def text(rng: random.Random, vocab: list[str], words: int) -> str:

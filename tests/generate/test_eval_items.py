@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from labtax.eval.sets import generated_sets
+from labtax.generate.clean_sets import IN_TRAINING, clean_test
 from labtax.generate.cloze import BLANK, NO_DISTRACTORS, TWO_FIT, cloze_items, form, spans
 from labtax.generate.documents import Chunk
 from labtax.generate.heldout import (
@@ -26,6 +27,7 @@ from labtax.generate.heldout import (
 )
 from labtax.generate.stats import StageStats
 from labtax.generate.summary import summary_table
+from labtax.overlap import TrainingNgrams, TrainText, words
 from labtax.resources import data_dir
 from labtax.schemas import checked_rows
 from tests.generate.helpers import git, make_repo, run
@@ -241,3 +243,28 @@ def test_the_defaults_give_20_items_a_knowledge_leaf_and_5_held_out_prompts_a_sk
     console = Console(width=200, record=True)
     console.print(table)
     assert re.search(r"eval items[\s│┃|]+20[\s│┃|]+±0\.219", console.export_text())
+
+
+def test_cloze_items_leave_out_the_sentences_the_leaf_trains_on() -> None:
+    """Extractive answers copy document sentences: a cloze item on such a sentence would be refused by
+    `labtax mix` (labtax.overlap), so generate tries the next sentence instead and counts the drop."""
+    trained = [
+        "Ernest Rutherford fired alpha particles at a thin gold foil in 1909 with his students.",
+        "Niels Bohr proposed fixed electron orbits around the nucleus in 1913 in Copenhagen.",
+    ]
+    training = [TrainText("record", ("Who fired alpha particles?", sentence)) for sentence in trained]
+    settings = {"contamination_ngram": 8, "contamination_threshold": 0.5}
+    clean = clean_test(training, settings)
+    free, stage = cloze_items(one_chunk(DOCUMENT), 20, "42\0leaf", StageStats()), StageStats()
+    kept = cloze_items(one_chunk(DOCUMENT), 20, "42\0leaf", stage, clean)
+
+    def sentence(item: Any) -> str:
+        return item.question.replace(BLANK, item.answer)
+
+    on_trained = [i for i in free if sentence(i) in trained]
+    assert on_trained, "the document's first sentences make cloze items when nothing is trained on"
+    assert stage.dropped[IN_TRAINING] >= 1 and len(kept) == len(free) - len(on_trained)
+    index = TrainingNgrams(training, 8)
+    for item in kept:  # what is kept passes the check mix makes
+        assert index.share(words(item.question) + words(item.answer)) <= 0.5
+        assert sentence(item) not in trained

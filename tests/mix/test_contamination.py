@@ -12,7 +12,8 @@ from labtax.cli import cli
 from labtax.config import load_config
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.mix import mix
-from labtax.mix.contamination import EvalText, TrainingNgrams, TrainText, check, eval_texts, words
+from labtax.mix.contamination import eval_texts
+from labtax.overlap import EvalText, TrainingNgrams, TrainText, check, words
 from tests.train import tiny
 
 KNOWLEDGE = tiny.LEAVES["knowledge"]

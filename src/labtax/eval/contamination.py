@@ -13,7 +13,8 @@ from labtax.config import Config
 from labtax.errors import LabtaxError
 from labtax.files import jsonl_rows
 from labtax.generate.output import EVAL_DIR
-from labtax.mix.contamination import Overlap, TrainText, check, eval_texts, message_texts
+from labtax.mix.contamination import eval_texts, message_texts
+from labtax.overlap import Overlap, TrainText, check
 from labtax.phases import LAB_PHASES
 from labtax.train import journal
 

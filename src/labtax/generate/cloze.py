@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from labtax.generate.clean_sets import IN_TRAINING
 from labtax.generate.documents import Chunk
 from labtax.generate.facts import facts, paragraphs
 from labtax.generate.items import Item
@@ -111,7 +113,13 @@ def form(span: Span) -> str:
     return "term:" + next((s for s in _SUFFIXES if span.text.endswith(s)), "")
 
 
-def cloze_items(chunks: list[Chunk], wanted: int, key: str, stage: StageStats) -> list[Item]:
+def cloze_items(
+    chunks: list[Chunk],
+    wanted: int,
+    key: str,
+    stage: StageStats,
+    clean: Callable[[Sequence[str]], bool] | None = None,
+) -> list[Item]:
     """Up to `wanted` cloze items from the document behind `chunks` (see the module docstring); `key`
     (the run's seed and the leaf) orders the facts, spans and distractors. Counts on `stage`."""
     if wanted <= 0 or not chunks:
@@ -133,6 +141,8 @@ def cloze_items(chunks: list[Chunk], wanted: int, key: str, stage: StageStats) -
             break
         stage.generated += 1
         item, reason = _item(fact, chunk, document, flat, pools, f"{key}\0cloze\0{index}", index)
+        if item is not None and clean is not None and not clean((item.question, item.answer)):
+            item, reason = None, IN_TRAINING  # the leaf trains on this sentence: it would be refused by mix
         if item is None:
             stage.drop(reason, raw=fact, sample=index)
         else:

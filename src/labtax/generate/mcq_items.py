@@ -25,11 +25,13 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from labtax.generate import cloze
+from labtax.generate.clean_sets import CLEAN_STAGE, IN_TRAINING
 from labtax.generate.dedup import NearDuplicates
 from labtax.generate.documents import Chunk
 from labtax.generate.filters import judge_yes_no
@@ -192,9 +194,15 @@ def round_size(missing: int, kept: int, tried: int, budget_left: int) -> int:
 
 
 async def run_mcq(
-    leaf: Leaf, chunks: list[Chunk], caller: Caller, settings: dict[str, Any], stats: LeafStats
+    leaf: Leaf,
+    chunks: list[Chunk],
+    caller: Caller,
+    settings: dict[str, Any],
+    stats: LeafStats,
+    clean: Callable[[Sequence[str]], bool] | None = None,
 ) -> McqOutcome:
-    """Rounds of generate_mcq + evaluate_mcq until the leaf has its items or the budget is spent."""
+    """Rounds of generate_mcq + evaluate_mcq until the leaf has its items or the budget is spent;
+    `clean` (clean_sets.clean_test) leaves out items the leaf's own training data holds."""
     target, budget = int(settings["mcq_per_leaf"]), int(settings["mcq_max_candidates"])
     dedup = NearDuplicates(float(settings["dedup_threshold"]), [s.question for s in leaf.seed_examples])
     kept: list[Item] = []
@@ -209,21 +217,45 @@ async def run_mcq(
         candidates = keep_parsed(
             leaf, chunks, replies, tried, caller.seed, dedup, stats, caller.templates.folder
         )
-        kept += await evaluate_mcq(candidates, caller, stats)
+        kept += _clean(await evaluate_mcq(candidates, caller, stats), clean, stats)
         tried, rounds = tried + size, rounds + 1
     kept = kept[:target]
     filled = (
-        cloze_filled(leaf, chunks, target - len(kept), caller.seed, stats)
+        cloze_filled(leaf, chunks, target - len(kept), caller.seed, stats, clean)
         if settings.get("mcq_cloze", True)
         else []
     )
     return McqOutcome(kept + filled, target, tried, rounds, len(filled))
 
 
-def cloze_filled(leaf: Leaf, chunks: list[Chunk], wanted: int, seed: int, stats: LeafStats) -> list[Item]:
+def _clean(items: list[Item], clean: Callable[[Sequence[str]], bool] | None, stats: LeafStats) -> list[Item]:
+    """The teacher's items that the leaf's training data does not hold (the others counted as dropped)."""
+    if clean is None:
+        return items
+    stage = stats.stage(CLEAN_STAGE)
+    kept = []
+    for item in items:
+        stage.generated += 1
+        if clean((item.question, item.answer)):
+            kept.append(item)
+            stage.kept += 1
+        else:
+            stage.drop(IN_TRAINING, item)
+    return kept
+
+
+def cloze_filled(
+    leaf: Leaf,
+    chunks: list[Chunk],
+    wanted: int,
+    seed: int,
+    stats: LeafStats,
+    clean: Callable[[Sequence[str]], bool] | None = None,
+) -> list[Item]:
     """`wanted` cloze items (fewer when the document has fewer) with their options shuffled."""
     key = f"{seed}\0{leaf.path}"
-    items = cloze.cloze_items(chunks, wanted, key, stats.stage(cloze.STAGE)) if wanted > 0 else []
+    stage = stats.stage(cloze.STAGE)
+    items = cloze.cloze_items(chunks, wanted, key, stage, clean) if wanted > 0 else []
     shuffled_items = []
     for item in items:
         choices, answer = shuffled(list(item.choices), 0, f"{key}\0cloze\0{item.sample}")

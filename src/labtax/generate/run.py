@@ -20,6 +20,7 @@ from labtax.config import Config, load_config
 from labtax.errors import ConfigError, LabtaxError
 from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate import knowledge, mcq_items, skills
+from labtax.generate.clean_sets import clean_test, leaf_training
 from labtax.generate.documents import Chunk, leaf_chunks
 from labtax.generate.heldout import with_holdout
 from labtax.generate.leaves import Selection, select_leaves
@@ -288,7 +289,9 @@ async def _one_leaf(
     try:
         if leaf.is_knowledge:
             items = await knowledge.run_knowledge(leaf, chunks, caller, section, stats)
-            outcome = await mcq_items.run_mcq(leaf, chunks, caller, evaluation, stats)
+            training = leaf_training(leaf, [(item.question, item.answer) for item in items])
+            clean = clean_test(training, evaluation)
+            outcome = await mcq_items.run_mcq(leaf, chunks, caller, evaluation, stats, clean)
         else:
             items = await skills.run_skills(leaf, caller, with_holdout(section, evaluation), stats)
     except CacheError:

@@ -11,6 +11,7 @@ from typing import Any
 from labtax.config import Config
 from labtax.errors import LabtaxError, leaf_failure
 from labtax.generate import knowledge, skills
+from labtax.generate.clean_sets import IN_TRAINING, clean_heldout
 from labtax.generate.cloze import STAGE as CLOZE
 from labtax.generate.heldout import COPIES_TEMPLATE, half_width, heldout_problem
 from labtax.generate.mcq_items import STAGES as MCQ_STAGES
@@ -154,6 +155,9 @@ def eval_split(
         evals["mcq"] = [mcq_record(leaf, item, provenance) for item in outcome.items]
         return records, evals, filtered
     problems = {r["id"]: heldout_problem(r, templates) if templates else None for r in records}
+    if "contamination_ngram" in evaluation:  # a pair the other records or the seeds cover: not held out
+        clean = clean_heldout(leaf, records, evaluation)
+        problems |= {i: IN_TRAINING for i, p in problems.items() if p is None and i not in clean}
     filtered.update(p for p in problems.values() if p)
     records, held = hold_out(
         records,

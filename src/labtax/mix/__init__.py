@@ -21,7 +21,7 @@ from labtax.config import Config
 from labtax.errors import EXIT_FINDINGS, LabtaxError
 from labtax.files import file_sha256, write_text_atomic
 from labtax.generate.output import EVAL_DIR
-from labtax.mix.contamination import TrainText, check, eval_texts, message_texts, refuse_contaminated
+from labtax.mix.contamination import eval_texts, message_texts, refuse_contaminated
 from labtax.mix.datasets import Split, build_phases, phase_stats, to_samples, write_phases
 from labtax.mix.inputs import (
     current_records,
@@ -34,6 +34,7 @@ from labtax.mix.inputs import (
 )
 from labtax.models.embedded import embedded_model_dir
 from labtax.models.tokenize import load_tokenizer
+from labtax.overlap import TrainText, check
 from labtax.phases import LAB_PHASES
 from labtax.publish import publish_set
 from labtax.taxonomy.git import head_commit
