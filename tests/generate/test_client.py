@@ -3,6 +3,7 @@ on other 4xx; a clear error when the server is unreachable; logprob and text cho
 
 from __future__ import annotations
 
+import math
 import socket
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from labtax.errors import LabtaxError
-from labtax.models.openai_protocol import parse_label, retry_after
+from labtax.models.openai_protocol import logprob_scores, parse_label, retry_after
+from labtax.models.teacher import LOGPROB_FLOOR
 from tests.generate.helpers import outputs, run, write_config
 from tests.generate.teacher_server import Reply, TeacherServer, good_teacher, stage_of
 
@@ -133,3 +135,41 @@ def test_constrained_choice_sends_the_allowed_labels(repo: Path, mode: str, fiel
         assert allowed == {'root ::= "yes" | "no"', 'root ::= "1" | "2" | "3"'}
     (text,) = outputs(repo).values()
     assert len(text.splitlines()) == 2  # both candidates judged through the constraint and kept
+
+
+def reply_logprobs(*positions: tuple[str, dict[str, float]]) -> dict[str, Any]:
+    """A chat completion whose logprobs.content holds (the reply's token, its top log-probabilities)."""
+    content = [
+        {
+            "token": token,
+            "logprob": top[token],
+            "top_logprobs": [{"token": t, "logprob": v} for t, v in top.items()],
+        }
+        for token, top in positions
+    ]
+    return {"choices": [{"message": {"content": "x"}, "logprobs": {"content": content}}]}
+
+
+def test_logprob_labels_one_of_which_begins_another() -> None:
+    grades = [str(g) for g in range(1, 11)]
+    # digits one token each: a first "1" followed by "0" (or "0.") is a 10, by anything else a 1
+    ten = logprob_scores(
+        reply_logprobs(("1", {"1": -0.1, "9": -2.0}), ("0.", {"0.": -0.5, "\n": -1.0})), grades
+    )
+    assert ten is not None and max(ten, key=ten.__getitem__) == "10"
+    assert ten["10"] == pytest.approx(-0.6) and ten["1"] == pytest.approx(-0.1 + math.log(1 - math.exp(-0.5)))
+    one = logprob_scores(reply_logprobs((" 1", {" 1": -0.1}), ("/", {"/": -0.1, "0": -3.0})), grades)
+    assert one is not None and max(one, key=one.__getitem__) == "1" and one["10"] == pytest.approx(-3.1)
+    # a reply that ended after "1" is a 1; one that took another token leaves the split unknown
+    ended = logprob_scores(reply_logprobs(("1", {"1": -0.2, "2": -1.9})), grades)
+    assert ended == {g: {"1": -0.2, "2": -1.9}.get(g, LOGPROB_FLOOR) for g in grades}
+    nine = logprob_scores(reply_logprobs(("9", {"9": -0.1, "1": -2.5})), grades)
+    assert nine is not None and nine["9"] == -0.1 and nine["1"] == nine["10"] == LOGPROB_FLOOR
+    # a tokenizer with "10" as one token: the token "1" is the grade 1
+    whole = logprob_scores(reply_logprobs(("10", {"10": -0.1, "1": -3.0})), grades)
+    assert whole is not None and (whole["10"], whole["1"]) == (-0.1, -3.0)
+    # labels no one of which begins another are read at the first position, as before
+    yes = logprob_scores(
+        reply_logprobs(("Yes", {"Yes": -0.3, "No": -1.5}), ("!", {"!": -0.1})), ["yes", "no"]
+    )
+    assert yes == {"yes": -0.3, "no": -1.5}

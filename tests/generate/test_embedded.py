@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from labtax.models.teacher import Choice
 from labtax.schemas import validator
 from tests.generate.helpers import outputs, run
 
@@ -49,3 +50,29 @@ def test_embedded_teacher_end_to_end(repo: Path, capfd: pytest.CaptureFixture[st
     again = run(repo, leaves=(leaf,))  # everything is cached now: no model call, same bytes
     assert again.manifest["leaves"][leaf]["teacher_calls"] == 0
     assert outputs(repo) == before
+
+
+@pytest.mark.slow
+def test_the_embedded_judge_reads_a_written_10_as_10() -> None:
+    """SmolLM2 writes "10" as the tokens "1", "0": its grade is still 10, not 1."""
+    import asyncio
+
+    from labtax.eval.judge import GRADES, expected_grade
+    from labtax.models.embedded_teacher import EmbeddedTeacher
+
+    messages = [{"role": "user", "content": "Reply with the number 10 and nothing else."}]
+
+    async def go() -> tuple[str, Choice]:
+        teacher = EmbeddedTeacher({"embedded_batch": 1})
+        await teacher.start()
+        try:
+            reply = await teacher.complete(
+                messages, "Rating: ", {"temperature": 0.0, "max_tokens": 4, "seed": 1}
+            )
+            return reply.text, await teacher.choose(messages, "Rating: ", GRADES)
+        finally:
+            await teacher.close()
+
+    reply, choice = asyncio.run(go())
+    assert reply.strip() == "10" and choice.label == "10"  # the old reading gave 1 (expected 4.98)
+    assert choice.logprobs is not None and expected_grade(choice.logprobs) > 7

@@ -2,7 +2,9 @@
 against the constitution's principles and the reference answer (prompts/judge_answer.j2).
 
 The grade is read by constrained choice over the labels "1".."10", through the same cached,
-resumable caller as `labtax generate`: a rerun of an evaluation asks the judge nothing twice.
+resumable caller as `labtax generate`: a rerun of an evaluation asks the judge nothing twice. The
+labels are nested ("1" begins "10"): every backend splits the mass of a first "1" by what follows
+it, so a reply "10" is a 10 (models/teacher.py `nested_options`; docs/eval.md, "How a 10 is read").
 Where the judge's label log-probabilities are known, the probability-weighted mean grade is
 reported beside the argmax: it separates answers a small judge would give the same label.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from labtax.models.cache import CallCache, call_key
-from labtax.models.teacher import LOGPROB_FLOOR, Choice, Completion, Teacher
+from labtax.models.teacher import LOGPROB_FLOOR, NESTED_READING, Choice, Completion, Teacher, nested_options
 from labtax.models.templates import Templates
 
 T = TypeVar("T")
@@ -169,6 +169,9 @@ class Caller:
             prefix=rendered.prefix,
             options=options,
             mode=getattr(self.teacher, "choice_mode", None),
+            # nested options ("1".."10") are read by splitting after the shorter one: entries stored
+            # before that reading (a "10" read as "1") miss; other choices keep their keys
+            **({"reading": NESTED_READING} if nested_options(options) else {}),
         )
 
         async def fetch() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The model is tiny, so structure comes from decoding: the reply prefix is written into the
 prompt after the chat template's assistant header (the model continues it), and a choice is
-the option with the highest log-probability as the reply's next tokens.
+the option with the highest log-probability as the reply's next tokens (where one option begins
+another, "1" and "10", the shorter counts only when the reply does not go on into the longer).
 
 One worker thread owns the model. Completions waiting together are decoded as one left-padded
 batch (about 2.4x the tokens/s of one at a time on 2 CPU cores); each row samples with its own
@@ -22,7 +23,7 @@ from typing import Any
 from labtax.errors import MissingExtraError
 from labtax.models.decode import Stopped, sample_batch
 from labtax.models.embedded import MODEL_NAME, embedded_model_dir
-from labtax.models.teacher import Choice, Completion, Messages
+from labtax.models.teacher import LOGPROB_FLOOR, Choice, Completion, Messages
 
 GATHER_S = 0.01  # how long the worker waits for more requests to batch with the first
 STOP_WAIT_S = 1.0  # how long close() waits for the worker (it stops at the next token)
@@ -196,6 +197,8 @@ class EmbeddedTeacher:
             for o in options
         ]
         flat = [c for group in variants for c in group]
+        if _nested(flat):  # "1" and "10" (tokens "1", "1" "0"): the first token does not decide
+            return Choice.best(self._split_scores(ids, variants, options), int(ids.shape[1]), 1)
         shared = _common_prefix(flat)
         with torch.no_grad():
             if all(len(c) == len(shared) + 1 for c in flat):
@@ -213,6 +216,44 @@ class EmbeddedTeacher:
                 ]
         return Choice.best(dict(zip(options, scores, strict=True)), int(ids.shape[1]), 1)
 
+    def _split_scores(
+        self, ids: Any, variants: list[list[list[int]]], options: list[str]
+    ) -> dict[str, float]:
+        """Each option's log-probability as the reply's option when one option's tokens begin another's:
+        log p(its tokens) + log(1 - p(a next token that goes on into a longer option)). So "1" is "1"
+        not followed by "0", and "10" is "1" then "0"; the two share the mass of a first "1".
+
+        One forward pass over the longest token sequence needed gives every next-token distribution
+        on its way (for the grades 1-10: one pass over the prompt and " 1").
+        """
+        import torch
+
+        sequences = {tuple(c) for group in variants for c in group}
+        onward = {
+            s: {o[len(s)] for o in sequences if len(o) > len(s) and o[: len(s)] == s} for s in sequences
+        }
+        needed = {s[:j] for s in sequences for j in range(len(s))} | {s for s in sequences if onward[s]}
+        passes = [p for p in needed if not any(len(q) > len(p) and q[: len(p)] == p for q in needed)]
+        rows: dict[tuple[int, ...], Any] = {}
+        with torch.no_grad():
+            for path in passes:
+                full = torch.cat([ids, torch.tensor([list(path)], dtype=ids.dtype)], dim=1)
+                logprobs = torch.log_softmax(self._model(input_ids=full).logits[0].float(), dim=-1)
+                for j in range(len(path) + 1):  # the distribution after the prompt and path[:j]
+                    rows[path[:j]] = logprobs[ids.shape[1] - 1 + j]
+
+        def score(s: tuple[int, ...]) -> float:
+            total = sum(float(rows[s[:j]][token]) for j, token in enumerate(s))
+            if onward[s]:
+                going_on = torch.logsumexp(torch.stack([rows[s][t] for t in onward[s]]), 0)
+                total += float(torch.log(-torch.expm1(going_on)))  # log(1 - p(going on))
+            return max(total, 2 * LOGPROB_FLOOR)  # finite (JSON in the cache) where p(going on) is 1
+
+        return {
+            option: float(torch.logsumexp(torch.tensor([score(s) for s in {tuple(c) for c in group}]), 0))
+            for option, group in zip(options, variants, strict=True)
+        }
+
     def _continuation(self, base_ids: Any, messages: Messages, stem: str, text: str) -> list[int]:
         """The token ids `text` gets when it follows the prompt (falls back to tokenizing it alone)."""
         base = base_ids[0].tolist()
@@ -229,6 +270,11 @@ class EmbeddedTeacher:
         logprobs = torch.log_softmax(self._model(input_ids=full).logits[0].float(), dim=-1)
         start = ids.shape[1]
         return float(sum(logprobs[start - 1 + i, token] for i, token in enumerate(continuation)))
+
+
+def _nested(sequences: list[list[int]]) -> bool:
+    """Whether one token sequence is a proper prefix of another."""
+    return any(len(a) < len(b) and b[: len(a)] == a for a in sequences for b in sequences)
 
 
 def _common_prefix(sequences: list[list[int]]) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import re
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 
 from labtax.models.probe import Capabilities, choice_grammar, json_schema_format
-from labtax.models.teacher import LOGPROB_FLOOR
+from labtax.models.teacher import LOGPROB_FLOOR, nested_options
 
 MAX_BACKOFF_S = 30.0  # the longest wait between two tries of one call (Retry-After included)
 
@@ -75,21 +76,72 @@ def parse_label(text: str, options: list[str]) -> str | None:
 
 def logprob_scores(data: dict[str, Any], options: list[str]) -> dict[str, float] | None:
     """Log-probabilities of the options at the first reply position where one of them is among the
-    top tokens (options missing there get a floor value), else None."""
+    top tokens (options missing there get a floor value), else None. Where one option begins
+    another ("1", "10"), the shorter one's mass is split by the next position (`_split_nested`)."""
     try:
         positions = data["choices"][0]["logprobs"]["content"] or []
     except (KeyError, IndexError, TypeError):
         return None
     wanted = {o.lower(): o for o in options}
-    for position in positions:
+    for index, position in enumerate(positions):
         scores: dict[str, float] = {}
-        for candidate in position.get("top_logprobs") or [position]:
+        for candidate in _candidates(position):
             token = str(candidate.get("token", "")).strip().lower()
             if token in wanted and wanted[token] not in scores:
                 scores[wanted[token]] = float(candidate.get("logprob", LOGPROB_FLOOR))
+        if scores and nested_options(options):
+            scores = _split_nested(scores, positions, index, wanted)
         if scores:
             return {o: scores.get(o, LOGPROB_FLOOR) for o in options}
     return None
+
+
+def _candidates(position: dict[str, Any]) -> list[dict[str, Any]]:
+    return position.get("top_logprobs") or [position]
+
+
+def _split_nested(
+    scores: dict[str, float], positions: list[dict[str, Any]], index: int, wanted: dict[str, str]
+) -> dict[str, float]:
+    """The scores of a position where an option that begins a longer one was seen ("1" of "10").
+
+    A tokenizer that writes digits one by one gives "10" as "1" then "0": the token "1" holds the
+    mass of both grades. When "1" is the reply's own token, the next position's top log-probabilities
+    split it: "10" gets p(1) p(0 | 1) and "1" keeps p(1) (1 - p(going on into a longer option)).
+    When the longer option is a token of its own at this position ("10" in one token), "1" is just
+    1. Otherwise (the reply took another token) the split is unknown and "1" goes unscored rather
+    than counting the mass of 10 as 1. A reply that ends after "1" keeps p(1) for "1".
+    """
+    split = dict(scores)
+    reply_token = str(positions[index].get("token", "")).strip().lower()
+    for short in [s for s in wanted if wanted[s] in scores]:
+        longer = [w for w in wanted if w != short and w.startswith(short)]
+        if not longer or any(wanted[w] in scores for w in longer):
+            continue
+        if reply_token != short:
+            del split[wanted[short]]
+            continue
+        if index + 1 == len(positions):
+            continue
+        going_on: dict[str, float] = {}  # probability of each way on, given `short`
+        for candidate in _candidates(positions[index + 1]):
+            text = (short + str(candidate.get("token", ""))).rstrip().lower()
+            into = next((w for w in longer if re.match(rf"{re.escape(w)}(?!\w)", text)), None)
+            if text == short or (into is None and not any(w.startswith(text) for w in longer)):
+                continue  # the reply ends, or goes on into no longer option ("1." is 1)
+            way = into or ""  # "": part of a longer option still to come
+            going_on[way] = going_on.get(way, 0.0) + math.exp(float(candidate.get("logprob", LOGPROB_FLOOR)))
+        base = scores[wanted[short]]
+        for way, p in going_on.items():
+            if way:
+                split[wanted[way]] = base + _log(p)
+        split[wanted[short]] = base + _log(1.0 - sum(going_on.values()))
+    return split
+
+
+def _log(p: float) -> float:
+    """log p, finite (the cache stores JSON): below the floor where p is 0."""
+    return math.log(p) if p > 0 else 2 * LOGPROB_FLOOR
 
 
 def model_entries(response: httpx.Response) -> list[dict[str, Any]]:

@@ -19,6 +19,18 @@ Messages = list[dict[str, str]]
 # the score of an option a teacher could not score (absent from its top log-probabilities)
 LOGPROB_FLOOR = -100.0
 
+# How a backend reads options one of which begins another ("1" and "10"): part of the cache key of
+# such choices, so that grades stored under the old reading (a reply "10" read as "1") miss.
+NESTED_READING = "split-after-prefix"
+
+
+def nested_options(options: list[str]) -> bool:
+    """Whether an option is a proper prefix of another ("1" of "10", case-insensitive). Then the
+    reply's first token does not decide the option: a backend splits the mass of the shorter option
+    by what follows it (a "0" after "1" makes "10"), so a reply "10" reads as 10, never as 1."""
+    lowered = {o.lower() for o in options}
+    return any(a != b and b.startswith(a) for a in lowered for b in lowered)
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -75,7 +87,9 @@ class Teacher(Protocol):
         sections). `params`: temperature, top_p, max_tokens, seed."""
 
     async def choose(self, messages: Messages, prefix: str, options: list[str]) -> Choice:
-        """Pick the most likely of `options` as the reply's first word after `prefix`."""
+        """Pick the most likely of `options` as the reply's first word after `prefix`: where one option
+        begins another ("1", "10"), the shorter one counts only when the reply does not go on into the
+        longer one (see `nested_options`)."""
 
     async def close(self) -> None:
         """Release connections or memory."""
