@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,11 @@ import pytest
 
 from labtax.config import load_config
 from labtax.errors import LabtaxError
-from labtax.eval.sets import generated_sets
+from labtax.eval import mcq
+from labtax.eval.scoring import Outcome, metrics
+from labtax.eval.sets import benchmark_items, generated_sets
 from labtax.mix import read_generated
+from labtax.train.select import Candidate, get_selector, selector_weights
 from tests.generate.helpers import make_repo, run, write_config
 from tests.generate.teacher_server import Reply, TeacherServer, field_of, good_teacher, stage_of
 
@@ -162,3 +167,164 @@ def test_the_judging_prompt_sees_the_options_and_the_marked_answer(tmp_path: Pat
     texts = [b["messages"][0]["content"] for b in bodies]
     assert any(field_of(b, "Marked correct") == item["choices"][item["answer"]] for b in bodies)
     assert all(all(f"\n{letter}. " in text for letter in "ABCD") for text in texts)
+
+
+# ---- benchmark folders ---------------------------------------------------------------------------
+
+CSV_ROWS = [
+    '"Which planet is the largest?",Mars,Jupiter,Venus,Earth,B\n',
+    "What is frozen water called?,Steam,Ice,Fog,Dew,B\n",
+    "How many days are in a week?,Five,Six,Seven,Eight,C\n",
+]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_an_mmlu_folder_scores_the_test_split_with_the_dev_split_as_shots(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    write(bench / "dev/college_physics_dev.csv", CSV_ROWS[2] + CSV_ROWS[0])
+    write(bench / "val/college_physics_val.csv", CSV_ROWS[1])
+    write(bench / "test/college_physics_test.csv", CSV_ROWS[1] + CSV_ROWS[2])
+    rows = [
+        {"question": "Which animal says moo?", "choices": ["A cow", "A dog", "A cat", "A hen"], "answer": 0},
+        {"question": "What colour is grass?", "choices": ["Red", "Green", "Blue", "Grey"], "answer": 1},
+    ]
+    write(bench / "astronomy_test.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    write(bench / "astronomy_dev.jsonl", json.dumps(rows[1]) + "\n")
+    items = benchmark_items(bench)
+    assert [(i.leaf, i.question) for i in items] == [
+        ("astronomy", "Which animal says moo?"),
+        ("astronomy", "What colour is grass?"),
+        ("college_physics", "What is frozen water called?"),
+        ("college_physics", "How many days are in a week?"),
+    ]
+    physics = items[2]
+    assert physics.about == "college physics" and physics.choices == ("Steam", "Ice", "Fog", "Dew")
+    assert [d.question for d in physics.dev] == [
+        "How many days are in a week?",
+        "Which planet is the largest?",
+    ]
+    assert [d.question for d in mcq.pick_shots(physics, items, 1, seed=7)] == ["How many days are in a week?"]
+    assert mcq.context(physics, mcq.pick_shots(physics, items, 2, seed=7)) == (
+        "The following are multiple choice questions (with answers) about college physics.\n\n"
+        "How many days are in a week?\nA. Five\nB. Six\nC. Seven\nD. Eight\nAnswer: C\n\n"
+        "Which planet is the largest?\nA. Mars\nB. Jupiter\nC. Venus\nD. Earth\nAnswer: B\n\n"
+        "What is frozen water called?\nA. Steam\nB. Ice\nC. Fog\nD. Dew\nAnswer:"
+    )
+    assert mcq.context(physics, [], cloze=True) == (
+        "The following are questions (with answers) about college physics.\n\n"
+        "Question: What is frozen water called?\nAnswer:"
+    )
+    with pytest.raises(
+        LabtaxError, match=r"subject astronomy: 2 shots asked for and its dev split has 1 items"
+    ):
+        mcq.pick_shots(items[0], items, 2, seed=7)
+
+
+def test_a_folder_of_plain_subject_files_is_read_as_before(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    write(bench / "physics.csv", "".join(CSV_ROWS))
+    row = {"question": "Which animal says moo?", "choices": ["A cow", "A dog", "A cat", "A hen"], "answer": 0}
+    write(bench / "farm.jsonl", json.dumps(row | {"subject": "animals"}) + "\n")
+    items = benchmark_items(bench)
+    assert [i.leaf for i in items] == ["animals", "physics", "physics", "physics"]
+    assert all(not i.about and not i.dev for i in items)
+    shots = mcq.pick_shots(items[1], items, 5, seed=3)  # the other items of the subject, drawn
+    assert sorted(s.id for s in shots) == ["physics.csv:2", "physics.csv:3"]
+    assert not mcq.context(items[1], shots).startswith("The following")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"physics_test.csv": CSV_ROWS[0], "chemistry.csv": CSV_ROWS[1]},
+            r"chemistry\.csv:1:1: error\[benchmark-layout\] a plain per-subject file beside MMLU split files",
+        ),
+        (
+            {"test/physics_test.csv": CSV_ROWS[0], "dev/chemistry_dev.csv": CSV_ROWS[1]},
+            r"chemistry_dev\.csv:1:1: error\[benchmark-layout\] subject chemistry has no test file",
+        ),
+        (
+            {"physics_test.csv": CSV_ROWS[0] + "Which gas do plants take in?,Oxygen,CO2,Oxygen,Argon,B\n"},
+            r"physics_test\.csv:2:1: error\[eval-item\] option C repeats an earlier option \('Oxygen'\)",
+        ),
+        (
+            {"physics.jsonl": json.dumps({"question": "Q?", "choices": ["a", "b", " b ", "c"], "answer": 0})},
+            r"physics\.jsonl:1:1: error\[eval-item\] option C repeats an earlier option \('b'\)",
+        ),
+        (
+            {"physics.csv": "Which planet is the largest?,Mars,,Venus,Earth,B\n"},
+            r"physics\.csv:1:1: error\[eval-item\] option B is empty",
+        ),
+        (
+            {"physics_test.csv": CSV_ROWS[0], "dev/physics_test.jsonl": CSV_ROWS[0]},
+            r"error\[benchmark-layout\] a second test file of subject physics",
+        ),
+    ],
+)
+def test_a_bad_benchmark_folder_is_one_located_error(
+    tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    bench = tmp_path / "bench"
+    for name, text in files.items():
+        write(bench / name, text)
+    with pytest.raises(LabtaxError, match=message) as error:
+        benchmark_items(bench)
+    assert error.value.exit_code == 2 and "\n" not in error.value.message
+
+
+@pytest.mark.parametrize("case", ["mixed", "no_test", "repeat"])
+def test_the_cli_stops_on_a_bad_benchmark_with_one_line_and_exit_2(
+    tmp_path: Path, student_dir: Path, case: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write_config(repo, "http://127.0.0.1:9/v1")
+    bench = tmp_path / "bench"
+    write(
+        bench / "physics_test.csv",
+        CSV_ROWS[0] + (CSV_ROWS[0].replace("Venus", "Mars") if case == "repeat" else ""),
+    )
+    if case == "mixed":
+        write(bench / "chemistry.csv", CSV_ROWS[1])
+    if case == "no_test":
+        write(bench / "chemistry_val.csv", CSV_ROWS[1])
+    exe = Path(sys.executable).parent / "labtax"
+    args = ["eval", "--model", str(student_dir), "--sets", "benchmark", "--benchmark", str(bench)]
+    proc = subprocess.run([str(exe), *args], cwd=repo, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "Traceback" not in output and len([line for line in output.splitlines() if "rror" in line]) == 1
+    expected = {
+        "mixed": "chemistry.csv:1:1:",
+        "no_test": "subject chemistry has no test file",
+        "repeat": "repeats",
+    }
+    assert expected[case] in output and not (repo / "evaluation" / "eval.json").exists()
+
+
+def test_cloze_scores_are_reported_beside_the_letter_scores_and_selectors_can_use_them() -> None:
+    outcomes = [
+        Outcome("knowledge", "leaf", "knowledge", correct=False, correct_cloze=True),
+        Outcome("knowledge", "leaf", "knowledge", correct=True, correct_cloze=True),
+        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=True),
+        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=False),
+    ]
+    scores = metrics(outcomes)
+    assert scores["mcq_accuracy"] == 0.5 and scores["mcq_accuracy_cloze"] == 1.0 and scores["mcq_items"] == 2
+    assert scores["benchmark_accuracy"] == 0.0 and scores["benchmark_accuracy_cloze"] == 0.5
+    assert metrics([])["mcq_accuracy_cloze"] is None and metrics([])["benchmark_accuracy_cloze"] is None
+    candidates = [
+        Candidate(1, "a", 0.5, scores={"mcq_accuracy": 0.25, "mcq_accuracy_cloze": 0.75}),
+        Candidate(2, "b", 0.4, scores={"mcq_accuracy": 0.5, "mcq_accuracy_cloze": 0.5}),
+    ]
+    assert get_selector("mcq")("kt1", candidates).epoch == 2
+    assert get_selector("mcq_cloze")("kt1", candidates).epoch == 1
+    assert selector_weights("mcq_cloze") == {"mcq_cloze": 1.0}
+    bench = [Candidate(1, "a", 0.5, scores={"benchmark_accuracy_cloze": 0.2, "mcq_accuracy_cloze": 0.9})]
+    bench.append(Candidate(2, "b", 0.6, scores={"benchmark_accuracy_cloze": 0.6, "mcq_accuracy_cloze": 0.8}))
+    assert get_selector({"mcq_cloze": 1.0, "benchmark_cloze": 1.0})("kt2", bench).epoch == 2

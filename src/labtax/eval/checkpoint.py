@@ -75,7 +75,7 @@ def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Set
     mcq, heldout = generated_sets(folder) if folder.is_dir() else ([], [])
     branches = PHASE_BRANCHES[phase]
     sets = Sets()
-    if "mcq" in needs:
+    if needs & {"mcq", "mcq_cloze"}:
         sets.mcq = _subset(mcq, scope, f"{phase}:mcq")
     if "judge" in needs:
         skills = [b for b in branches if b != "knowledge"]
@@ -83,7 +83,7 @@ def phase_sets(config: Config, scope: Scope, phase: str, needs: set[str]) -> Set
             i for i in seed_items(config) if i.branch in branches
         ]
         sets.prompts = _subset(prompts, scope, f"{phase}:judge")
-    if "benchmark" in needs and scope.benchmark is not None:
+    if needs & {"benchmark", "benchmark_cloze"} and scope.benchmark is not None:
         sets.benchmark = _subset(benchmark_items(scope.benchmark), scope, f"{phase}:benchmark")
     return sets
 

@@ -39,6 +39,7 @@ class Outcome:
     leaf: str
     branch: str
     correct: bool | None = None  # multiple choice
+    correct_cloze: bool | None = None  # multiple choice, cloze formulation (mcq.py)
     item: PromptItem | None = None  # prompts: what was asked
     answer: str = ""
     grade: Grade | None = None
@@ -91,11 +92,12 @@ def _choices(
         by_set[item.set].append(item)
     outcomes = []
     for group in by_set.values():  # shots come from the same set and leaf
-        picks = mcq.predictions(
-            student, group, int(settings["shots"]), batch_size=int(settings["batch_size"])
-        )
+        shots, batch = int(settings["shots"]), int(settings["batch_size"])
+        picks = mcq.predictions(student, group, shots, batch_size=batch)
+        cloze = mcq.predictions(student, group, shots, batch_size=batch, cloze=True)
         outcomes += [
-            Outcome(i.set, i.leaf, i.branch, correct=p == i.answer) for i, p in zip(group, picks, strict=True)
+            Outcome(i.set, i.leaf, i.branch, correct=p == i.answer, correct_cloze=c == i.answer)
+            for i, p, c in zip(group, picks, cloze, strict=True)
         ]
         for _ in group:
             progress.done("multiple choice")
@@ -120,12 +122,15 @@ def metrics(outcomes: list[Outcome]) -> dict[str, Any]:
     """The metrics of a group of outcomes; a metric with no items is null."""
     choices = [o.correct for o in outcomes if o.correct is not None and o.set != "benchmark"]
     bench = [o.correct for o in outcomes if o.correct is not None and o.set == "benchmark"]
+    cloze = [o.correct_cloze for o in outcomes if o.correct_cloze is not None and o.set != "benchmark"]
+    bench_cloze = [o.correct_cloze for o in outcomes if o.correct_cloze is not None and o.set == "benchmark"]
     answered = [o for o in outcomes if o.item is not None]
     grades = [float(o.grade.grade) for o in answered if o.grade and o.grade.grade is not None]
     weighted = [o.grade.expected for o in answered if o.grade and o.grade.expected is not None]
     answers, refs = [o.answer for o in answered], [o.item.reference for o in answered]  # type: ignore[union-attr]
     return {
         "mcq_accuracy": _mean([float(c) for c in choices]),
+        "mcq_accuracy_cloze": _mean([float(c) for c in cloze]),
         "mcq_items": len(choices),
         "judge_score": _mean(grades),
         "judge_score_weighted": _mean(weighted),
@@ -133,6 +138,7 @@ def metrics(outcomes: list[Outcome]) -> dict[str, Any]:
         "bleu": reference.bleu(answers, refs),
         **reference.rouge(answers, refs),
         "benchmark_accuracy": _mean([float(c) for c in bench]),
+        "benchmark_accuracy_cloze": _mean([float(c) for c in bench_cloze]),
         "benchmark_items": len(bench),
     }
 

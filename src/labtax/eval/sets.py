@@ -6,13 +6,19 @@
 | seeds     | the leaves' own seed examples (trained on; tagged)  | the taxonomy                            |
 | benchmark | a user's MMLU-format files, to watch for forgetting | --benchmark DIR (*.jsonl or *.csv)      |
 
+A benchmark folder has one of two layouts (a mix of both is an error):
+- MMLU: `{subject}_test`, `{subject}_dev` and `{subject}_val` files (in dev/, val/, test/ subfolders
+  or not), kept apart as lm-evaluation-harness keeps them: the test items are scored, the dev items
+  in file order are the shots, the val items are checked and not used. Every subject needs a test file.
+- plain: one file per subject, every item scored (shots drawn from the other items of the subject).
+
 Every bad line is reported with its file and line; nothing is guessed.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +29,7 @@ from labtax.taxonomy import chat_messages, find_leaves, load_leaf
 
 SETS = ("knowledge", "skills", "seeds", "benchmark")
 LETTERS = "ABCD"
+SPLITS = ("test", "dev", "val")  # the MMLU layout's file suffixes
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class McqItem:
     question: str
     choices: tuple[str, ...]
     answer: int
+    # MMLU layout only: the subject in words (lm-eval's description line) and its dev items, in order
+    about: str = ""
+    dev: tuple[McqItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ def read_mcq(path: Path, set_name: str = "knowledge", subject: str | None = None
     items = []
     for lineno, item in _lines(path):
         leaf = item.get("leaf") or item.get("subject") or subject or path.stem
+        check_choices(item["choices"], f"{path}:{lineno}")
         items.append(
             McqItem(
                 str(item.get("id") or f"{path.name}:{lineno}"),
@@ -80,6 +91,19 @@ def read_mcq(path: Path, set_name: str = "knowledge", subject: str | None = None
             )
         )
     return items
+
+
+def check_choices(choices: list[str], where: str) -> None:
+    """Four different, non-empty options: a repeated one makes the item ambiguous (and ties its
+    cloze score), an empty one has no length to normalise by."""
+    for k, choice in enumerate(choices):
+        if not choice.strip():
+            raise LabtaxError(f"{where}:1: error[eval-item] option {LETTERS[k]} is empty; give four options")
+        if choice.strip() in [c.strip() for c in choices[:k]]:
+            raise LabtaxError(
+                f"{where}:1: error[eval-item] option {LETTERS[k]} repeats an earlier option "
+                f"({choice.strip()!r}); the four options must differ"
+            )
 
 
 def read_heldout(path: Path) -> list[PromptItem]:
@@ -125,17 +149,64 @@ def seed_items(config: Config, leaves: set[str] | None = None) -> list[PromptIte
 
 def benchmark_items(folder: Path) -> list[McqItem]:
     """A user's benchmark: MMLU-format JSONL (question, choices, answer) or the public MMLU CSV
-    layout (question,A,B,C,D,answer-letter; no header), one subject per file."""
+    layout (question,A,B,C,D,answer-letter; no header), in the MMLU or the plain layout (above)."""
     if not folder.is_dir():
         raise LabtaxError(f"{folder}: no such benchmark folder (--benchmark)")
     files = sorted(p for p in folder.rglob("*") if p.suffix in (".jsonl", ".csv"))
     if not files:
         raise LabtaxError(f"{folder}: no *.jsonl or *.csv benchmark files here")
-    items: list[McqItem] = []
+    split = {path: _split_of(path) for path in files}
+    mmlu = [p for p in files if split[p]]
+    if not mmlu:
+        return [item for path in files for item in _read_benchmark(path, path.stem)]
+    plain = [p for p in files if not split[p]]
+    if plain:
+        raise LabtaxError(
+            f"{plain[0]}:1:1: error[benchmark-layout] a plain per-subject file beside MMLU split files "
+            f"such as {mmlu[0].name}; name every file {{subject}}_test, _dev or _val, or none"
+        )
+    return _mmlu_items(folder, mmlu, split)
+
+
+def _split_of(path: Path) -> str:
+    """test, dev or val for a file of the MMLU layout ({subject}_test.csv), else ''."""
+    return next((s for s in SPLITS if path.stem.endswith(f"_{s}") and len(path.stem) > len(s) + 1), "")
+
+
+def _mmlu_items(folder: Path, files: list[Path], split: dict[Path, str]) -> list[McqItem]:
+    """The test items of each subject, each carrying the subject's dev items (its shots)."""
+    by_subject: dict[str, dict[str, Path]] = {}
     for path in files:
-        subject = path.stem.removesuffix("_test").removesuffix("_dev").removesuffix("_val")
-        items += read_mcq(path, "benchmark", subject) if path.suffix == ".jsonl" else read_csv(path, subject)
+        subject = path.stem.removesuffix(f"_{split[path]}")
+        seen = by_subject.setdefault(subject, {})
+        if split[path] in seen:
+            raise LabtaxError(
+                f"{path}:1:1: error[benchmark-layout] a second {split[path]} file of subject {subject} "
+                f"(the first: {seen[split[path]]}); keep one"
+            )
+        seen[split[path]] = path
+    items: list[McqItem] = []
+    for subject, paths in sorted(by_subject.items()):
+        if "test" not in paths:
+            named = paths.get("dev") or paths["val"]
+            raise LabtaxError(
+                f"{named}:1:1: error[benchmark-layout] subject {subject} has no test file "
+                f"({subject}_test.csv or .jsonl under {folder}); only the test split is scored"
+            )
+        about = " ".join(subject.split("_"))  # as lm-eval's MMLU task descriptions say it
+        if "val" in paths:
+            _read_benchmark(paths["val"], subject)  # checked, not used (lm-eval's MMLU uses no val)
+        dev = tuple(replace(i, leaf=subject, about=about) for i in _read_benchmark(paths.get("dev"), subject))
+        items += [
+            replace(i, leaf=subject, about=about, dev=dev) for i in _read_benchmark(paths["test"], subject)
+        ]
     return items
+
+
+def _read_benchmark(path: Path | None, subject: str) -> list[McqItem]:
+    if path is None:
+        return []
+    return read_mcq(path, "benchmark", subject) if path.suffix == ".jsonl" else read_csv(path, subject)
 
 
 def read_csv(path: Path, subject: str) -> list[McqItem]:
@@ -151,6 +222,7 @@ def read_csv(path: Path, subject: str) -> list[McqItem]:
             raise LabtaxError(
                 f"{path}:{lineno}:1: error[eval-item] expected question,A,B,C,D,answer with answer one of A-D"
             )
+        check_choices(row[1:5], f"{path}:{lineno}")
         items.append(
             McqItem(
                 f"{path.name}:{lineno}",

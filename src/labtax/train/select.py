@@ -77,6 +77,8 @@ def best_pair_accuracy(phase: str, candidates: list[Candidate]) -> Candidate:
 
 # selector term -> eval metric
 METRICS = {"mcq": "mcq_accuracy", "judge": "judge_score", "benchmark": "benchmark_accuracy"}
+# the cloze formulation of the same items (labtax.eval.mcq), which small students can answer
+METRICS |= {"mcq_cloze": "mcq_accuracy_cloze", "benchmark_cloze": "benchmark_accuracy_cloze"}
 
 
 def unit_score(metric: str, scores: dict[str, Any] | None) -> float | None:
@@ -131,6 +133,7 @@ SELECTORS: dict[str, Selector] = {
     "mcq": by_scores({"mcq": 1.0}),
     "judge": by_scores({"judge": 1.0}),
 }
+SELECTORS["mcq_cloze"] = by_scores({"mcq_cloze": 1.0})
 
 
 def selector_weights(spec: str | dict[str, float]) -> dict[str, float]:
