@@ -58,7 +58,7 @@ def resampled_means(values: Sequence[float], resamples: int = RESAMPLES, seed: i
     step = max(1, CHUNK // n)
     for start in range(0, resamples, step):
         rows = min(step, resamples - start)
-        means[start : start + rows] = ordered[rng.integers(0, n, size=(rows, n))].mean(axis=1)
+        means[start : start + rows] = ordered[rng.integers(0, n, size=(rows, n), dtype=np.int32)].mean(axis=1)
     return means
 
 
