@@ -13,7 +13,7 @@ import pytest
 
 from labtax.eval.checkpoint import score_epoch
 from labtax.train import bootstrap
-from labtax.train.select import Candidate, decided_by, get_selector, selector_weights, why
+from labtax.train.select import Candidate, decide, decided_by, get_selector, selector_weights, why
 from labtax.train.summary import train_summary
 from tests.generate.teacher_server import Reply, TeacherServer, stage_of
 from tests.train import tiny
@@ -98,13 +98,18 @@ def test_phases_choose_the_best_scored_epoch_scored_once_per_checkpoint(
     bodies = [json.dumps(b, sort_keys=True) for b in judged]
     assert 2 <= len(bodies) <= 6 and len(set(bodies)) == len(bodies)
     assert st["epochs"][0]["eval"]["judge_score"] == 3.0  # the first two grades
+    # Two items per epoch: the judge's scores separate epochs only where both items moved together;
+    # otherwise the tie-breaker (lowest validation loss, then the earlier epoch) chose, and says so.
     scores = {e["epoch"]: e["eval"]["judge_score"] for e in st["epochs"]}
-    best = get_selector("judge")("st", [Candidate.from_journal(e) for e in st["epochs"]])
-    assert st["chosen"]["epoch"] == best.epoch and scores[best.epoch] == max(scores.values())
-    assert (
-        st["chosen"]["scores"]["judge_score"] == max(scores.values())
-        and "highest judge score" in st["chosen"]["why"]
-    )
+    decision = decide({"judge": 1.0}, "st", [Candidate.from_journal(e) for e in st["epochs"]])
+    assert st["chosen"]["epoch"] == decision.chosen.epoch and decision.chosen.scores["items"]["judge_score"]
+    assert scores[decision.tied[0].epoch] == max(scores.values())  # the best scored epoch leads the tie
+    if decision.decided_by == "scores":
+        assert "highest judge score" in st["chosen"]["why"] and decided_by(st["chosen"]) == "judge"
+    else:
+        assert "judge could not separate epochs" in st["chosen"]["why"]
+        assert decided_by(st["chosen"]) == decision.decided_by == "val_loss"
+        assert decision.chosen.val_loss == min(c.val_loss for c in decision.tied)
     assert st["eval_s"] > 0 and selector_weights("judge") == {"judge": 1.0}
 
 
