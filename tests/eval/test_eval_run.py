@@ -70,6 +70,12 @@ def test_eval_scores_a_model_on_every_set_and_writes_the_reports(
     assert metrics["mcq_items"] == 3 and metrics["mcq_accuracy"] in (0, 1 / 3, 2 / 3, 1)
     assert metrics["judge_items"] == 4 and metrics["judge_score"] == 7.0  # the four held-out prompts
     assert metrics["judge_score_weighted"] == pytest.approx(6.9)
+    # every grade is 7: the interval has no width; multiple choice: 3 items, bounds within 0-1
+    assert metrics["intervals"]["judge_score"] == {"low": 7.0, "high": 7.0, "n": 4}
+    mcq = metrics["intervals"]["mcq_accuracy"]
+    assert mcq["n"] == 3 and 0 <= mcq["low"] <= metrics["mcq_accuracy"] <= mcq["high"] <= 1
+    leaf = model["by_leaf"]["taxonomy/knowledge/physics/kinematics/qna.yaml"]
+    assert set(leaf["items"]["mcq_accuracy"].values()) <= {0, 1} and len(leaf["items"]["mcq_accuracy"]) == 3
     assert metrics["benchmark_items"] == 2 and set(model["by_subject"]) == {"astronomy"}
     assert 0 <= metrics["bleu"] <= 1 and 0 <= metrics["rougeL"] <= 1
     assert model["seeds"]["metrics"]["judge_items"] == 25  # 5 + 5 skill seeds, 15 knowledge questions
@@ -81,7 +87,9 @@ def test_eval_scores_a_model_on_every_set_and_writes_the_reports(
     assert model["by_leaf"]["taxonomy/knowledge/physics/kinematics/qna.yaml"]["mcq_items"] == 3
     assert set(model["by_branch"]) == {"knowledge", "compositional_skills"}
     assert judged == 29 and written["judge_calls"] == {"total": 29, "cache_hits": 0}
-    assert "| model | phase | MCQ acc" in (out / "eval.md").read_text()
+    report = (out / "eval.md").read_text()
+    assert "| model | phase | MCQ acc" in report and "7.000 [7.000, 7.000] n=4" in report
+    assert "percentile bootstrap over the items (2000 resamples, seeded)" in report
     assert (out / "eval.png").read_bytes()[:4] == b"\x89PNG"
     assert result["output"] == str(out)
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
 import pytest
 
+from labtax import bootstrap
 from labtax.eval import reference
-from labtax.eval.judge import expected_grade
-from labtax.eval.scoring import regressions
+from labtax.eval.judge import Grade, expected_grade
+from labtax.eval.scoring import ModelSpec, Outcome, model_entry, regressions
+from labtax.eval.sets import PromptItem
 from labtax.generate.mcq_items import parse_mcq, round_size, shuffled
 from labtax.generate.output import hold_out
 from labtax.models.teacher import LOGPROB_FLOOR
@@ -102,15 +105,102 @@ def test_bleu_and_rouge_against_hand_computed_values() -> None:
     assert reference.bleu([], []) is None and reference.rouge([], [])["rougeL"] is None
 
 
-def test_a_leaf_whose_score_fell_is_flagged_against_the_previous_phase_and_the_base() -> None:
-    def model(name: str, mcq: float, judge: float | None) -> dict:
-        return {"name": name, "by_leaf": {"leaf": {"mcq_accuracy": mcq, "judge_score": judge}}}
+def _entry(name: str, leaves: dict[str, list[int]], grades: dict[str, list[int]] | None = None) -> dict:
+    """A model's eval.json entry from per-item results: multiple choice (1/0) and judge grades."""
+    outcomes = [
+        Outcome("knowledge", leaf, "knowledge", correct=bool(c), id=f"{leaf}-{i}")
+        for leaf, marks in leaves.items()
+        for i, c in enumerate(marks)
+    ]
+    for leaf, marks in (grades or {}).items():
+        item = PromptItem("p", "skills", leaf, "compositional_skills", (), "ref")
+        outcomes += [
+            Outcome(
+                "skills",
+                leaf,
+                "compositional_skills",
+                item=item,
+                answer="a",
+                grade=Grade(g, None),
+                id=f"p{i}",
+            )
+            for i, g in enumerate(marks)
+        ]
+    return model_entry(ModelSpec(name, name, "base" if name == "base" else name), outcomes)
 
-    models = [model("base", 0.5, 4.0), model("kt1", 0.75, 3.0), model("kt2", 0.6, None)]
-    flags = {(f["model"], f["metric"], f["against"]) for f in regressions(models)}
-    assert flags == {("kt1", "judge_score", "base"), ("kt2", "mcq_accuracy", "kt1")}
-    assert models[1]["by_leaf"]["leaf"]["regressed"] == ["judge_score"]
-    assert "regressed" not in models[0]["by_leaf"]["leaf"]
+
+def test_a_leaf_is_flagged_only_where_the_paired_interval_of_its_drop_excludes_zero() -> None:
+    base = _entry("base", {"big": [1] * 20, "small": [1, 1, 0, 0]}, {"skill": [6, 7, 8, 6, 7, 8]})
+    # big: 8 of 20 items lost (significant); small: one item of four lost (not)
+    kt1 = _entry("kt1", {"big": [0] * 8 + [1] * 12, "small": [1, 0, 0, 0]}, {"skill": [6, 7, 8, 6, 7, 8]})
+    # skill: every answer graded 3 lower; big: back to base on the same items
+    kt2 = _entry("kt2", {"big": [1] * 20, "small": [1, 0, 0, 0]}, {"skill": [3, 4, 5, 3, 4, 5]})
+    models = [base, kt1, kt2]
+    flags = regressions(models)
+    assert {(f["model"], f["leaf"], f["metric"], f["against"]) for f in flags} == {
+        ("kt1", "big", "mcq_accuracy", "base"),
+        ("kt2", "skill", "judge_score", "kt1"),
+        ("kt2", "skill", "judge_score", "base"),
+    }
+    big = next(f for f in flags if f["leaf"] == "big")
+    assert big["difference"] == pytest.approx(-0.4) and big["interval"]["n"] == 20
+    assert big["interval"]["high"] < 0 and big["value"] == 0.6 and big["before"] == 1.0
+    assert (
+        kt1["by_leaf"]["big"]["regressed"] == ["mcq_accuracy"] and "regressed" not in kt1["by_leaf"]["small"]
+    )
+    # the threshold: a drop must be shown to exceed it (0-1 scale; judge grades / 9)
+    strict = regressions([_entry(m["name"], {"big": []}, None) for m in models], 0.0)
+    assert strict == []  # no items: nothing to tell
+    kept = {(f["model"], f["leaf"]) for f in regressions([base, kt1, kt2], min_drop=0.25)}
+    assert kept == {("kt2", "skill")}  # the grade drop is 3/9 = 0.33; big's interval reaches above -0.25
+
+
+def test_bootstrap_interval_matches_a_numpy_reference_and_is_seeded() -> None:
+    values = [1] * 25 + [0] * 15  # 40 items, accuracy 0.625
+    found = bootstrap.interval(values)
+    assert found.mean == 0.625 and found.n == 40
+    # reference: resample the items themselves (indices), many more times, with numpy
+    rng = np.random.default_rng(7)
+    means = np.asarray(values, float)[rng.integers(0, 40, size=(200_000, 40))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    assert found.low == pytest.approx(low, abs=0.026) and found.high == pytest.approx(high, abs=0.026)
+    assert (found.low, found.high) == (bootstrap.interval(values[::-1]).low, bootstrap.interval(values).high)
+    shuffled = values[1::2] + values[::2]
+    assert bootstrap.interval(shuffled) == found  # a multiset: order does not matter
+    # many distinct values take the other path (item indices): the same reference holds
+    grades = list(np.linspace(1, 10, 200))
+    wide = bootstrap.interval(grades)
+    means = np.asarray(grades)[rng.integers(0, 200, size=(50_000, 200))].mean(axis=1)
+    assert wide.low == pytest.approx(np.quantile(means, 0.025), abs=0.05)
+    assert wide.high == pytest.approx(np.quantile(means, 0.975), abs=0.05)
+    assert bootstrap.interval([0.5, 0.5, 0.5]) == bootstrap.Interval(0.5, 0.5, 0.5, 3)
+    assert (
+        bootstrap.interval([1]) == bootstrap.Interval(1.0, None, None, 1) and bootstrap.interval([]) is None
+    )
+    assert bootstrap.shown(0.625, found) == f"0.625 [{found.low:.3f}, {found.high:.3f}] n=40"
+
+
+def test_a_paired_interval_excludes_zero_where_unpaired_intervals_overlap() -> None:
+    before = {f"i{k}": float(g) for k, g in enumerate([2, 3, 4, 5, 6, 7, 8, 9] * 3)}
+    after = {k: v + 1 for k, v in before.items()}  # every answer one grade better
+    apart = bootstrap.paired(before, after)
+    assert apart.mean == 1.0 and (apart.low, apart.high) == (1.0, 1.0) and apart.excludes_zero()
+    alone_before, alone_after = (
+        bootstrap.interval(list(before.values())),
+        bootstrap.interval(list(after.values())),
+    )
+    assert alone_after.low < alone_before.high  # the two intervals overlap: only pairing tells them apart
+    mixed = dict(before) | {"i0": before["i0"] - 1, "i1": before["i1"] + 2}  # one item down, one up
+    close = bootstrap.paired(before, mixed)
+    assert close.n == 24 and close.low < 0 < close.high and not close.excludes_zero()
+    assert bootstrap.paired(before, {"other": 1.0}) is None  # no common item
+
+
+def test_thousands_of_items_take_no_time_worth_noting() -> None:
+    rng = np.random.default_rng(0)
+    marks = list(rng.integers(0, 2, 5000))
+    found = bootstrap.interval(marks)
+    assert found.n == 5000 and found.high - found.low < 0.04  # about 4 standard errors (0.007 each)
 
 
 def test_benchmark_selectors_pick_the_best_scored_epoch() -> None:
@@ -127,6 +217,11 @@ def test_benchmark_selectors_pick_the_best_scored_epoch() -> None:
     assert get_selector("judge")("st", candidates).epoch == 1  # the weighted grade (2.0) counts where known
     mixed = get_selector({"mcq": 1.0, "judge": 3.0})("st", candidates)
     assert mixed.epoch == 1  # (0.5 + 3 * 5/9) / 4 beats (0.75 + 3 * 3/9) / 4
-    assert "highest mcq score 0.750" in why("mcq", candidates[1], candidates)
+    # without per-item results (a custom scorer) equal point scores are a tie: validation loss decides
+    text = why("mcq", candidates[1], candidates)
+    assert "mcq could not separate epochs 2, 3" in text and text.endswith(
+        "lowest validation loss 0.5000 among them"
+    )
+    assert "highest judge score" in why("judge", candidates[0], candidates)
     unscored = [Candidate(1, "a", 0.3), Candidate(2, "b", 0.2)]
     assert get_selector("mcq")("kt1", unscored).epoch == 2  # no items: falls back to validation loss

@@ -8,8 +8,9 @@ Rank 0 scores each epoch checkpoint of a phase once, at the phase's end, on that
 | judge     | held-out prompts of the phase's skill leaves; their seed examples where none exist |
 | benchmark | the run's benchmark folder (watching general knowledge for forgetting)             |
 
-A subset of at most `eval_items` items per metric (seeded, the same for every epoch) keeps the
-cost bounded; answers and judge calls are cached under RUN_DIR/eval, so a resumed run redoes none.
+A subset of at most `eval_items` items per metric (seeded, the same for every epoch, so epochs are
+compared item by item) keeps the cost bounded; answers and judge calls are cached under RUN_DIR/eval,
+so a resumed run redoes none.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rich.console import Console
 
 from labtax.config import Config, load_config
 from labtax.errors import LabtaxError
-from labtax.eval.scoring import ModelSpec, Sets, make_judge, metrics, score_all
+from labtax.eval.scoring import ModelSpec, Sets, make_judge, metrics, score_all, stored_items
 from labtax.eval.sets import benchmark_items, generated_sets, seed_items
 from labtax.generate.output import EVAL_DIR
 from labtax.models.cache import CACHE_NAME, CallCache
@@ -100,7 +101,9 @@ def score_epoch(
 def score_checkpoint(
     checkpoint: str, phase: str, needs: set[str], scope: Scope, eval_dir: Path
 ) -> dict[str, Any]:
-    """The metrics of one checkpoint (eval.run.metrics keys) on the phase's sets."""
+    """The metrics of one checkpoint (eval.run.metrics keys, with their intervals) on the phase's sets,
+    and under `items` each item's value (item id -> 1/0 or grade): the selectors compare epochs on the
+    same items with a paired bootstrap."""
     config = load_config(scope.root)
     settings = config.section("eval")
     sets = phase_sets(config, scope, phase, needs)  # one labtax.yaml read per checkpoint
@@ -113,4 +116,4 @@ def score_checkpoint(
             )
     finally:
         cache.close()
-    return metrics(outcomes)
+    return {**metrics(outcomes), "items": stored_items(outcomes)}

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from labtax import bootstrap
 from labtax.config import Config
 from labtax.eval import mcq, reference
 from labtax.eval.judge import Grade, Judge, judge_section
@@ -43,6 +44,7 @@ class Outcome:
     item: PromptItem | None = None  # prompts: what was asked
     answer: str = ""
     grade: Grade | None = None
+    id: str = ""  # the item's id: pairs the same item across models and epochs
 
 
 @dataclass
@@ -75,7 +77,8 @@ def score_model(
             progress,
         )
         outcomes += [
-            Outcome(i.set, i.leaf, i.branch, item=i, answer=a) for i, a in zip(asked, answers, strict=True)
+            Outcome(i.set, i.leaf, i.branch, item=i, answer=a, id=i.id)
+            for i, a in zip(asked, answers, strict=True)
         ]
     finally:
         del student
@@ -96,7 +99,7 @@ def _choices(
         picks = mcq.predictions(student, group, shots, batch_size=batch)
         cloze = mcq.predictions(student, group, shots, batch_size=batch, cloze=True)
         outcomes += [
-            Outcome(i.set, i.leaf, i.branch, correct=p == i.answer, correct_cloze=c == i.answer)
+            Outcome(i.set, i.leaf, i.branch, correct=p == i.answer, correct_cloze=c == i.answer, id=i.id)
             for i, p, c in zip(group, picks, cloze, strict=True)
         ]
         for _ in group:
@@ -114,40 +117,64 @@ async def grade_answers(judge: Judge, outcomes: list[Outcome]) -> None:
 # ---- aggregation ---------------------------------------------------------------------------------
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def item_values(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+    """Per item, the value each item metric averages (item id -> 1/0 for a multiple-choice item, the
+    judge's grade of an answer): what paired comparisons of models and epochs resample. Compact:
+    a metric without items is left out."""
+    values: dict[str, dict[str, float]] = defaultdict(dict)
+    for o in outcomes:
+        if o.correct is not None:
+            values["benchmark_accuracy" if o.set == "benchmark" else "mcq_accuracy"][o.id] = int(o.correct)
+        if o.correct_cloze is not None:
+            name = "benchmark_accuracy_cloze" if o.set == "benchmark" else "mcq_accuracy_cloze"
+            values[name][o.id] = int(o.correct_cloze)
+        elif o.item is not None and o.grade is not None:
+            if o.grade.grade is not None:
+                values["judge_score"][o.id] = o.grade.grade
+            if o.grade.expected is not None:
+                values["judge_score_weighted"][o.id] = o.grade.expected
+    return dict(values)
+
+
+def stored_items(outcomes: list[Outcome]) -> dict[str, dict[str, float]]:
+    """item_values as eval.json and the run journal keep them (weighted grades to 4 decimals)."""
+    return {k: {i: round(v, 4) for i, v in m.items()} for k, m in item_values(outcomes).items()}
 
 
 def metrics(outcomes: list[Outcome]) -> dict[str, Any]:
-    """The metrics of a group of outcomes; a metric with no items is null."""
-    choices = [o.correct for o in outcomes if o.correct is not None and o.set != "benchmark"]
-    bench = [o.correct for o in outcomes if o.correct is not None and o.set == "benchmark"]
-    cloze = [o.correct_cloze for o in outcomes if o.correct_cloze is not None and o.set != "benchmark"]
-    bench_cloze = [o.correct_cloze for o in outcomes if o.correct_cloze is not None and o.set == "benchmark"]
+    """The metrics of a group of outcomes (a metric with no items is null) and, under `intervals`,
+    each item mean's 95 % bootstrap interval with its item count (labtax.bootstrap)."""
+    values = {k: list(v.values()) for k, v in item_values(outcomes).items()}
+    found = {k: bootstrap.interval(v) for k, v in values.items()}
+    means = {k: (i.mean if i else None) for k, i in found.items()}
     answered = [o for o in outcomes if o.item is not None]
-    grades = [float(o.grade.grade) for o in answered if o.grade and o.grade.grade is not None]
-    weighted = [o.grade.expected for o in answered if o.grade and o.grade.expected is not None]
     answers, refs = [o.answer for o in answered], [o.item.reference for o in answered]  # type: ignore[union-attr]
     return {
-        "mcq_accuracy": _mean([float(c) for c in choices]),
-        "mcq_accuracy_cloze": _mean([float(c) for c in cloze]),
-        "mcq_items": len(choices),
-        "judge_score": _mean(grades),
-        "judge_score_weighted": _mean(weighted),
+        "mcq_accuracy": means.get("mcq_accuracy"),
+        "mcq_accuracy_cloze": means.get("mcq_accuracy_cloze"),
+        "mcq_items": len(values.get("mcq_accuracy", [])),
+        "judge_score": means.get("judge_score"),
+        "judge_score_weighted": means.get("judge_score_weighted"),
         "judge_items": len(answered),
         "bleu": reference.bleu(answers, refs),
         **reference.rouge(answers, refs),
-        "benchmark_accuracy": _mean([float(c) for c in bench]),
-        "benchmark_accuracy_cloze": _mean([float(c) for c in bench_cloze]),
-        "benchmark_items": len(bench),
+        "benchmark_accuracy": means.get("benchmark_accuracy"),
+        "benchmark_accuracy_cloze": means.get("benchmark_accuracy_cloze"),
+        "benchmark_items": len(values.get("benchmark_accuracy", [])),
+        "intervals": {k: i.as_dict() for k, i in sorted(found.items()) if i is not None},
     }
 
 
-def _grouped(outcomes: list[Outcome], key: str) -> dict[str, dict[str, Any]]:
+def _grouped(outcomes: list[Outcome], key: str, items: bool = False) -> dict[str, dict[str, Any]]:
+    """Metrics per leaf, branch or subject; with `items`, each group's per-item values too (what the
+    regressions pair)."""
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         groups[getattr(o, key)].append(o)
-    return {name: metrics(group) for name, group in sorted(groups.items())}
+    return {
+        name: {**metrics(group), **({"items": stored_items(group)} if items else {})}
+        for name, group in sorted(groups.items())
+    }
 
 
 def model_entry(
@@ -170,40 +197,49 @@ def model_entry(
             "reward_deviation": None,
             **(reward or {}),
         },
-        "by_leaf": _grouped(held_out, "leaf"),
+        "by_leaf": _grouped(held_out, "leaf", items=True),
         "by_branch": _grouped(held_out, "branch"),
         "seeds": {"metrics": metrics(seeds), "by_leaf": _grouped(seeds, "leaf")},
         "by_subject": _grouped(bench, "leaf"),
     }
 
 
-def regressions(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Leaves whose score fell against the previous model (phase) or the base model; each model's
-    by_leaf entries get a `regressed` list of the metrics that fell."""
+def judge_scale(metric: str) -> float:
+    """What turns a difference of `metric` into the 0-1 scale of regression_min_drop (grades 1-10: 9)."""
+    return 9.0 if metric.startswith("judge") else 1.0
+
+
+def regressions(models: list[dict[str, Any]], min_drop: float = 0.0) -> list[dict[str, Any]]:
+    """Leaves whose score fell against the previous model (phase) or the base model, significantly:
+    the paired bootstrap interval of the difference on the leaf's items (the same items for both
+    models) lies wholly below -min_drop (on a 0-1 scale; judge grades / 9). Each model's by_leaf
+    entries get a `regressed` list of the metrics that fell."""
     flags = []
     for index, model in enumerate(models[1:], 1):
         for against in {models[index - 1]["name"]: models[index - 1], models[0]["name"]: models[0]}.values():
             for leaf, scores in model["by_leaf"].items():
                 before = against["by_leaf"].get(leaf, {})
                 for metric in SCORED:
-                    if (
-                        scores.get(metric) is not None
-                        and before.get(metric) is not None
-                        and scores[metric] < before[metric]
-                    ):
-                        flags.append(
-                            {
-                                "model": model["name"],
-                                "leaf": leaf,
-                                "metric": metric,
-                                "value": scores[metric],
-                                "against": against["name"],
-                                "before": before[metric],
-                            }
-                        )
-                        scores.setdefault("regressed", [])
-                        if metric not in scores["regressed"]:
-                            scores["regressed"].append(metric)
+                    diff = bootstrap.paired(
+                        before.get("items", {}).get(metric, {}), scores.get("items", {}).get(metric, {})
+                    )
+                    if diff is None or diff.high is None or diff.high >= -min_drop * judge_scale(metric):
+                        continue
+                    flags.append(
+                        {
+                            "model": model["name"],
+                            "leaf": leaf,
+                            "metric": metric,
+                            "value": scores[metric],
+                            "against": against["name"],
+                            "before": before[metric],
+                            "difference": diff.mean,
+                            "interval": diff.as_dict(),
+                        }
+                    )
+                    scores.setdefault("regressed", [])
+                    if metric not in scores["regressed"]:
+                        scores["regressed"].append(metric)
     return flags
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from rich.table import Table
 
+from labtax.bootstrap import LEVEL, RESAMPLES, shown
 from labtax.files import write_text_atomic
+from labtax.train.select import decided_by
 
 COLUMNS = {  # metric -> column title; scores on a 0-1 scale except the judge's 1-10
     "mcq_accuracy": "MCQ acc",
@@ -25,12 +27,31 @@ COLUMNS = {  # metric -> column title; scores on a 0-1 scale except the judge's 
     "reward_deviation": "reward dev.",
 }
 CHART = ("mcq_accuracy", "judge_score", "rougeL", "benchmark_accuracy")
+COUNTS = {  # metric -> the count of items it is over, where it has no interval of its own
+    "bleu": "judge_items",
+    "rouge1": "judge_items",
+    "rouge2": "judge_items",
+    "rougeL": "judge_items",
+    "reward_deviation": "reward_items",
+}
+READING = (
+    f"Figures read mean [{LEVEL:.0%} interval] n=items: a percentile bootstrap over the items "
+    f"({RESAMPLES} resamples, seeded); BLEU, ROUGE and the reward deviation show their item count only."
+)
 
 
 def fmt(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def figure(metrics: dict[str, Any], key: str) -> str:
+    """A metric with its interval and item count: "0.620 [0.480, 0.750] n=40"."""
+    found = (metrics.get("intervals") or {}).get(key)
+    if found is None and metrics.get(COUNTS.get(key, "")) is not None:
+        found = {"low": None, "high": None, "n": metrics[COUNTS[key]]}
+    return shown(metrics.get(key), found)
 
 
 def _items(model: dict[str, Any]) -> str:
@@ -45,6 +66,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Judge: `{result['judge']}`; sets: {', '.join(result['sets'])}; shots: {result['shots']}.",
         "",
+        READING,
+        "",
     ]
     lines += [
         "| model | phase | " + " | ".join(COLUMNS.values()) + " | items |",
@@ -53,7 +76,7 @@ def markdown(result: dict[str, Any]) -> str:
     for m in models:
         lines.append(
             f"| {m['name']} | {m['phase']} | "
-            + " | ".join(fmt(m["metrics"].get(k)) for k in COLUMNS)
+            + " | ".join(figure(m["metrics"], k) for k in COLUMNS)
             + f" | {_items(m)} |"
         )
     if result.get("reward_model"):
@@ -69,7 +92,7 @@ def markdown(result: dict[str, Any]) -> str:
     if chosen:
         lines += ["", "## Chosen checkpoints", ""]
         lines += [
-            f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{m['chosen'].get('selector')}`: "
+            f"- {m['phase']}: epoch {m['chosen'].get('epoch')} by `{decided_by(m['chosen'])}`: "
             f"{m['chosen'].get('why', '')}"
             for m in chosen
         ]
@@ -85,7 +108,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", "## Regressions", ""]
         lines += [
             f"- {r['leaf']}: {r['metric']} {fmt(r['value'])} after {r['model']}, "
-            f"{fmt(r['before'])} at {r['against']}"
+            f"{fmt(r['before'])} at {r['against']}; paired change {_change(r)}"
             for r in result["regressions"]
         ]
     lines += _clean_sets(result.get("contamination"))
@@ -134,9 +157,13 @@ def _leaf_table(models: list[dict[str, Any]], title: str, leaves_of: Any) -> lis
         for m in models:
             s = leaves_of(m).get(leaf, {})
             flag = " ▼" if s.get("regressed") else ""
-            cells.append(f"{fmt(s.get('mcq_accuracy'))} / {fmt(s.get('judge_score'))}{flag}")
+            cells.append(f"{figure(s, 'mcq_accuracy')} / {figure(s, 'judge_score')}{flag}")
         lines.append(f"| {leaf} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _change(flag: dict[str, Any]) -> str:
+    return shown(flag.get("difference"), flag.get("interval"), signed=True)
 
 
 def chart(result: dict[str, Any], path: Path) -> Path | None:
@@ -148,20 +175,25 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     models = result["models"]
-    shown = [k for k in CHART if any(m["metrics"][k] is not None for m in models)]
-    if not shown:
+    drawn = [k for k in CHART if any(m["metrics"][k] is not None for m in models)]
+    if not drawn:
         return None
-    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(shown), 4))
+    fig, ax = plt.subplots(figsize=(2 + 1.6 * len(drawn), 4))
     width = 0.8 / len(models)
     for i, m in enumerate(models):
-        values = [_scaled(k, m["metrics"][k]) for k in shown]
+        values = [_scaled(k, m["metrics"][k]) for k in drawn]
         bars = ax.bar(
-            [x + i * width for x in range(len(shown))], values, width, label=f"{m['name']} ({m['phase']})"
+            [x + i * width for x in range(len(drawn))],
+            values,
+            width,
+            yerr=_error_bars(m["metrics"], drawn, values),
+            capsize=2,
+            label=f"{m['name']} ({m['phase']})",
         )
-        ax.bar_label(bars, labels=[fmt(m["metrics"][k]) for k in shown], fontsize=7)
+        ax.bar_label(bars, labels=[fmt(m["metrics"][k]) for k in drawn], fontsize=7)
     ax.set_xticks(
-        [x + width * (len(models) - 1) / 2 for x in range(len(shown))],
-        [COLUMNS[k] + (" / 10" if k == "judge_score" else "") for k in shown],
+        [x + width * (len(models) - 1) / 2 for x in range(len(drawn))],
+        [COLUMNS[k] + (" / 10" if k == "judge_score" else "") for k in drawn],
     )
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("score (0-1)")
@@ -174,6 +206,17 @@ def chart(result: dict[str, Any], path: Path) -> Path | None:
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def _error_bars(metrics: dict[str, Any], keys: list[str], values: list[float]) -> list[list[float]]:
+    """The intervals as matplotlib's yerr (below, above each bar); 0 where a metric has none."""
+    below, above = [], []
+    for key, value in zip(keys, values, strict=True):
+        found = (metrics.get("intervals") or {}).get(key) or {}
+        low, high = found.get("low"), found.get("high")
+        below.append(0.0 if low is None else max(0.0, value - _scaled(key, low)))
+        above.append(0.0 if high is None else max(0.0, _scaled(key, high) - value))
+    return [below, above]
 
 
 def _scaled(metric: str, value: float | None) -> float:
@@ -190,11 +233,15 @@ def write_reports(out: Path, result: dict[str, Any]) -> None:
 
 
 def summary_table(result: dict[str, Any]) -> Table:
-    table = Table(title=f"labtax eval: {len(result['models'])} model(s), judge {result['judge']}")
+    table = Table(
+        title=f"labtax eval: {len(result['models'])} model(s), judge {result['judge']}", caption=READING
+    )
     for title in ("model", "phase", *COLUMNS.values()):
         table.add_column(title, no_wrap=True)
-    for m in result["models"]:
-        table.add_row(m["name"], m["phase"], *(fmt(m["metrics"].get(k)) for k in COLUMNS))
+    for m in result["models"]:  # the interval on a second line keeps the table narrow
+        table.add_row(
+            m["name"], m["phase"], *(figure(m["metrics"], k).replace(" [", "\n[", 1) for k in COLUMNS)
+        )
     return table
 
 
@@ -202,7 +249,7 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     """What follows the table: regressions, missing sets, where the files are."""
     lines = [
         f"regression: {r['leaf']} {r['metric']} {fmt(r['value'])} after {r['model']} "
-        f"(was {fmt(r['before'])} at {r['against']})"
+        f"(was {fmt(r['before'])} at {r['against']}; paired change {_change(r)})"
         for r in result["regressions"]
     ]
     lines += [f"warning: {m['leaf']}: {m['why']}" for m in result["missing"]]

@@ -7,7 +7,9 @@ Benchmark selectors (LAB chooses its knowledge checkpoints by MMLU, its skills c
 MT-Bench): `mcq` (multiple-choice accuracy on the phase's knowledge leaves), `judge` (judge score
 on the phase's skill leaves), or a weighted mix such as {mcq: 1.0, benchmark: 0.5}, where each
 metric is on a 0-1 scale (the 1-10 judge score as (score - 1) / 9). The scores come from
-labtax.eval.checkpoint and are stored with each epoch in the journal.
+labtax.eval.checkpoint and are stored with each epoch in the journal, with each item's value, so
+epochs are compared item by item: a paired bootstrap (labtax.bootstrap) tells whether the
+best epoch is apart from the others; where it is not, a tie-breaker decides (see `decide`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from labtax import bootstrap
 from labtax.errors import ConfigError, LabtaxError
 
 
@@ -107,21 +110,85 @@ def weighted_score(weights: dict[str, float], candidate: Candidate) -> float | N
     )
 
 
+def _unit_items(metric: str, scores: dict[str, Any] | None, weighted: bool) -> dict[str, float]:
+    """Per item (id -> value) the metric on a 0-1 scale, from the epoch's `items` (eval.checkpoint)."""
+    items = (scores or {}).get("items") or {}
+    if metric != "judge":
+        return {k: float(v) for k, v in items.get(METRICS[metric], {}).items()}
+    grades = items.get("judge_score_weighted" if weighted else "judge_score", {})
+    return {k: (float(v) - 1) / 9 for k, v in grades.items()}
+
+
+def _judge_weighted(*candidates: Candidate) -> bool:
+    """The probability-weighted grade counts where every compared epoch has it (as unit_score)."""
+    return all((c.scores or {}).get("judge_score_weighted") is not None for c in candidates)
+
+
+def score_interval(weights: dict[str, float], candidate: Candidate) -> bootstrap.Interval | None:
+    """The epoch's weighted score with its 95 % bootstrap interval over items."""
+    weighted = _judge_weighted(candidate)
+    return bootstrap.weighted_interval(
+        [(w, list(_unit_items(m, candidate.scores, weighted).values())) for m, w in weights.items()]
+    )
+
+
+def paired_gap(weights: dict[str, float], ahead: Candidate, other: Candidate) -> bootstrap.Interval | None:
+    """ahead - other on the items both were scored on: the paired bootstrap interval of the weighted
+    score's difference (each metric's items resampled on their own); None without common items."""
+    weighted = _judge_weighted(ahead, other)
+    parts = []
+    for metric, w in weights.items():
+        mine, theirs = (_unit_items(metric, c.scores, weighted) for c in (ahead, other))
+        parts.append((w, bootstrap.paired_differences(theirs, mine)))
+    return bootstrap.weighted_interval(parts)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a score selector chose: by its scores, or (scores that could not separate the best epoch
+    from others, or no items at all) by the tie-breaker."""
+
+    chosen: Candidate
+    decided_by: str  # "scores", "val_loss", "earlier epoch", "last epoch"
+    tied: list[Candidate]  # the epochs the scores could not separate from the best one (with it)
+    gaps: dict[int, bootstrap.Interval | None]  # epoch -> best minus that epoch, paired
+
+
+def _separated(gap: bootstrap.Interval | None, best: float, score: float) -> bool:
+    """Without per-item results to pair (a custom scorer), the point scores decide."""
+    return score != best if gap is None else gap.excludes_zero()
+
+
+def decide(weights: dict[str, float], phase: str, candidates: list[Candidate]) -> Decision:
+    """The highest weighted score where its paired interval against every other scored epoch
+    excludes 0. Otherwise the tie-breaker among the epochs it could not separate from the best:
+    the lowest validation loss, then the earlier epoch (less training: less forgetting of the
+    earlier phases). Where no epoch has a score (no items): the lowest validation loss rule."""
+    if not candidates:
+        raise LabtaxError(f"phase {phase} has no checkpoint to choose from")
+    scored = [(s, c) for s, c in ((weighted_score(weights, c), c) for c in candidates) if s is not None]
+    if not scored:
+        chosen = lowest_val_loss(phase, candidates)
+        return Decision(chosen, "val_loss" if chosen.val_loss is not None else "last epoch", [], {})
+    best_score, best = max(scored, key=lambda sc: (sc[0], -_loss(sc[1]), -sc[1].epoch))
+    gaps = {c.epoch: paired_gap(weights, best, c) for _, c in scored if c is not best}
+    tied = [best] + [c for s, c in scored if c is not best and not _separated(gaps[c.epoch], best_score, s)]
+    if len(tied) == 1:
+        return Decision(best, "scores", tied, gaps)
+    chosen = min(tied, key=lambda c: (c.val_loss is None, _loss(c), c.epoch))
+    losses = [c for c in tied if c.val_loss is not None]
+    return Decision(chosen, "val_loss" if losses else "earlier epoch", tied, gaps)
+
+
+def _loss(candidate: Candidate) -> float:
+    return candidate.val_loss if candidate.val_loss is not None else 0.0
+
+
 def by_scores(weights: dict[str, float]) -> Selector:
-    """The highest weighted score; ties go to the lower validation loss, then the earlier epoch.
-    Where no checkpoint has a score (no items), falls back to the lowest validation loss."""
+    """A score selector (see `decide`)."""
 
     def select(phase: str, candidates: list[Candidate]) -> Candidate:
-        if not candidates:
-            raise LabtaxError(f"phase {phase} has no checkpoint to choose from")
-        scored = [(weighted_score(weights, c), c) for c in candidates]
-        scored = [(s, c) for s, c in scored if s is not None]
-        if not scored:
-            return lowest_val_loss(phase, candidates)
-        return max(
-            scored,
-            key=lambda sc: (sc[0], -(sc[1].val_loss if sc[1].val_loss is not None else 0.0), -sc[1].epoch),
-        )[1]
+        return decide(weights, phase, candidates).chosen
 
     return select
 
@@ -151,25 +218,78 @@ def describe(spec: str | dict[str, float]) -> str:
     )
 
 
+TIE_BREAK = "; tie-breaker: "  # in `why`, what follows names the rule that decided
+
+
 def why(spec: str | dict[str, float], chosen: Candidate, candidates: list[Candidate]) -> str:
-    """One line: what the selector compared, and the values per epoch."""
+    """One line: what the selector compared, with the values per epoch; where the scores did not
+    decide, why not and which tie-breaker did (after TIE_BREAK)."""
     weights = selector_weights(spec)
     if weights:
-        values = {c.epoch: weighted_score(weights, c) for c in candidates}
-        if any(v is not None for v in values.values()):
-            listed = ", ".join(f"{e}: {'-' if v is None else f'{v:.3f}'}" for e, v in values.items())
-            return f"highest {describe(spec)} score {values[chosen.epoch]:.3f} (epochs {listed})"
+        return _score_why(spec, weights, candidates)
     if spec == "pair_accuracy" and chosen.val_accuracy is not None:
         listed = ", ".join(
             f"{c.epoch}: {'-' if c.val_accuracy is None else f'{c.val_accuracy:.3f}'}" for c in candidates
         )
         return f"highest validation pair accuracy {chosen.val_accuracy:.3f} (epochs {listed})"
+    return _loss_why(chosen, candidates)
+
+
+def _loss_why(chosen: Candidate, candidates: list[Candidate]) -> str:
     listed = ", ".join(f"{c.epoch}: {'-' if c.val_loss is None else f'{c.val_loss:.4f}'}" for c in candidates)
     return (
         f"lowest validation loss (epochs {listed})"
         if chosen.val_loss is not None
         else "last epoch (no validation split)"
     )
+
+
+def _score_why(spec: str | dict[str, float], weights: dict[str, float], candidates: list[Candidate]) -> str:
+    name = describe(spec)
+    decision = decide(weights, "", candidates)
+    if decision.decided_by in ("val_loss", "last epoch") and not decision.tied:
+        return f"{name} had no items to score{TIE_BREAK}{_loss_why(decision.chosen, candidates)}"
+    listed = ", ".join(
+        f"{c.epoch}: {bootstrap.shown(weighted_score(weights, c), score_interval(weights, c))}"
+        for c in candidates
+    )
+    best = decision.tied[0]
+    if decision.decided_by == "scores":
+        return (
+            f"highest {name} score {weighted_score(weights, best):.3f}, apart from every other epoch "
+            f"(paired differences {_gaps(best, decision.gaps) or 'none'}; epochs {listed})"
+        )
+    tied = ", ".join(str(c.epoch) for c in sorted(decision.tied, key=lambda c: c.epoch))
+    gaps = _gaps(best, {c.epoch: decision.gaps[c.epoch] for c in decision.tied[1:]})
+    rule = (
+        f"lowest validation loss {decision.chosen.val_loss:.4f} among them"
+        if decision.decided_by == "val_loss"
+        else "the earlier epoch (no validation loss)"
+    )
+    return (
+        f"{name} could not separate epochs {tied} (paired 95 % intervals of the differences "
+        f"include 0: {gaps}; epochs {listed}){TIE_BREAK}{rule}"
+    )
+
+
+def _gaps(best: Candidate, gaps: dict[int, bootstrap.Interval | None]) -> str:
+    return "; ".join(
+        f"{best.epoch} - {e}: "
+        + (bootstrap.shown(g.mean, g, signed=True) if g else "no per-item results, equal scores")
+        for e, g in gaps.items()
+    )
+
+
+def decided_by(record: dict[str, Any]) -> str:
+    """The rule that chose a journal's `chosen` record: its selector, or the tie-breaker named in
+    `why` where the selector's scores did not decide (never a selector that did not decide)."""
+    text = record.get("why", "")
+    if TIE_BREAK not in text:
+        return record.get("selector", "val_loss")
+    rule = text.split(TIE_BREAK, 1)[1]
+    if rule.startswith("lowest validation loss"):
+        return "val_loss"
+    return "earlier epoch" if rule.startswith("the earlier epoch") else "last epoch"
 
 
 def get_selector(name: str | dict[str, float]) -> Selector:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labtax.phases import PHASE_NAMES
+from labtax.train.select import decided_by
 
 
 def mix_summary(stats: dict[str, Any]) -> str:
@@ -99,7 +100,7 @@ def train_summary(result: dict[str, Any]) -> str:
         entry = result["phases"][phase]
         chosen = entry.get("chosen")
         what = (
-            f"epoch {chosen['epoch']} by {chosen.get('selector', 'val_loss')}: {chosen.get('why', '')}"
+            f"epoch {chosen['epoch']} by {decided_by(chosen)}: {chosen.get('why', '')}"
             if chosen
             else entry["status"]
         )
