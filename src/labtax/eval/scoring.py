@@ -200,7 +200,7 @@ def model_entry(
         "by_leaf": _grouped(held_out, "leaf", items=True),
         "by_branch": _grouped(held_out, "branch"),
         "seeds": {"metrics": metrics(seeds), "by_leaf": _grouped(seeds, "leaf")},
-        "by_subject": _grouped(bench, "leaf"),
+        "by_subject": _grouped(bench, "leaf", items=True),
     }
 
 
