@@ -72,6 +72,50 @@ def test_eval_reports_reward_deviation_and_test_accuracy(
     assert "reward dev." in (repo / "evaluation" / "eval.md").read_text()
 
 
+def test_reward_deviation_is_measured_on_the_held_out_prompts_rank_tested(
+    tmp_path: Path, student_dir: Path, reward_dir: Path
+) -> None:
+    """generate -> rank -> eval --reward-model: the prompts scored are generate's held-out prompts
+    (rank's test split), none of them a prompt `labtax mix` trains on."""
+    from tests.rank.helpers import ranker
+    from tests.rank.helpers import run as rank
+    from tests.rank.helpers import write_config as rank_config
+
+    repo, _ = generated_repo(tmp_path)
+    generated = repo / "generated"
+    held = {
+        json.loads(line)["prompt"][-1]["content"]
+        for path in (generated / "eval").rglob("*.heldout.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    trained = {
+        json.loads(line)["messages"][-2]["content"]
+        for path in generated.rglob("*.jsonl")
+        if "eval" not in path.relative_to(generated).parts and not path.name.endswith(".dropped.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    assert len(held) == 4 and trained and not held & trained  # two held out per skill leaf
+    with TeacherServer(ranker()) as server:
+        rank_config(repo, server.url, candidates=2)
+        ranked = rank(repo)
+    assert not ranked.failed and ranked.manifest["totals"]["test_questions"] == 4
+    with TeacherServer(judge) as server:
+        configure(repo, server.url)
+        result = evaluate(
+            EvalOptions(
+                root=repo,
+                model=str(student_dir),
+                sets=("knowledge",),
+                reward_model=reward_dir,
+                show_progress=False,
+            )
+        )
+    prompts = reward_prompts(repo / "preferences")
+    assert {p.prompt[-1]["content"] for p in prompts} == held
+    assert result["models"][0]["metrics"]["reward_items"] == 4
+    assert result["reward_model"]["test_pairs"] == len(read_preferences(repo / "preferences" / "test.jsonl"))
+
+
 def test_a_causal_model_is_not_a_reward_model(tmp_path: Path, student_dir: Path) -> None:
     repo, _ = generated_repo(tmp_path)
     tiny.write_preferences(repo / "preferences")

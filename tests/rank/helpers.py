@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from labtax.generate.items import Item
-from labtax.generate.output import dropped_path, dropped_record, output_path, record, write_records
+from labtax.generate.output import (
+    dropped_path,
+    dropped_record,
+    eval_path,
+    heldout_record,
+    output_path,
+    record,
+    write_records,
+)
 from labtax.generate.stats import Dropped
 from labtax.rank.run import RankOptions, RankResult, rank
 from labtax.taxonomy import load_leaf
@@ -50,6 +58,18 @@ def write_generated(
     write_records(
         dropped_path(path), [dropped_record(leaf, "evaluate_pairs", drop, PROVENANCE) for drop in drops]
     )
+    return path
+
+
+def write_heldout(
+    repo: Path, leaf_path: str, pairs: list[tuple[str, str]], context: str | None = None
+) -> Path:
+    """generated/eval/<leaf>.heldout.jsonl: held-out prompts and their references, written as
+    `labtax generate` writes them (a kept record set aside)."""
+    leaf = load_leaf(repo, leaf_path)
+    path = eval_path(repo / "generated", leaf_path, "taxonomy", "heldout")
+    items = [Item(200 + i, q, a, context=context) for i, (q, a) in enumerate(pairs)]
+    write_records(path, [heldout_record(record(leaf, item, PROVENANCE)) for item in items])
     return path
 
 

@@ -22,9 +22,11 @@ from tests.rank.helpers import (
     run,
     write_config,
     write_generated,
+    write_heldout,
 )
 
 SHARES = {"reward": 0.4, "dpo": 0.4, "val": 0.1, "test": 0.1}
+TRAINING = {"reward": 0.4 / 0.9, "dpo": 0.4 / 0.9, "val": 0.1 / 0.9}  # without test, renormalised
 MANY = [
     (f"Write a haiku about topic number {i}.", f"Kept haiku number {i} about its topic") for i in range(50)
 ]
@@ -43,7 +45,8 @@ def test_splits_are_per_question_with_the_configured_shares(repo: Path) -> None:
     questions = {split: {r["question_id"] for r in rows} for split, rows in splits.items()}
     # no question in two splits
     assert sum(map(len, questions.values())) == len(set().union(*questions.values())) == 50
-    for split, share in SHARES.items():  # 50 draws: within three standard deviations of the share
+    assert questions["test"] == set()  # training records' questions never land in test
+    for split, share in TRAINING.items():  # 50 draws: within three standard deviations of the share
         assert abs(len(questions[split]) - 50 * share) <= 3 * (50 * share * (1 - share)) ** 0.5, (
             split,
             len(questions[split]),
@@ -61,23 +64,32 @@ def test_splits_are_per_question_with_the_configured_shares(repo: Path) -> None:
     assert result.manifest["totals"]["splits"] == entry["splits"]
 
 
-def test_split_of_is_stable_and_follows_the_shares() -> None:
+def test_split_of_is_stable_and_follows_the_shares_without_test() -> None:
     ids = [f"{i:032x}" for i in range(4000)]
     counts = Counter(split_of(i, SHARES) for i in ids)
-    assert all(abs(counts[s] / 4000 - share) < 0.03 for s, share in SHARES.items()), counts
+    assert counts["test"] == 0  # only held-out prompts are tested
+    assert all(abs(counts[s] / 4000 - share) < 0.03 for s, share in TRAINING.items()), counts
+    assert {split_of(i, SHARES, heldout=True) for i in ids[:50]} == {"test"}
     assert split_of(ids[7], SHARES) == split_of(ids[7], dict(SHARES))  # depends on the id and the shares only
+    # the test share does not move a training question: a renormalised cut of the same point
+    assert [split_of(i, SHARES) for i in ids] == [
+        split_of(i, {"reward": 0.4, "dpo": 0.4, "val": 0.1, "test": 0.5}) for i in ids
+    ]
     assert Counter(split_of(i, {"reward": 0.5, "dpo": 0.5, "val": 0, "test": 0}) for i in ids).keys() == {
         "reward",
         "dpo",
     }
     with pytest.raises(ConfigError, match="add up to 1"):
         check_shares({"reward": 0.5, "dpo": 0.4, "val": 0.2, "test": 0.1})
+    with pytest.raises(ConfigError, match="reward, dpo and val share 0"):
+        check_shares({"reward": 0, "dpo": 0, "val": 0, "test": 1})
 
 
 def test_files_load_with_datasets_and_every_row_is_a_valid_preference(repo: Path, tmp_path: Path) -> None:
     from datasets import load_dataset
 
     write_generated(repo, HAIKU, MANY[:30], dropped=[("Write a haiku about dust.", "Bad haiku")])
+    write_heldout(repo, HAIKU, [("Write a haiku about frost.", "Frost on the window")])
     write_generated(
         repo,
         KINEMATICS,

@@ -1,8 +1,10 @@
 """A trained reward model at work: pair accuracy, and the STEM-tutor paper's reward deviation.
 
 Reward deviation = mean reward of the reference answers - mean reward of a model's answers, on
-the test prompts of `labtax rank` (the teacher's kept answer is the reference). Lower is
-better: zero means the model's answers please the reward model as much as the references do.
+the test prompts of `labtax rank`: generate's held-out prompts, which `labtax mix` never trains on
+(their reference is the teacher's kept answer, set aside), so the figure measures answers to new
+prompts, not recall of trained ones. Lower is better: zero means the model's answers please the
+reward model as much as the references do.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class RewardPrompt:
 
 
 def reward_prompts(preferences_dir: Path) -> list[RewardPrompt]:
-    """One prompt per question of the test split, with its reference (the teacher's kept answer)."""
+    """One prompt per question of the test split (a held-out prompt), with its reference."""
     path = split_path(preferences_dir, "test")
     pairs = read_preferences(path)
     found: dict[str, RewardPrompt] = {}

@@ -10,7 +10,8 @@ from typing import Any
 
 from labtax.files import write_text_atomic
 from labtax.preferences import SPLITS, read_preferences, split_path, write_preferences
-from labtax.rank.splits import split_of
+from labtax.rank.questions import HELDOUT
+from labtax.rank.splits import TEST, split_of
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -30,15 +31,20 @@ def remove_pairs(output: Path, leaf_paths: list[str], manifest: dict[str, Any]) 
 
 def rebuild_splits(output: Path, manifest: dict[str, Any], shares: dict[str, float]) -> dict[str, int]:
     """Write reward.jsonl, dpo.jsonl, val.jsonl and test.jsonl from every leaf's pairs (each checked),
-    re-deciding each question's split under the current shares; note the counts in the manifest."""
+    re-deciding each question's split under the current shares (a held-out prompt's pairs, and only
+    theirs, go to test); note the counts in the manifest."""
     by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
     for entry in manifest["leaves"].values():
         path = output / entry["output"]
         rows = read_preferences(path, missing_ok=True)
         counts: Counter[str] = Counter()
         moved = False
+        tested = set()
         for row in rows:
-            split = split_of(row["question_id"], shares)
+            heldout = row.get("provenance", {}).get("question") == HELDOUT
+            split = split_of(row["question_id"], shares, heldout)
+            if split == TEST:
+                tested.add(row["question_id"])
             moved |= row.get("split") != split
             row["split"] = split
             by_split[split].append(row)
@@ -47,6 +53,7 @@ def rebuild_splits(output: Path, manifest: dict[str, Any], shares: dict[str, flo
             write_preferences(path, rows)
         entry["pairs"] = len(rows)
         entry["splits"] = {split: counts[split] for split in SPLITS}
+        entry["test_questions"] = len(tested)  # each a held-out prompt
     for split, rows in by_split.items():
         write_preferences(split_path(output, split), rows)
     return {split: len(rows) for split, rows in by_split.items()}
@@ -65,6 +72,8 @@ def write_manifest(output: Path, manifest: dict[str, Any]) -> None:
         "unanswered_verdicts",
         "dropped_rankings",
         "pairs",
+        "heldout_questions",
+        "test_questions",
     )
     manifest["totals"] = {
         "leaves": len(entries),

@@ -7,6 +7,12 @@ pair, so most dropped answers belong to questions no record keeps: those questio
 (their answers are the negatives a reward model most needs), with the teacher's first further
 sample as their reference. Answers are grouped by question id, so a dropped answer to a kept
 question joins that question's candidates.
+
+The test questions are generate's held-out prompts (`eval/<leaf>.heldout.jsonl`, skill leaves only),
+which `labtax mix` never trains on: each is a question whose known answer is its held-out reference
+(the teacher's kept answer, set aside). A held-out prompt that a kept record also asks has been
+trained on, so it stays that record's question (generate's clean sets and mix's refusal make this
+rare).
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from labtax.taxonomy import Leaf, chat_messages
 # answer yet, or a question that is itself bad: not a question worth ranking answers to).
 JUDGED_ANSWER_STAGES = ("evaluate_pairs", "evaluate_faithfulness")
 TEACHER, DROPPED, STUDENT = "teacher", "dropped", "student"
+# Where a question comes from (a pair's provenance.question): rebuilding the splits reads it, so a
+# held-out prompt stays in test and no other question ever lands there.
+RECORD, HELDOUT = "record", "heldout"
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,16 @@ class Question:
     reference: str | None
     knowledge: bool = False
     known: list[Candidate] = field(default_factory=list)
+    heldout: bool = False  # a held-out prompt of generate, never trained on: a test question
 
     @property
     def user_turn(self) -> str:
         return self.prompt[-1]["content"]
+
+    @property
+    def origin(self) -> str:
+        """heldout (a held-out prompt), record (a kept record's) or dropped (only a judge's drop holds it)."""
+        return HELDOUT if self.heldout else RECORD if self.reference is not None else DROPPED
 
 
 def question_id(leaf_path: str, prompt: list[dict[str, str]]) -> str:
@@ -61,9 +76,10 @@ def question_id(leaf_path: str, prompt: list[dict[str, str]]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
-def read_questions(leaf: Leaf, records: Path) -> list[Question] | None:
-    """The leaf's questions in file order (kept records first), or None when generate wrote no
-    records file for it (the leaf was never generated)."""
+def read_questions(leaf: Leaf, records: Path, heldout: Path | None = None) -> list[Question] | None:
+    """The leaf's questions in file order (kept records, then held-out prompts from `heldout` where
+    that file exists, then dropped answers' questions), or None when generate wrote no records file
+    for it (the leaf was never generated)."""
     if not records.is_file():
         return None
     questions: dict[str, Question] = {}
@@ -84,6 +100,8 @@ def read_questions(leaf: Leaf, records: Path) -> list[Question] | None:
             Candidate(answer["content"], TEACHER),
             reference=answer["content"],
         )
+    if heldout is not None and heldout.is_file():
+        _add_heldout(questions, leaf, heldout)
     dropped = dropped_path(records)
     for _, row in _rows(dropped, "dropped.schema.json", "dropped") if dropped.is_file() else ():
         if (
@@ -102,6 +120,31 @@ def read_questions(leaf: Leaf, records: Path) -> list[Question] | None:
                 reference=None,
             )
     return list(questions.values())
+
+
+def _add_heldout(questions: dict[str, Question], leaf: Leaf, path: Path) -> None:
+    """The held-out prompts of `path` as test questions, their reference the teacher's kept answer."""
+    for lineno, row in _rows(path, "eval-item.schema.json", "eval-item"):
+        prompt = row.get("prompt") or []
+        if row.get("set") != "skills" or prompt[-1]["role"] != "user":
+            raise LabtaxError(
+                f'{path}:{lineno}:1: error[eval-item] a held-out item needs "set": "skills", '
+                "a prompt ending on a user turn and a reference"
+            )
+        key = question_id(leaf.path, prompt)
+        if key in questions:  # a kept record asks it (trained on: no test question), or an earlier item
+            continue
+        question = _question_of(leaf, prompt[-1]["content"], row.get("context"))
+        _add(
+            questions,
+            leaf,
+            prompt,
+            question,
+            row.get("context"),
+            Candidate(row["reference"], TEACHER),
+            reference=row["reference"],
+        )
+        questions[key].heldout = True
 
 
 def _add(

@@ -21,7 +21,7 @@ from labtax.config import Config, load_config
 from labtax.errors import LabtaxError, leaf_failure
 from labtax.files import folder_lock, remove_stale_temps
 from labtax.generate.leaves import Selection, select_leaves
-from labtax.generate.output import output_path, read_manifest
+from labtax.generate.output import eval_path, output_path, read_manifest
 from labtax.models.cache import CACHE_NAME, CacheError, CallCache
 from labtax.models.calls import Caller, Progress, gather
 from labtax.models.progress import StageProgress
@@ -158,7 +158,8 @@ def _read_leaves(run: _Run, paths: list[str], result: RankResult) -> list[tuple[
     for path in paths:
         try:
             leaf = load_leaf(run.config.root, path, taxonomy)
-            questions = read_questions(leaf, output_path(run.source, path, taxonomy))
+            heldout = eval_path(run.source, path, taxonomy, "heldout")  # the test questions
+            questions = read_questions(leaf, output_path(run.source, path, taxonomy), heldout)
         except LabtaxError as exc:
             result.failed[path] = f"{path}: {exc.message.removeprefix(path + ': ')}"
             continue
@@ -309,7 +310,7 @@ async def _one_question(
     )
     stats.pairs += len(preferences)
     stage = PAIR_STAGE if method == "pairs" else LIST_STAGE
-    split = split_of(question.question_id, run.shares)
+    split = split_of(question.question_id, run.shares, question.heldout)
     reference_source = (
         "teacher"
         if question.reference is not None
@@ -329,6 +330,7 @@ async def _one_question(
                 "chosen": found.answers[p.chosen].source,
                 "rejected": found.answers[p.rejected].source,
                 "reference": reference_source,
+                "question": question.origin,
                 "ranker": caller.teacher.name,
                 "template": caller.template_hash(stage),
             },
@@ -345,7 +347,7 @@ def _store(
     result: RankResult,
 ) -> None:
     taxonomy = run.config.data["taxonomy_root"]
-    for (leaf, _), outcome in zip(work, outcomes, strict=True):
+    for (leaf, questions), outcome in zip(work, outcomes, strict=True):
         if isinstance(outcome, BaseException):  # Ctrl-C stops the run; finished calls are in the cache
             result.failed[leaf.path] = leaf_failure(leaf.path, outcome)
             continue
@@ -357,6 +359,7 @@ def _store(
             "output": path.relative_to(run.output).as_posix(),
             "input": shown(output_path(run.source, leaf.path, taxonomy), run.config.root),
             **stats.as_dict(),
+            "heldout_questions": sum(q.heldout for q in questions),  # test questions, never trained on
             "method": run.settings["method"],
             "candidates_wanted": int(run.settings["candidates"]),
             "leaf_hash": leaf.content_hash,

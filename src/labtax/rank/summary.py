@@ -47,7 +47,8 @@ def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
         caption="answers: candidates (distinct); compared: ranker calls; agree/not: "
         "candidate pairs whose verdicts in both orders agree or not; "
         "invalid: list rankings that were no permutation; "
-        "r/d/v/t: pairs in reward/dpo/val/test; calls: teacher calls made; cached: calls the cache answered",
+        "r/d/v/t: pairs in reward/dpo/val/test (test: held-out prompts only); "
+        "calls: teacher calls made; cached: calls the cache answered",
     )
     table.add_column("leaf", overflow="fold")
     for column in (*SUMMARY_COLUMNS, "/".join(SPLITS), "calls", "cached"):
@@ -71,11 +72,13 @@ def summary_table(leaves: dict[str, Any], paths: list[str]) -> Table:
 
 
 def summary_line(result: Any) -> str:
-    """`12 pairs (reward 5, dpo 4, val 2, test 1) for 2 leaves in DIR (1.2 s; 30 teacher calls,
-    0 cache hits)`."""
+    """`12 pairs (reward 5, dpo 4, val 2, test 1; 1 test question, from held-out prompts) for 2 leaves
+    in DIR (1.2 s; 30 teacher calls, 0 cache hits)`."""
     entries = [result.manifest.get("leaves", {}).get(p, {}) for p in result.ranked]
     pairs = sum(int(e.get("pairs", 0)) for e in entries)
     splits = ", ".join(f"{s} {sum(int(e.get('splits', {}).get(s, 0)) for e in entries)}" for s in SPLITS)
+    tested = sum(int(e.get("test_questions", 0)) for e in entries)
+    splits += f"; {plural(tested, 'test question')}, from held-out prompts"
     calls, hits = (
         sum(int(e.get("teacher_calls", 0)) for e in entries),
         sum(int(e.get("cache_hits", 0)) for e in entries),
