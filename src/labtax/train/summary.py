@@ -17,7 +17,7 @@ def mix_summary(stats: dict[str, Any]) -> str:
         replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
         sources = s.get("by_source", {})
         lines.append(
-            f"  {PHASE_NAMES[phase]:5} train {s['train']:6} "
+            f"  {PHASE_NAMES[phase]:7} train {s['train']:6} "
             f"(generated {sources.get('generated', 0)}, seed {sources.get('seed', 0)})  "
             f"validation {s['validation']:5}  tokens {s['tokens']['train']:9,}  replayed: {replay}"
         )
@@ -109,7 +109,7 @@ def train_summary(result: dict[str, Any]) -> str:
         if chosen and "test_accuracy" in chosen:
             shown = "n/a" if chosen["test_accuracy"] is None else f"{chosen['test_accuracy']:.3f}"
             what += f"; test pair accuracy {shown} ({chosen['test_pairs']} pairs)"
-        lines.append(f"  {PHASE_NAMES[phase]:6} {what}")
+        lines.append(f"  {PHASE_NAMES[phase]:7} {what}")
     lines.append(f"final checkpoint: {result['final_checkpoint']}")
     if result.get("reward_model"):
         lines.append(f"reward model: {result['reward_model']}")
