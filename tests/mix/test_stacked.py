@@ -11,6 +11,7 @@ from labtax.config import load_config
 from labtax.errors import LabtaxError
 from labtax.mix import OWN_FILES, check_mix, mix
 from labtax.phases import LAB_PHASES
+from labtax.train.summary import mix_summary
 
 
 def rows(path: Path) -> list[dict]:
@@ -48,6 +49,9 @@ def test_stacked_is_the_union_of_the_phases_own_samples_without_replay(replaying
     assert counted["replayed"] == {}
     assert counted["tokens"]["train"] == sum(r["tokens"] for r in own)
     assert {"stacked.jsonl", "stacked.val.jsonl"} <= set(stats["files"]) & OWN_FILES
+    shown = mix_summary(stats).splitlines()
+    assert shown[-1].startswith(f"  Stacked train {len(own):6} ") and shown[-1].endswith("replayed: none")
+    assert shown[1].startswith("  KT/1    train ")  # the phase names line up with the longest one
 
 
 def test_stacked_order_is_seeded(mix_project: Path, tmp_path: Path) -> None:

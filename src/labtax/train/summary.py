@@ -109,7 +109,7 @@ def train_summary(result: dict[str, Any]) -> str:
         if chosen and "test_accuracy" in chosen:
             shown = "n/a" if chosen["test_accuracy"] is None else f"{chosen['test_accuracy']:.3f}"
             what += f"; test pair accuracy {shown} ({chosen['test_pairs']} pairs)"
-        lines.append(f"  {PHASE_NAMES[phase]:7} {what}")
+        lines.append(f"  {PHASE_NAMES[phase]:6} {what}")
     lines.append(f"final checkpoint: {result['final_checkpoint']}")
     if result.get("reward_model"):
         lines.append(f"reward model: {result['reward_model']}")
