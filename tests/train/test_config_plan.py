@@ -49,7 +49,7 @@ def test_bad_settings_are_config_errors(overrides: list[str], message: str) -> N
         load_train_config(None, overrides)
 
 
-@pytest.mark.parametrize("name", ["train.yaml", "merlinite-7b.yaml"])
+@pytest.mark.parametrize("name", ["train.yaml", "merlinite-7b.yaml", "train-lab.yaml", "train-stacked.yaml"])
 def test_shipped_configs_are_valid(name: str) -> None:
     config = load_train_config(REPO / "configs" / name)
     if name == "merlinite-7b.yaml":

@@ -1,13 +1,16 @@
-"""`labtax mix`: the LAB phase datasets, KT/1 -> KT/2 -> ST, with replay buffers.
+"""`labtax mix`: the LAB phase datasets, KT/1 -> KT/2 -> ST, with replay buffers, and the stacked set.
 
-| phase | own samples                                        | replayed              |
-| kt1   | knowledge, short responses                         | none                  |
-| kt2   | knowledge, long responses; foundational skills     | a share of KT/1       |
-| st    | compositional skills                               | shares of KT/1, KT/2  |
+| phase   | own samples                                        | replayed              |
+| kt1     | knowledge, short responses                         | none                  |
+| kt2     | knowledge, long responses; foundational skills     | a share of KT/1       |
+| st      | compositional skills                               | shares of KT/1, KT/2  |
+| stacked | the own samples of kt1, kt2 and st, in one phase   | none                  |
 
 Own samples are the generated records plus the leaves' seed examples. Each phase holds out a
 validation split of its own samples; replay draws only from earlier phases' training splits, so
-no validation sample is ever trained on. Everything is sorted before a seeded shuffle, so the
+no validation sample is ever trained on. The stacked set (the alternative to the LAB schedule) is
+the union of the three phases' training splits and of their validation splits, so a stacked run
+and a LAB run train on the same samples. Everything is sorted before a seeded shuffle, so the
 output depends on the seed and the inputs, never on file order.
 """
 
@@ -35,14 +38,14 @@ from labtax.mix.inputs import (
 from labtax.models.embedded import embedded_model_dir
 from labtax.models.tokenize import load_tokenizer
 from labtax.overlap import TrainText, check
-from labtax.phases import LAB_PHASES
+from labtax.phases import MIX_PHASES
 from labtax.publish import publish_set
 from labtax.taxonomy.git import head_commit
 
 __all__ = ["STATS", "check_mix", "mix", "read_generated"]
 
 STATS = "mix.json"
-OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in LAB_PHASES for suffix in (".jsonl", ".val.jsonl"))})
+OWN_FILES = frozenset({STATS, *(f"{p}{suffix}" for p in MIX_PHASES for suffix in (".jsonl", ".val.jsonl"))})
 
 
 def check_mix(folder: Path) -> None:

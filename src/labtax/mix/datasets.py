@@ -1,6 +1,7 @@
 """The LAB phase datasets: samples with their token counts, split per phase (KT/1 short knowledge
 answers, KT/2 long ones and foundational skills, ST compositional skills), validation splits, replay
-buffers drawn from earlier phases' training splits, and the phase files."""
+buffers drawn from earlier phases' training splits, the stacked set (all three phases' own splits in
+one, without replay), and the phase files."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from labtax.files import file_sha256, write_text_atomic
 from labtax.models.tokenize import response_tokens
-from labtax.phases import LAB_PHASES
+from labtax.phases import LAB_PHASES, STACKED
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def _tag(sample: Sample, phase: str) -> Sample:
 
 
 def build_phases(samples: list[Sample], settings: dict[str, Any], seed: int) -> dict[str, Split]:
-    """The three phases' training (own + replayed, shuffled) and validation samples."""
+    """The three phases' training (own + replayed, shuffled) and validation samples, and the stacked
+    set built from the very same splits."""
     short_max, fraction, rates = (
         settings["short_max_tokens"],
         settings["validation_fraction"],
@@ -131,7 +133,17 @@ def build_phases(samples: list[Sample], settings: dict[str, Any], seed: int) -> 
         train = own[phase].train + extra
         random.Random(f"{seed}:{phase}:order").shuffle(train)
         out[phase] = Split(train=train, validation=own[phase].validation)
+    out[STACKED] = stacked(own, seed)
     return out
+
+
+def stacked(own: dict[str, Split], seed: int) -> Split:
+    """All phases' own training samples in one shuffled set, validated on all their validation
+    samples. No replay: replay fights forgetting between phases, and stacked has only one phase.
+    Each sample keeps the phase it belongs to, so both schedules train on the same samples."""
+    train = [s for phase in LAB_PHASES for s in own[phase].train]
+    random.Random(f"{seed}:{STACKED}:order").shuffle(train)
+    return Split(train=train, validation=[s for phase in LAB_PHASES for s in own[phase].validation])
 
 
 def phase_stats(split_: Split) -> dict[str, Any]:
@@ -154,7 +166,8 @@ def _jsonl(samples: list[Sample]) -> str:
 
 
 def write_phases(phases: dict[str, Split], output: Path) -> dict[str, str]:
-    """kt1.jsonl + kt1.val.jsonl, ... written into `output`; returns each file's sha256."""
+    """kt1.jsonl + kt1.val.jsonl, ..., stacked.jsonl + stacked.val.jsonl written into `output`;
+    returns each file's sha256."""
     output.mkdir(parents=True, exist_ok=True)
     hashes = {}
     for phase, data in phases.items():

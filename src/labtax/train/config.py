@@ -14,7 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from labtax.config import parse_override
 from labtax.errors import ConfigError
-from labtax.phases import TRAIN_PHASES
+from labtax.phases import LAB_PHASES, STACKED, TRAIN_PHASES
 from labtax.schemas import apply_defaults, load_schema, non_finite, validator
 
 SCHEMA = "train.schema.json"
@@ -144,6 +144,7 @@ def load_train_config(
             data[key] = str((base / data[key]).resolve())
     if data["model"] != "embedded":
         data["model"] = str((base / data["model"]).resolve())
+    _check_stacked(data["schedule"], where)
     if data["schedule"] != sorted(data["schedule"], key=TRAIN_PHASES.index):
         # each phase starts from the one before it in the LAB order, so the phases run in that order
         raise ConfigError(
@@ -152,6 +153,18 @@ def load_train_config(
     _check_launch(data)
     phases = {name: _phase(name, data, base) for name in TRAIN_PHASES}
     return _build(data, phases)
+
+
+def _check_stacked(schedule: list[str], where: Any) -> None:
+    """A stacked run is the alternative to the LAB phases (it trains on their data at once), not a
+    phase of them: one schedule holds one or the other."""
+    lab = [p for p in schedule if p in LAB_PHASES]
+    if STACKED in schedule and lab:
+        raise ConfigError(
+            f"{where}: schedule: {STACKED} trains on the data of {', '.join(LAB_PHASES)} at once and "
+            f"replaces them; drop {', '.join(lab)} (schedule [{STACKED}], optionally then reward, dpo) "
+            f"or drop {STACKED}"
+        )
 
 
 def _check_launch(data: dict[str, Any]) -> None:

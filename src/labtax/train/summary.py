@@ -17,7 +17,7 @@ def mix_summary(stats: dict[str, Any]) -> str:
         replay = ", ".join(f"{n} from {PHASE_NAMES[o]}" for o, n in s["replayed"].items()) or "none"
         sources = s.get("by_source", {})
         lines.append(
-            f"  {PHASE_NAMES[phase]:5} train {s['train']:6} "
+            f"  {PHASE_NAMES[phase]:7} train {s['train']:6} "
             f"(generated {sources.get('generated', 0)}, seed {sources.get('seed', 0)})  "
             f"validation {s['validation']:5}  tokens {s['tokens']['train']:9,}  replayed: {replay}"
         )
