@@ -309,10 +309,10 @@ def test_the_cli_stops_on_a_bad_benchmark_with_one_line_and_exit_2(
 
 def test_cloze_scores_are_reported_beside_the_letter_scores_and_selectors_can_use_them() -> None:
     outcomes = [
-        Outcome("knowledge", "leaf", "knowledge", correct=False, correct_cloze=True),
-        Outcome("knowledge", "leaf", "knowledge", correct=True, correct_cloze=True),
-        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=True),
-        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=False),
+        Outcome("knowledge", "leaf", "knowledge", correct=False, correct_cloze=True, id="k1"),
+        Outcome("knowledge", "leaf", "knowledge", correct=True, correct_cloze=True, id="k2"),
+        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=True, id="b1"),
+        Outcome("benchmark", "physics", "benchmark", correct=False, correct_cloze=False, id="b2"),
     ]
     scores = metrics(outcomes)
     assert scores["mcq_accuracy"] == 0.5 and scores["mcq_accuracy_cloze"] == 1.0 and scores["mcq_items"] == 2
