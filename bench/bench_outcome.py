@@ -49,7 +49,10 @@ def project(root: Path, target: int) -> None:
     (root / "labtax.yaml").write_text(
         "taxonomy_root: taxonomy\n"
         "lint:\n  licenses: [CC0-1.0]\n"
+        # The answers are the document's own sentences (extractive): a 135M teacher's own answers
+        # invent facts (docs/generate.md), and a student tuned on them would learn the inventions.
         f"generate:\n  target_per_leaf: {target}\n  max_candidates_per_leaf: {4 * target}\n"
+        "  knowledge_answers: extractive\n"
         "mix:\n  include_seeds: true\n"
     )
     bench = root / "benchmark"
